@@ -1,0 +1,62 @@
+package engine
+
+import "github.com/cespare/xxhash/v2"
+
+// nameSet detects duplicate member names in one JSON object in O(1) per name,
+// so that an object with thousands of members costs linear time, not
+// quadratic. It lives in a reusable Token: after the first use of a given
+// size, it allocates nothing. Entries are stamped with a generation, so
+// starting over costs nothing either.
+type nameSet struct {
+	slots []nameSlot
+	names [][]byte
+	gen   uint32
+	mask  uint32
+}
+
+type nameSlot struct {
+	gen uint32
+	idx uint32
+}
+
+// reset prepares the set for an object of at most n members.
+func (s *nameSet) reset(n int) {
+	size := 16
+	for size < 2*n {
+		size <<= 1
+	}
+	if cap(s.slots) < size {
+		s.slots = make([]nameSlot, size)
+		s.gen = 0
+	}
+	s.slots = s.slots[:size]
+	s.mask = uint32(size - 1)
+	s.names = s.names[:0]
+	s.gen++
+	if s.gen == 0 { // wrapped: stale stamps could collide, so clear once
+		clear(s.slots[:cap(s.slots)])
+		s.gen = 1
+	}
+}
+
+// add records name (escapes already resolved) and reports false if the
+// object already had a member of that name.
+func (s *nameSet) add(name []byte) bool {
+	i := uint32(xxhash.Sum64(name)) & s.mask
+	for {
+		sl := &s.slots[i]
+		if sl.gen != s.gen {
+			sl.gen, sl.idx = s.gen, uint32(len(s.names))
+			s.names = append(s.names, name)
+			return true
+		}
+		if string(s.names[sl.idx]) == string(name) {
+			return false
+		}
+		i = (i + 1) & s.mask
+	}
+}
+
+// maxMembers bounds the number of members an object of n bytes can have:
+// the smallest member, `"":0`, takes four bytes plus a separator.
+func maxMembers(n int) int { return n/5 + 1 }

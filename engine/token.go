@@ -1,0 +1,91 @@
+package engine
+
+// Token holds the result of one verification and the scratch memory it was
+// decoded into. Reuse one Token per goroutine (or take them from a
+// sync.Pool): after its first use at a given token size, verifying into it
+// allocates nothing. The zero value is ready to use. A Token must not be
+// used by two goroutines at once, and what it holds is valid until it is
+// passed to Verify again.
+type Token struct {
+	// Header is the protected header.
+	Header Header
+	// Claims are the registered claims; trust them only after Verify
+	// returned nil.
+	Claims Claims
+
+	key     *Key
+	entry   *cacheEntry // cache entry holding this token, if any
+	hit     bool        // answered from the cache
+	raw     []byte // the token as given to Verify
+	payload []byte // decoded payload
+	buf     []byte // scratch: decoded segments and unescaped strings
+	names   nameSet
+	auds    [][]byte // backing array of Claims.Audience owned by this Token
+	keyBuf  [scratchSize]byte
+}
+
+// Key returns the key that verified the token (nil if verification failed).
+func (t *Token) Key() *Key { return t.key }
+
+// FromCache reports whether the last Verify was answered by the
+// verified-token cache, without cryptography.
+func (t *Token) FromCache() bool { return t.hit }
+
+// Payload returns the decoded payload bytes (for signature-only verification,
+// where the payload need not be JSON).
+func (t *Token) Payload() []byte { return t.payload }
+
+// Attachment returns the bytes attached to this token's cache entry with
+// Verifier.Attach (nil if none). The server keeps precomputed identity headers
+// there so that a cached request does no claim work.
+func (t *Token) Attachment() []byte {
+	if t.entry == nil {
+		return nil
+	}
+	if p := t.entry.attach.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// reset forgets the previous result, keeping the scratch memory.
+func (t *Token) reset(raw []byte) {
+	if !t.hit && cap(t.Claims.Audience) > cap(t.auds) {
+		t.auds = t.Claims.Audience // keep the array the last parse grew
+	}
+	t.Header = Header{}
+	t.Claims = Claims{Audience: t.auds[:0]}
+	t.key, t.entry, t.hit, t.raw, t.payload = nil, nil, false, raw, nil
+	t.buf = t.buf[:0]
+}
+
+// grow makes sure the scratch holds everything decoding a token of n bytes
+// can need: the decoded segments (at most 3/4 n) plus unescaped strings and
+// joined scopes (at most the decoded header and payload again).
+func (t *Token) grow(n int) {
+	if need := n*3/2 + 64; cap(t.buf) < need {
+		t.buf = make([]byte, 0, need+need/4)
+	}
+}
+
+// unescape returns the content of a JSON string: raw itself when it has no
+// escapes, else its unescaped copy in the scratch memory.
+func (t *Token) unescape(raw []byte, esc bool) []byte {
+	if !esc {
+		return raw
+	}
+	start := len(t.buf)
+	t.buf = appendUnescaped(t.buf, raw)
+	return t.buf[start:len(t.buf):len(t.buf)]
+}
+
+// decode appends the strict base64url decoding of seg to the scratch memory.
+func (t *Token) decode(seg []byte) ([]byte, bool) {
+	start := len(t.buf)
+	out, ok := b64Decode(t.buf, seg)
+	if !ok {
+		return nil, false
+	}
+	t.buf = out
+	return out[start:len(out):len(out)], true
+}
