@@ -16,9 +16,9 @@ type Token struct {
 	key     *Key
 	entry   *cacheEntry // cache entry holding this token, if any
 	hit     bool        // answered from the cache
-	raw     []byte // the token as given to Verify
-	payload []byte // decoded payload
-	buf     []byte // scratch: decoded segments and unescaped strings
+	raw     []byte      // the token as given to Verify
+	payload []byte      // decoded payload
+	buf     []byte      // scratch: decoded segments and unescaped strings
 	names   nameSet
 	auds    [][]byte // backing array of Claims.Audience owned by this Token
 	keyBuf  [scratchSize]byte

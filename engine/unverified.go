@@ -11,15 +11,9 @@ func ParseUnverified(token []byte, t *Token) error {
 	if len(token) == 0 {
 		return errEmpty
 	}
-	dot1 := bytes.IndexByte(token, '.')
-	dot2 := -1
-	if dot1 >= 0 {
-		if i := bytes.IndexByte(token[dot1+1:], '.'); i >= 0 {
-			dot2 = dot1 + 1 + i
-		}
-	}
-	if dot2 < 0 || bytes.IndexByte(token[dot2+1:], '.') >= 0 {
-		return errSegments
+	dot1, dot2, err := splitToken(token)
+	if err != nil {
+		return err
 	}
 	t.grow(len(token))
 	hdr, ok := t.decode(token[:dot1])
@@ -54,4 +48,23 @@ func ScanClaims(payload []byte, t *Token) error {
 	t.grow(2 * len(payload))
 	t.payload = payload
 	return parseClaims(t, payload)
+}
+
+// splitToken locates the two dots of a compact JWS: exactly three segments.
+// It scans the token once, with the vectorized IndexByte, and never splits
+// it into new slices.
+func splitToken(token []byte) (dot1, dot2 int, err error) {
+	dot1 = bytes.IndexByte(token, '.')
+	if dot1 < 0 {
+		return 0, 0, errSegments
+	}
+	dot2 = bytes.IndexByte(token[dot1+1:], '.')
+	if dot2 < 0 {
+		return 0, 0, errSegments
+	}
+	dot2 += dot1 + 1
+	if bytes.IndexByte(token[dot2+1:], '.') >= 0 {
+		return 0, 0, errSegments
+	}
+	return dot1, dot2, nil
 }

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"time"
@@ -274,17 +273,9 @@ func (v *Verifier) VerifySignature(token []byte, t *Token) error {
 // verify is the full, uncached path: parse, find the key, check the
 // signature, then (withClaims) the claims policy.
 func (v *Verifier) verify(token []byte, t *Token, now int64, withClaims bool) error {
-	dot1 := bytes.IndexByte(token, '.')
-	if dot1 < 0 {
-		return errSegments
-	}
-	dot2 := bytes.IndexByte(token[dot1+1:], '.')
-	if dot2 < 0 {
-		return errSegments
-	}
-	dot2 += dot1 + 1
-	if bytes.IndexByte(token[dot2+1:], '.') >= 0 {
-		return errSegments
+	dot1, dot2, err := splitToken(token)
+	if err != nil {
+		return err
 	}
 	t.grow(len(token))
 	hdr, ok := t.decode(token[:dot1])
