@@ -1,6 +1,9 @@
 package engine
 
-import "unsafe"
+import (
+	"encoding/binary"
+	"unsafe"
+)
 
 // invalidB64 marks a byte outside the base64url alphabet in b64Table.
 const invalidB64 = 0xff
@@ -31,47 +34,73 @@ func b64DecodedLen(n int) int {
 // outside the URL-safe alphabet, an impossible length, and non-canonical
 // encodings whose unused trailing bits are not zero — so exactly one
 // encoding decodes to a given byte string. ok is false on any of these.
+// dst must have room for the result plus 2 bytes of slack: it never grows.
 func b64Decode(dst, src []byte) (out []byte, ok bool) {
 	n := b64DecodedLen(len(src))
 	if n < 0 {
 		return dst, false
 	}
 	start := len(dst)
-	if cap(dst)-start < n {
+	if cap(dst)-start < n+2 {
 		return dst, false // callers size scratch for the token; never grow here
 	}
-	out = dst[:start+n]
-	d := out[start:]
-	var bad byte
+	d := dst[start : start+n+2]
+	var bad uint32
 	i, j := 0, 0
+	// Eight characters make six bytes; the 8-byte store writes two bytes of
+	// slack that the next round (or the caller's next append) overwrites.
+	for ; i+8 <= len(src); i, j = i+8, j+6 {
+		x := b64Shift[0][src[i]] | b64Shift[1][src[i+1]] | b64Shift[2][src[i+2]] | b64Shift[3][src[i+3]]
+		y := b64Shift[0][src[i+4]] | b64Shift[1][src[i+5]] | b64Shift[2][src[i+6]] | b64Shift[3][src[i+7]]
+		bad |= x | y
+		binary.BigEndian.PutUint64(d[j:], uint64(x)<<40|uint64(y)<<16)
+	}
 	for ; i+4 <= len(src); i, j = i+4, j+3 {
-		a, b, c, e := b64Table[src[i]], b64Table[src[i+1]], b64Table[src[i+2]], b64Table[src[i+3]]
-		bad |= a | b | c | e
-		v := uint32(a)<<18 | uint32(b)<<12 | uint32(c)<<6 | uint32(e)
-		d[j], d[j+1], d[j+2] = byte(v>>16), byte(v>>8), byte(v)
+		x := b64Shift[0][src[i]] | b64Shift[1][src[i+1]] | b64Shift[2][src[i+2]] | b64Shift[3][src[i+3]]
+		bad |= x
+		d[j], d[j+1], d[j+2] = byte(x>>16), byte(x>>8), byte(x)
 	}
 	switch len(src) - i {
 	case 2:
-		a, b := b64Table[src[i]], b64Table[src[i+1]]
-		bad |= a | b
-		if b&0x0f != 0 { // 4 unused bits must be zero
+		x := b64Shift[0][src[i]] | b64Shift[1][src[i+1]]
+		bad |= x
+		if x&0xffff != 0 { // the 4 unused bits must be zero
 			return dst, false
 		}
-		d[j] = a<<2 | b>>4
+		d[j] = byte(x >> 16)
 	case 3:
-		a, b, c := b64Table[src[i]], b64Table[src[i+1]], b64Table[src[i+2]]
-		bad |= a | b | c
-		if c&0x03 != 0 { // 2 unused bits must be zero
+		x := b64Shift[0][src[i]] | b64Shift[1][src[i+1]] | b64Shift[2][src[i+2]]
+		bad |= x
+		if x&0xff != 0 { // the 2 unused bits must be zero
 			return dst, false
 		}
-		d[j], d[j+1] = a<<2|b>>4, b<<4|c>>2
+		d[j], d[j+1] = byte(x>>16), byte(x>>8)
 	}
-	// invalidB64 is 0xff, and valid values are < 64, so any invalid byte sets bit 7.
-	if bad&0x80 != 0 {
+	if bad&b64Invalid != 0 {
 		return dst, false
 	}
-	return out, true
+	return dst[:start+n], true
 }
+
+// b64Invalid marks, in b64Shift, a byte outside the alphabet; valid entries
+// use only the low 24 bits.
+const b64Invalid = 1 << 31
+
+// b64Shift[k][c] is the 6-bit value of character c placed at position k of
+// a 4-character group (bits 23..0), or b64Invalid.
+var b64Shift = func() (t [4][256]uint32) {
+	for c := range 256 {
+		v := uint32(b64Table[c])
+		for k := range 4 {
+			if v == invalidB64 {
+				t[k][c] = b64Invalid
+			} else {
+				t[k][c] = v << (18 - 6*k)
+			}
+		}
+	}
+	return t
+}()
 
 // s2b returns the bytes of s without copying. The result must not be modified.
 func s2b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

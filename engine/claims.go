@@ -132,12 +132,21 @@ func parseClaims(t *Token, data []byte) error {
 	t.names.reset(maxMembers(len(data)))
 	var m member
 	var typeErr error
+	var seen uint16 // registered claims met so far, by claimID
 	for s.next(&m) {
 		name := t.unescape(m.name, m.nameEsc)
-		if !t.names.add(name) {
+		id := registeredClaim(name)
+		if id == notRegistered {
+			if !t.names.add(name) {
+				return errClaimDup
+			}
+			continue
+		}
+		if seen&(1<<id) != 0 {
 			return errClaimDup
 		}
-		if err := t.readClaim(name, &m); err != nil && typeErr == nil {
+		seen |= 1 << id
+		if err := t.readClaim(id, &m); err != nil && typeErr == nil {
 			typeErr = err
 		}
 	}
@@ -147,41 +156,79 @@ func parseClaims(t *Token, data []byte) error {
 	return typeErr
 }
 
-// readClaim stores one registered claim into t.Claims.
-func (t *Token) readClaim(name []byte, m *member) error {
-	c := &t.Claims
+// claimID names a claim Claims reads. Registered claims are checked for
+// duplicates with a bit each; other names go through the nameSet.
+type claimID uint8
+
+const (
+	notRegistered claimID = iota
+	claimIss
+	claimSub
+	claimJti
+	claimAud
+	claimExp
+	claimNbf
+	claimIat
+	claimScope
+	claimScp
+)
+
+func registeredClaim(name []byte) claimID {
 	switch string(name) {
 	case "iss":
+		return claimIss
+	case "sub":
+		return claimSub
+	case "jti":
+		return claimJti
+	case "aud":
+		return claimAud
+	case "exp":
+		return claimExp
+	case "nbf":
+		return claimNbf
+	case "iat":
+		return claimIat
+	case "scope":
+		return claimScope
+	case "scp":
+		return claimScp
+	}
+	return notRegistered
+}
+
+// readClaim stores one registered claim into t.Claims.
+func (t *Token) readClaim(id claimID, m *member) error {
+	c := &t.Claims
+	switch id {
+	case claimIss:
 		if m.kind != kindString {
 			return errTypeIss
 		}
 		c.Issuer, c.present = t.unescape(m.raw, m.esc), c.present|hasIss
-	case "sub":
+	case claimSub:
 		if m.kind != kindString {
 			return errTypeSub
 		}
 		c.Subject, c.present = t.unescape(m.raw, m.esc), c.present|hasSub
-	case "jti":
+	case claimJti:
 		if m.kind != kindString {
 			return errTypeJti
 		}
 		c.ID, c.present = t.unescape(m.raw, m.esc), c.present|hasJti
-	case "aud":
+	case claimAud:
 		if !t.readStrings(m, &c.Audience) {
 			return errTypeAud
 		}
 		c.present |= hasAud
-	case "exp", "nbf", "iat":
-		return t.readDate(name[0], m)
-	case "scope":
+	case claimExp, claimNbf, claimIat:
+		return t.readDate(id, m)
+	case claimScope:
 		if m.kind != kindString {
 			return errTypeScope
 		}
-		if c.present&hasScope == 0 { // "scope" wins over "scp"
-			c.Scope = t.unescape(m.raw, m.esc)
-		}
-		c.present |= hasScope
-	case "scp":
+		c.Scope, c.present = t.unescape(m.raw, m.esc), c.present|hasScope // "scope" wins over "scp"
+	case claimScp:
 		if !t.readScp(m) {
 			return errTypeScp
 		}
@@ -189,15 +236,15 @@ func (t *Token) readClaim(name []byte, m *member) error {
 	return nil
 }
 
-func (t *Token) readDate(first byte, m *member) error {
+func (t *Token) readDate(id claimID, m *member) error {
 	c := &t.Claims
 	var dst *int64
 	var bit claimBits
 	var typeErr error
-	switch first {
-	case 'e':
+	switch id {
+	case claimExp:
 		dst, bit, typeErr = &c.ExpiresAt, hasExp, errTypeExp
-	case 'n':
+	case claimNbf:
 		dst, bit, typeErr = &c.NotBefore, hasNbf, errTypeNbf
 	default:
 		dst, bit, typeErr = &c.IssuedAt, hasIat, errTypeIat

@@ -78,6 +78,7 @@ func accessClaims() map[string]any {
 type fixture struct {
 	signer *sign.Key
 	key    *engine.Key
+	lookup *testKeys
 	clock  *fakeClock
 	v      *engine.Verifier
 }
@@ -89,9 +90,9 @@ func newFixture(tb testing.TB, alg engine.Alg, mod func(*engine.Config)) *fixtur
 	if err != nil {
 		tb.Fatal(err)
 	}
-	f := &fixture{signer: s, key: k, clock: newFakeClock(epoch)}
+	f := &fixture{signer: s, key: k, clock: newFakeClock(epoch), lookup: &testKeys{keys: []*engine.Key{k}}}
 	cfg := engine.Config{
-		Keys:         &testKeys{keys: []*engine.Key{k}},
+		Keys:         f.lookup,
 		Issuers:      []string{testIssuer},
 		Audiences:    []string{testAudience},
 		Clock:        f.clock,
@@ -105,6 +106,9 @@ func newFixture(tb testing.TB, alg engine.Alg, mod func(*engine.Config)) *fixtur
 	}
 	return f
 }
+
+// keys returns the fixture's key list, to change what the "store" holds.
+func (f *fixture) keys() *testKeys { return f.lookup }
 
 func (f *fixture) token(tb testing.TB, claims map[string]any) string {
 	tb.Helper()

@@ -238,6 +238,12 @@ func scanContainer(d []byte, i, depth int, closer byte) (end int, ok bool) {
 func scanString(d []byte, i int) (end int, esc bool, ok bool) {
 	i++
 	for i < len(d) {
+		for i < len(d) && !strSpecial[d[i]] {
+			i++
+		}
+		if i >= len(d) {
+			break
+		}
 		c := d[i]
 		switch {
 		case c == '"':
@@ -272,6 +278,15 @@ func scanString(d []byte, i int) (end int, esc bool, ok bool) {
 	}
 	return i, esc, false
 }
+
+// strSpecial marks the bytes that need attention inside a JSON string: the
+// quote, the backslash, control characters and the start of non-ASCII.
+var strSpecial = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80
+	}
+	return t
+}()
 
 // scanNumber validates the RFC 8259 number starting at d[i].
 func scanNumber(d []byte, i int) (end int, ok bool) {

@@ -1,6 +1,10 @@
 package engine
 
-import "github.com/cespare/xxhash/v2"
+import "hash/maphash"
+
+// nameSeed seeds the member-name hash: random per process, so input cannot
+// be crafted to collide.
+var nameSeed = maphash.MakeSeed()
 
 // nameSet detects duplicate member names in one JSON object in O(1) per name,
 // so that an object with thousands of members costs linear time, not
@@ -39,15 +43,44 @@ func (s *nameSet) reset(n int) {
 	}
 }
 
+// linearNames is how many names add compares one by one before it switches
+// to the hash table: typical objects have fewer members, and comparing a few
+// short names costs less than hashing them.
+const linearNames = 8
+
 // add records name (escapes already resolved) and reports false if the
 // object already had a member of that name.
 func (s *nameSet) add(name []byte) bool {
-	i := uint32(xxhash.Sum64(name)) & s.mask
+	n := len(s.names)
+	if n < linearNames {
+		for _, prev := range s.names {
+			if string(prev) == string(name) {
+				return false
+			}
+		}
+		s.names = append(s.names, name)
+		return true
+	}
+	if n == linearNames { // switch: index the names seen so far
+		for i, prev := range s.names {
+			s.insert(prev, uint32(i))
+		}
+	}
+	if !s.insert(name, uint32(n)) {
+		return false
+	}
+	s.names = append(s.names, name)
+	return true
+}
+
+// insert adds name, stored at names[idx], to the hash table, or reports false
+// if an equal name is there already.
+func (s *nameSet) insert(name []byte, idx uint32) bool {
+	i := uint32(maphash.Bytes(nameSeed, name)) & s.mask
 	for {
 		sl := &s.slots[i]
 		if sl.gen != s.gen {
-			sl.gen, sl.idx = s.gen, uint32(len(s.names))
-			s.names = append(s.names, name)
+			sl.gen, sl.idx = s.gen, idx
 			return true
 		}
 		if string(s.names[sl.idx]) == string(name) {

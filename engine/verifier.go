@@ -108,6 +108,7 @@ type Verifier struct {
 	maxSize     int
 	clock       Clock
 	cache       *Cache
+	headers     headerCache
 }
 
 type requiredClaim struct {
@@ -278,17 +279,24 @@ func (v *Verifier) verify(token []byte, t *Token, now int64, withClaims bool) er
 		return err
 	}
 	t.grow(len(token))
-	hdr, ok := t.decode(token[:dot1])
-	if !ok {
-		return errHeaderB64
-	}
-	if err := v.header.parse(t, hdr); err != nil {
-		return err
+	seg := token[:dot1]
+	cachedHeader := v.headers.get(seg)
+	if cachedHeader != nil {
+		t.Header = *cachedHeader
+	} else {
+		hdr, ok := t.decode(seg)
+		if !ok {
+			return errHeaderB64
+		}
+		if err := v.header.parse(t, hdr); err != nil {
+			return err
+		}
 	}
 	alg := t.Header.Alg
 	if !v.allowed[alg] {
 		return ErrAlgNotAllowed
 	}
+	var ok bool
 	if t.payload, ok = t.decode(token[dot1+1 : dot2]); !ok {
 		return errPayloadB64
 	}
@@ -322,6 +330,9 @@ func (v *Verifier) verify(token []byte, t *Token, now int64, withClaims bool) er
 	}
 	if err := key.verify(token[:dot2], sig, t.keyBuf[:]); err != nil {
 		return err
+	}
+	if cachedHeader == nil { // genuine now: worth remembering
+		v.headers.put(seg, &t.Header)
 	}
 	// Only now, with the signature verified, do claims count.
 	if claimErr != nil {

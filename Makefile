@@ -1,0 +1,73 @@
+# jwtgate — see README.md. `make run` starts the verify endpoint (demo mode
+# when nothing is configured); `make test` is what CI runs.
+
+GO        ?= go
+FUZZTIME  ?= 10m
+CIFUZZ    ?= 10s
+BENCHCOUNT ?= 6
+ARGS      ?=
+
+FUZZ_TARGETS = $(shell $(GO) test -list '^Fuzz' ./fuzz | grep '^Fuzz')
+
+.PHONY: all build run test test-short fmt-check vet test-race fuzz-ci bench-smoke bench bench-engine bench-http fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o bin/jwtgate ./cmd/jwtgate
+
+## run: start the verify endpoint; demo mode unless JWTGATE_CONFIG or ARGS name a key source
+run:
+	$(GO) run ./cmd/jwtgate serve $(ARGS)
+
+## test: everything CI checks — formatting, vet, race tests (integration included),
+## each fuzz target briefly, every benchmark once
+test: fmt-check vet test-race fuzz-ci bench-smoke
+
+## test-short: the quick local loop
+test-short: fmt-check vet
+	$(GO) test -short ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bench/*')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+	cd bench && $(GO) vet ./...
+
+test-race:
+	$(GO) test -race -timeout 15m ./...
+	cd bench && $(GO) test -race -timeout 10m ./...
+
+fuzz-ci:
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $$t for $(CIFUZZ)"; \
+		$(GO) test ./fuzz -run '^$$' -fuzz "^$$t$$" -fuzztime $(CIFUZZ) || exit 1; \
+	done
+
+bench-smoke:
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+	cd bench && $(GO) test -run '^$$' -bench . -benchtime 1x ./...
+
+## bench: engine per-algorithm figures against the bare primitive, then the
+## peer comparison written to bench/results/
+bench: bench-engine
+	cd bench && $(GO) run ./cmd/benchreport -count $(BENCHCOUNT)
+
+bench-engine:
+	$(GO) test -run '^$$' -bench 'BenchmarkVerify$$|BenchmarkVerifyCached' -benchmem -count 1 ./engine
+
+## bench-http: loopback load against jwtgate and the bare fasthttp ceiling
+bench-http:
+	$(GO) run ./cmd/jwtgate bench http $(ARGS)
+
+## fuzz: every fuzz target in turn for FUZZTIME (default 10m)
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $$t for $(FUZZTIME)"; \
+		$(GO) test ./fuzz -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
+
+clean:
+	rm -rf bin

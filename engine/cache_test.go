@@ -1,0 +1,283 @@
+package engine_test
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jwtgate/jwtgate/engine"
+)
+
+func cachedFixture(t testing.TB, alg engine.Alg, mod func(*engine.Config)) *fixture {
+	return newFixture(t, alg, func(c *engine.Config) {
+		c.CacheEntries = 0 // default size: on
+		if mod != nil {
+			mod(c)
+		}
+	})
+}
+
+func TestCacheHitSkipsCryptoAndAllocatesNothing(t *testing.T) {
+	for _, alg := range []engine.Alg{engine.RS256, engine.ES256, engine.EdDSA, engine.HS256} {
+		t.Run(alg.String(), func(t *testing.T) {
+			f := cachedFixture(t, alg, nil)
+			tok := []byte(f.token(t, accessClaims()))
+			var res engine.Token
+			if err := f.v.Verify(tok, &res); err != nil || res.FromCache() {
+				t.Fatalf("first verify: err=%v fromCache=%v", err, res.FromCache())
+			}
+			if err := f.v.Verify(tok, &res); err != nil || !res.FromCache() {
+				t.Fatalf("second verify: err=%v fromCache=%v", err, res.FromCache())
+			}
+			if string(res.Claims.Subject) != "user-1234567890" || !res.Claims.HasScope("read:orders") ||
+				!res.Claims.HasAudience(testAudience) || res.Key() != f.key || res.Header.Alg != alg {
+				t.Fatalf("cached result incomplete: %+v", res.Claims)
+			}
+			allocs := testing.AllocsPerRun(100, func() {
+				if err := f.v.Verify(tok, &res); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Fatalf("cache hit allocates %.1f times, want 0", allocs)
+			}
+			if s := f.v.Cache().Stats(); s.Hits < 100 || s.Inserts != 1 || s.Entries != 1 {
+				t.Fatalf("stats = %+v", s)
+			}
+		})
+	}
+}
+
+func TestCacheRechecksTimeOnHit(t *testing.T) {
+	f := cachedFixture(t, engine.ES256, nil)
+	claims := accessClaims()
+	claims["exp"] = epoch.Add(2 * time.Minute).Unix()
+	tok := []byte(f.token(t, claims))
+	var res engine.Token
+	if err := f.v.Verify(tok, &res); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(2*time.Minute + engine.DefaultLeeway - time.Second)
+	if err := f.v.Verify(tok, &res); err != nil || !res.FromCache() {
+		t.Fatalf("within leeway: err=%v cached=%v", err, res.FromCache())
+	}
+	f.clock.Advance(time.Second)
+	if err := f.v.Verify(tok, &res); !errors.Is(err, engine.ErrExpired) {
+		t.Fatalf("expired while cached: got %v, want ErrExpired", err)
+	}
+}
+
+func TestCacheRechecksMaxAgeOnHit(t *testing.T) {
+	f := cachedFixture(t, engine.HS256, func(c *engine.Config) { c.MaxAge = 10 * time.Minute })
+	tok := []byte(f.token(t, accessClaims())) // iat = epoch - 1m
+	var res engine.Token
+	if err := f.v.Verify(tok, &res); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(10 * time.Minute)
+	if err := f.v.Verify(tok, &res); !errors.Is(err, engine.ErrTooOld) {
+		t.Fatalf("got %v, want ErrTooOld", err)
+	}
+}
+
+func TestCacheDropsTokensOfRetiredKey(t *testing.T) {
+	f := cachedFixture(t, engine.RS256, nil)
+	tok := []byte(f.token(t, accessClaims()))
+	var res engine.Token
+	if err := f.v.Verify(tok, &res); err != nil {
+		t.Fatal(err)
+	}
+	// The issuer drops the key: the store stops returning it and retires it.
+	f.keys().keys = nil
+	f.key.Retire()
+	if err := f.v.Verify(tok, &res); !errors.Is(err, engine.ErrUnknownKid) {
+		t.Fatalf("token of a retired key: got %v, want ErrUnknownKid", err)
+	}
+	if s := f.v.Cache().Stats(); s.Invalidations != 1 || s.Entries != 0 {
+		t.Fatalf("stats after retirement = %+v", s)
+	}
+}
+
+func TestCacheNoFalseHitOnHashCollision(t *testing.T) {
+	f := cachedFixture(t, engine.HS256, nil)
+	engine.SetCacheHash(f.v.Cache(), func([]byte) uint64 { return 42 })
+	a := []byte(f.token(t, accessClaims()))
+	other := accessClaims()
+	other["sub"] = "someone-else"
+	b := []byte(f.token(t, other))
+	var res engine.Token
+	if err := f.v.Verify(a, &res); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.v.Verify(b, &res); err != nil || res.FromCache() {
+		t.Fatalf("colliding token: err=%v fromCache=%v (must be verified, not served from a's entry)", err, res.FromCache())
+	}
+	if string(res.Claims.Subject) != "someone-else" {
+		t.Fatalf("sub = %q: served another token's claims", res.Claims.Subject)
+	}
+	// A forged token with the same hash is never served from the cache.
+	forged := append([]byte(nil), a...)
+	forged[len(forged)-2] ^= 1
+	if err := f.v.Verify(forged, &res); err == nil {
+		t.Fatal("forged token with a colliding hash accepted")
+	}
+	for _, tok := range [][]byte{a, b} {
+		if err := f.v.Verify(tok, &res); err != nil || !res.FromCache() {
+			t.Fatalf("both colliding tokens should now hit: err=%v cached=%v", err, res.FromCache())
+		}
+	}
+}
+
+func TestCachePolicyIsPartOfIdentity(t *testing.T) {
+	lax := cachedFixture(t, engine.ES256, nil)
+	strict, err := engine.New(engine.Config{
+		Keys: lax.keys(), Issuers: []string{testIssuer}, Audiences: []string{testAudience},
+		RequiredScopes: []string{"admin"}, Clock: lax.clock,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := []byte(lax.token(t, accessClaims()))
+	var res engine.Token
+	if err := lax.v.Verify(tok, &res); err != nil {
+		t.Fatal(err)
+	}
+	if err := lax.v.Verify(tok, &res); err != nil || !res.FromCache() {
+		t.Fatal("lax verifier should hit its cache")
+	}
+	if err := strict.Verify(tok, &res); !errors.Is(err, engine.ErrScope) {
+		t.Fatalf("strict verifier: got %v, want ErrScope", err)
+	}
+}
+
+func TestCacheOnlyStoresValidTokens(t *testing.T) {
+	f := cachedFixture(t, engine.HS256, nil)
+	bad := []byte(f.token(t, accessClaims()))
+	bad[len(bad)-3] ^= 1
+	var res engine.Token
+	for range 3 {
+		if err := f.v.Verify(bad, &res); err == nil {
+			t.Fatal("bad token accepted")
+		}
+	}
+	expired := accessClaims()
+	expired["exp"] = epoch.Add(-time.Hour).Unix()
+	if err := f.v.Verify([]byte(f.token(t, expired)), &res); !errors.Is(err, engine.ErrExpired) {
+		t.Fatalf("got %v", err)
+	}
+	if s := f.v.Cache().Stats(); s.Entries != 0 || s.Inserts != 0 {
+		t.Fatalf("invalid tokens occupy the cache: %+v", s)
+	}
+}
+
+func TestCacheBoundedUnderFlood(t *testing.T) {
+	const entries, maxBytes = 256, 64 << 10
+	f := cachedFixture(t, engine.HS256, func(c *engine.Config) { c.CacheEntries, c.CacheBytes = entries, maxBytes })
+	c := f.v.Cache()
+	var res engine.Token
+	for i := range 5000 {
+		claims := accessClaims()
+		claims["jti"] = fmt.Sprintf("flood-%d", i)
+		if err := f.v.Verify([]byte(f.token(t, claims)), &res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := c.Stats()
+	if s.Entries > engine.CacheCapacity(c) || s.Bytes > maxBytes {
+		t.Fatalf("cache over its bounds: %+v (capacity %d entries, %d bytes)", s, engine.CacheCapacity(c), maxBytes)
+	}
+	if s.Evictions == 0 || s.Inserts != 5000 {
+		t.Fatalf("stats = %+v", s)
+	}
+}
+
+func TestCacheBurstDoesNotFlushHotTokens(t *testing.T) {
+	f := cachedFixture(t, engine.HS256, func(c *engine.Config) { c.CacheEntries = 512 })
+	var res engine.Token
+	hot := make([][]byte, 64)
+	for i := range hot {
+		claims := accessClaims()
+		claims["jti"] = fmt.Sprintf("hot-%d", i)
+		hot[i] = []byte(f.token(t, claims))
+		for range 2 { // verified, then hit once: no longer on probation
+			if err := f.v.Verify(hot[i], &res); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// A burst of 20,000 new valid tokens, with the hot set still in use
+	// at a much lower rate than the burst.
+	for i := range 20000 {
+		claims := accessClaims()
+		claims["jti"] = fmt.Sprintf("burst-%d", i)
+		if err := f.v.Verify([]byte(f.token(t, claims)), &res); err != nil {
+			t.Fatal(err)
+		}
+		if i%100 == 0 {
+			if err := f.v.Verify(hot[(i/100)%len(hot)], &res); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	hits := 0
+	for _, tok := range hot {
+		if err := f.v.Verify(tok, &res); err != nil {
+			t.Fatal(err)
+		}
+		if res.FromCache() {
+			hits++
+		}
+	}
+	if hits < len(hot)*9/10 {
+		t.Fatalf("only %d of %d hot tokens survived the burst", hits, len(hot))
+	}
+}
+
+func TestCacheAttachment(t *testing.T) {
+	f := cachedFixture(t, engine.EdDSA, nil)
+	tok := []byte(f.token(t, accessClaims()))
+	var res engine.Token
+	if err := f.v.Verify(tok, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Attachment() != nil {
+		t.Fatal("fresh entry has an attachment")
+	}
+	f.v.Attach(&res, []byte("X-Auth-Subject: user"))
+	f.v.Attach(&res, []byte("second attach is ignored"))
+	if err := f.v.Verify(tok, &res); err != nil || string(res.Attachment()) != "X-Auth-Subject: user" {
+		t.Fatalf("attachment = %q, err=%v", res.Attachment(), err)
+	}
+}
+
+func TestCacheConcurrentUse(t *testing.T) {
+	f := cachedFixture(t, engine.HS256, func(c *engine.Config) { c.CacheEntries = 64 })
+	toks := make([][]byte, 200)
+	for i := range toks {
+		claims := accessClaims()
+		claims["jti"] = fmt.Sprintf("c-%d", i)
+		toks[i] = []byte(f.token(t, claims))
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var res engine.Token
+			for i := range 2000 {
+				tok := toks[(i*7+g*13)%len(toks)]
+				if err := f.v.Verify(tok, &res); err != nil {
+					t.Error(err)
+					return
+				}
+				if !res.Claims.HasAudience(testAudience) {
+					t.Error("lost claims")
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}

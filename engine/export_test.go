@@ -1,0 +1,11 @@
+package engine
+
+// SetCacheHash replaces the cache's index hash, so tests can force distinct
+// tokens onto one hash.
+func SetCacheHash(c *Cache, h func([]byte) uint64) { c.hash = h }
+
+// CacheCapacity returns the number of slots of the cache.
+func CacheCapacity(c *Cache) int { return len(c.sets) * cacheWays }
+
+// CacheSetBytes returns the byte budget of one set.
+func CacheSetBytes(c *Cache) int64 { return c.setBytes }
