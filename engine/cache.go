@@ -25,7 +25,7 @@ const cacheWays = 8
 const maxFreq = 3
 
 // Cache is the verified-token cache: a set-associative table indexed by the
-// xxhash of the token, whose entries are immutable once published. Readers
+// xxhash of the token (its signature's tail, see indexedTail), whose entries are immutable once published. Readers
 // take no lock and allocate nothing; a hit requires the whole token to match
 // byte for byte. Writers (one insert per distinct valid token) lock only the
 // set they change.
@@ -41,6 +41,7 @@ type Cache struct {
 	mask     uint64
 	setBytes int64
 	hash     func([]byte) uint64 // xxhash; tests swap it to force collisions
+	fifo     bool                // replacement ignores hits (benchmarks compare policies)
 	stats    [statStripes]cacheStripe
 	evicts   atomic.Uint64
 	invals   atomic.Uint64
@@ -72,7 +73,10 @@ type cacheEntry struct {
 
 // statStripes spreads the hit and miss counters over cache lines, chosen by
 // the caller's Token, so parallel readers do not write one shared line.
-const statStripes = 32
+const (
+	statStripeBits = 5
+	statStripes    = 1 << statStripeBits
+)
 
 type cacheStripe struct {
 	hits   atomic.Uint64
@@ -100,7 +104,7 @@ func NewCache(entries int, maxBytes int64) *Cache {
 		sets:     make([]cacheSet, sets),
 		mask:     uint64(sets - 1),
 		setBytes: maxBytes / int64(sets),
-		hash:     xxhash.Sum64,
+		hash:     tokenHash,
 	}
 }
 
@@ -132,6 +136,20 @@ func (c *Cache) Stats() CacheStats {
 	return s
 }
 
+// indexedTail is how many trailing bytes of a token the index hash covers.
+// They are the end of its signature: unpredictable for every genuine token,
+// so they spread entries as well as the whole token would, at a fraction of
+// the cost for long RSA tokens. Correctness never rests on the hash: a hit
+// needs the whole token to match byte for byte.
+const indexedTail = 64
+
+// tokenHash is the default index hash: xxhash of the token's tail, mixed
+// with its length.
+func tokenHash(token []byte) uint64 {
+	tail := token[max(0, len(token)-indexedTail):]
+	return xxhash.Sum64(tail) ^ uint64(len(token))*0x9e3779b97f4a7c15
+}
+
 // hashOf returns the token's index hash; 0 marks an empty slot, so it is never 0.
 func (c *Cache) hashOf(token []byte) uint64 {
 	if h := c.hash(token); h != 0 {
@@ -140,8 +158,13 @@ func (c *Cache) hashOf(token []byte) uint64 {
 	return 1
 }
 
+// stripe picks the caller's counter stripe from the address of its Token.
+// Tokens of concurrent callers are distinct objects (often on distinct
+// goroutine stacks, which share their low address bits), so the address is
+// mixed by a multiplicative hash before its top bits choose the stripe.
 func (c *Cache) stripe(t *Token) *cacheStripe {
-	return &c.stats[(uintptr(unsafe.Pointer(t))>>7)%statStripes]
+	x := uint64(uintptr(unsafe.Pointer(t))) * 0x9e3779b97f4a7c15
+	return &c.stats[x>>(64-statStripeBits)]
 }
 
 // get returns the entry holding exactly token, or nil.
@@ -209,7 +232,7 @@ func (c *Cache) put(h uint64, t *Token) *cacheEntry {
 		}
 	}
 	for free < 0 || set.bytes+size > c.setBytes {
-		w := set.victim()
+		w := set.victim(c.fifo)
 		if w < 0 {
 			return nil
 		}
@@ -241,7 +264,7 @@ func (set *cacheSet) remove(w int) {
 // inserted or last aged; when every entry has been hit, all are aged by one
 // and the choice is made again. It returns -1 for an empty set. The caller
 // holds set.mu.
-func (set *cacheSet) victim() int {
+func (set *cacheSet) victim(fifo bool) int {
 	for round := 0; round <= maxFreq; round++ {
 		best, bestSeq, any := -1, uint64(0), false
 		for w := 0; w < cacheWays; w++ {
@@ -250,7 +273,7 @@ func (set *cacheSet) victim() int {
 				continue
 			}
 			any = true
-			if e.freq.Load() == 0 && (best < 0 || e.seq < bestSeq) {
+			if (fifo || e.freq.Load() == 0) && (best < 0 || e.seq < bestSeq) {
 				best, bestSeq = w, e.seq
 			}
 		}

@@ -9,3 +9,7 @@ func CacheCapacity(c *Cache) int { return len(c.sets) * cacheWays }
 
 // CacheSetBytes returns the byte budget of one set.
 func CacheSetBytes(c *Cache) int64 { return c.setBytes }
+
+// SetCacheFIFO makes replacement plain FIFO, ignoring hits, so benchmarks can
+// compare the policies.
+func SetCacheFIFO(c *Cache) { c.fifo = true }
