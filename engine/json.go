@@ -66,52 +66,59 @@ func (s *objectScanner) open(data []byte) bool {
 }
 
 // next reads the next member into m. It returns false after the last member
-// or on a syntax error; then done reports which.
+// or on a syntax error; then done reports which. It works on local copies of
+// the scanner's state, written back once, and skips whitespace only where
+// some is present: token JSON rarely has any.
 func (s *objectScanner) next(m *member) bool {
 	if s.closed || s.bad {
 		return false
 	}
-	d := s.data
+	d, i := s.data, s.pos
 	if !s.first {
-		s.skipWS()
-		if s.pos >= len(d) {
-			s.bad = true
+		if i < len(d) && isWS(d[i]) {
+			i = skipWS(d, i)
+		}
+		if i >= len(d) || d[i] != ',' {
+			if i < len(d) && d[i] == '}' {
+				s.pos, s.closed = i+1, true
+			} else {
+				s.bad = true
+			}
 			return false
 		}
-		switch d[s.pos] {
-		case '}':
-			s.pos++
-			s.closed = true
-			return false
-		case ',':
-			s.pos++
-			s.skipWS()
-		default:
-			s.bad = true
-			return false
-		}
+		i = skipWS(d, i+1)
 	}
 	s.first = false
-	if s.pos >= len(d) || d[s.pos] != '"' {
+	if i >= len(d) || d[i] != '"' {
 		s.bad = true
 		return false
 	}
-	end, esc, ok := scanString(d, s.pos)
+	end, esc, ok := scanString(d, i)
 	if !ok {
 		s.bad = true
 		return false
 	}
-	m.name, m.nameEsc = d[s.pos+1:end-1], esc
-	s.pos = end
-	s.skipWS()
-	if s.pos >= len(d) || d[s.pos] != ':' {
+	m.name, m.nameEsc = d[i+1:end-1], esc
+	i = end
+	if i < len(d) && isWS(d[i]) {
+		i = skipWS(d, i)
+	}
+	if i >= len(d) || d[i] != ':' {
 		s.bad = true
 		return false
 	}
-	s.pos++
-	s.skipWS()
-	start := s.pos
-	kind, end, esc, ok := scanValue(d, s.pos, 1)
+	i++
+	if i < len(d) && isWS(d[i]) {
+		i = skipWS(d, i)
+	}
+	start := i
+	var kind jsonKind
+	if i < len(d) && d[i] == '"' {
+		kind = kindString
+		end, esc, ok = scanString(d, i)
+	} else {
+		kind, end, esc, ok = scanValue(d, i, 1)
+	}
 	if !ok {
 		s.bad = true
 		return false
@@ -125,6 +132,8 @@ func (s *objectScanner) next(m *member) bool {
 	s.pos = end
 	return true
 }
+
+func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // done reports whether the whole input was exactly one valid object. Call it
 // after next has returned false.

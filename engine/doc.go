@@ -1,0 +1,23 @@
+// Package engine verifies compact JWS / JWT tokens on the hot path of an API
+// gateway: no allocation in its own code, no lock, and no way to be talked
+// into trusting the token about how to verify it.
+//
+// A Verifier holds the policy (Config); a KeyLookup — usually a
+// keystore.Store — supplies trusted, pre-parsed keys; a Token is the caller's
+// reusable result and scratch memory. Verify checks, in order:
+//
+//  1. size (Config.MaxTokenSize) and exactly three segments;
+//  2. the verified-token cache: an exact byte match of a token verified before,
+//     whose time limits and key are checked again;
+//  3. the header, from strict base64url: one JSON object, no duplicate members,
+//     alg a supported algorithm (never "none"), crit understood;
+//  4. the key for (issuer, kid) — the issuer only routes to a key set;
+//  5. the signature, with the algorithm the key is bound to, which must equal
+//     the header's;
+//  6. the claims (read before 5 to route, trusted only after it), then the
+//     policy: iss, aud, exp, nbf, iat, typ, required claims and scopes.
+//
+// Every failure is an *Error: errors.Is matches its reason (ErrExpired,
+// ErrBadSignature, ...), Reason gives a stable code and OAuthCode the RFC
+// 6750 error for the WWW-Authenticate header.
+package engine
