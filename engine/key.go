@@ -71,6 +71,9 @@ func NewKey(alg Alg, kid string, public any) (*Key, error) {
 		if err := checkRSA(pub); err != nil {
 			return nil, err
 		}
+		if hasROCAFingerprint(pub.N) {
+			return nil, keyErr("the RSA modulus has the ROCA fingerprint (CVE-2017-15361): its factors can be recovered")
+		}
 		k.rsa = pub
 	case FamilyEC:
 		pub, ok := public.(*ecdsa.PublicKey)
@@ -88,8 +91,8 @@ func NewKey(alg Alg, kid string, public any) (*Key, error) {
 		if !ok {
 			return nil, keyErr("%s needs an Ed25519 public key, got %T", alg, public)
 		}
-		if len(pub) != ed25519.PublicKeySize {
-			return nil, keyErr("Ed25519 public key must be %d bytes, got %d", ed25519.PublicKeySize, len(pub))
+		if err := checkEd25519(pub); err != nil {
+			return nil, err
 		}
 		k.ed = append(ed25519.PublicKey(nil), pub...)
 	case FamilyHMAC:

@@ -1,0 +1,305 @@
+package keystore
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jwtgate/jwtgate/engine"
+	"github.com/jwtgate/jwtgate/internal/sign"
+)
+
+// fakeClock is a settable engine.Clock.
+type fakeClock struct{ nanos atomic.Int64 }
+
+func newFakeClock() *fakeClock {
+	c := &fakeClock{}
+	c.nanos.Store(epoch.UnixNano())
+	return c
+}
+
+func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.nanos.Load()) }
+func (c *fakeClock) Advance(d time.Duration) { c.nanos.Add(int64(d)) }
+
+var epoch = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+const (
+	testIssuer   = "https://issuer.example"
+	testAudience = "api://gateway"
+)
+
+// Signing keys are made once per test binary. RSA keys come from a pool of
+// pre-generated test keys (testdata/rsa2048.pem): generating them under the
+// race detector takes about a second each. Every distinct RSA signer gets
+// its own key from the pool.
+var (
+	keyMu    sync.Mutex
+	keyCache = map[string]*sign.Key{}
+	rsaPool  []*rsa.PrivateKey
+)
+
+// signer returns a cached signing key for alg with the given kid.
+func signer(tb testing.TB, alg engine.Alg, kid string) *sign.Key {
+	tb.Helper()
+	keyMu.Lock()
+	defer keyMu.Unlock()
+	name := alg.String() + "/" + kid
+	if k, ok := keyCache[name]; ok {
+		return k
+	}
+	var k *sign.Key
+	if alg.Family() == engine.FamilyRSA {
+		k = &sign.Key{Alg: alg, Kid: kid, Private: nextRSA(tb)}
+	} else {
+		var err error
+		if k, err = sign.Generate(alg, kid); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	keyCache[name] = k
+	return k
+}
+
+// nextRSA hands out the next unused RSA key of the pool. The caller holds keyMu.
+func nextRSA(tb testing.TB) *rsa.PrivateKey {
+	if rsaPool == nil {
+		data, err := os.ReadFile("testdata/rsa2048.pem")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for block, rest := pem.Decode(data); block != nil; block, rest = pem.Decode(rest) {
+			k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			rsaPool = append(rsaPool, k.(*rsa.PrivateKey))
+		}
+	}
+	if len(rsaPool) == 0 {
+		tb.Fatal("the RSA test key pool is exhausted: add keys to testdata/rsa2048.pem")
+	}
+	k := rsaPool[0]
+	rsaPool = rsaPool[1:]
+	return k
+}
+
+// jwk returns the public JWK of k as a generic map, to edit in tests.
+func jwk(tb testing.TB, k *sign.Key) map[string]any {
+	tb.Helper()
+	b, err := json.Marshal(k.PublicJWK())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+// jwks marshals {"keys": keys}.
+func jwks(tb testing.TB, keys ...any) []byte {
+	tb.Helper()
+	if keys == nil {
+		keys = []any{}
+	}
+	b, err := json.Marshal(map[string]any{"keys": keys})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+func b64u(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// selfSigned returns a DER certificate for the public key of k.
+func selfSigned(tb testing.TB, k *sign.Key) []byte {
+	tb.Helper()
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "jwtgate test " + k.Kid},
+		NotBefore:    epoch.Add(-time.Hour),
+		NotAfter:     epoch.Add(24 * time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, k.Public(), k.Private)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return der
+}
+
+// token signs a valid access token for testIssuer with k.
+func token(tb testing.TB, k *sign.Key, iss string) []byte {
+	tb.Helper()
+	tok, err := k.Sign(map[string]any{
+		"iss": iss,
+		"sub": "user-1",
+		"aud": testAudience,
+		"exp": epoch.Add(time.Hour).Unix(),
+		"iat": epoch.Add(-time.Minute).Unix(),
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return []byte(tok)
+}
+
+// logBuffer collects slog output for assertions.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *logBuffer) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// jwksServer is a loopback JWKS (and discovery) server whose answers the
+// test changes as it goes.
+type jwksServer struct {
+	*httptest.Server
+	requests atomic.Int64
+
+	mu      sync.Mutex
+	body    []byte
+	header  http.Header
+	handler http.HandlerFunc // when set, answers instead of the default
+	etag    string
+	lastReq *http.Request
+}
+
+func newJWKSServer(tb testing.TB, body []byte) *jwksServer {
+	tb.Helper()
+	js := &jwksServer{body: body}
+	js.Server = httptest.NewServer(http.HandlerFunc(js.serve))
+	tb.Cleanup(js.Close)
+	return js
+}
+
+func (js *jwksServer) serve(w http.ResponseWriter, r *http.Request) {
+	js.requests.Add(1)
+	js.mu.Lock()
+	js.lastReq = r.Clone(r.Context())
+	h, body, hdr, etag := js.handler, js.body, js.header, js.etag
+	js.mu.Unlock()
+	if h != nil {
+		h(w, r)
+		return
+	}
+	if r.URL.Path != "/jwks" {
+		http.NotFound(w, r)
+		return
+	}
+	for k, v := range hdr {
+		w.Header()[k] = v
+	}
+	if etag != "" {
+		w.Header().Set("ETag", etag)
+		if r.Header.Get("If-None-Match") == etag {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(body)
+}
+
+func (js *jwksServer) set(body []byte) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	js.body, js.handler = body, nil
+}
+
+func (js *jwksServer) setHandler(h http.HandlerFunc) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	js.handler = h
+}
+
+func (js *jwksServer) setHeader(h http.Header, etag string) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	js.header, js.etag = h, etag
+}
+
+func (js *jwksServer) last() *http.Request {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	return js.lastReq
+}
+
+// waitGoroutines waits until the goroutine count is back to at most base
+// (connections and timers wind down asynchronously) and fails if it is not.
+func waitGoroutines(tb testing.TB, base int) {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > base {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			tb.Fatalf("goroutines: %d, baseline %d\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
+		}
+		runtime.Gosched()
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// logContains fails unless the slog text output has s, raw or quoted.
+func logContains(tb testing.TB, logs, s string) {
+	tb.Helper()
+	q := strconv.Quote(s)
+	if !strings.Contains(logs, s) && !strings.Contains(logs, q[1:len(q)-1]) {
+		tb.Fatalf("logs do not contain %q:\n%s", s, logs)
+	}
+}
+
+// mustContain fails unless s contains every part.
+func mustContain(tb testing.TB, s string, parts ...string) {
+	tb.Helper()
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			tb.Fatalf("%q does not contain %q", s, p)
+		}
+	}
+}
+
+// keyOf parses one JWK (as a set of one) and returns its key or error.
+func keyOf(tb testing.TB, m map[string]any, algs ...engine.Alg) (*engine.Key, error) {
+	tb.Helper()
+	keys, skipped, err := ParseJWKS(jwks(tb, m), ParseOptions{Algorithms: algs})
+	if err != nil {
+		if len(skipped) == 1 {
+			return nil, skipped[0]
+		}
+		return nil, err
+	}
+	return keys[0], nil
+}

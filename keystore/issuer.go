@@ -1,0 +1,208 @@
+package keystore
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jwtgate/jwtgate/engine"
+	"golang.org/x/sync/singleflight"
+)
+
+// issuer is one configured issuer: its key sources, its published snapshot
+// and the state of its fetching.
+type issuer struct {
+	store  *Store
+	cfg    Issuer
+	desc   string // "issuer \"https://...\"", for errors
+	seed   uint64 // negative-cache hash seed
+	remote bool
+	snap   atomic.Pointer[snapshot]
+
+	// Errors built once, so that failing lookups allocate nothing.
+	errUnknownKid      *engine.Error
+	errKeysUnavailable *engine.Error
+	errKidless         *engine.Error
+
+	// sf shares one fetch among every caller that wants one at the same
+	// time: the background loop, Refresh and unknown-kid refetches.
+	sf singleflight.Group
+
+	// The unknown-kid gate: at most one refetch in flight (kidFlight), and
+	// none before kidNext (UnixNano): the cooldown after a refetch that
+	// succeeded, a short growing backoff after one that failed. Readers use
+	// the atomics; gateMu serializes starting a refetch.
+	kidFlight atomic.Pointer[flight]
+	kidNext   atomic.Int64
+	gateMu    sync.Mutex
+	kidFails  int // guarded by gateMu
+
+	// Fetch-private state, touched only inside the shared fetch (one at a
+	// time per issuer, ordered by the singleflight group).
+	jwksURL   string
+	jwksCond  validators
+	discCond  validators
+	lastBody  uint64 // xxhash of the last JWKS body parsed
+	haveBody  bool
+	fetchFail int
+
+	// mu guards the key lists and status below and serializes installs.
+	mu          sync.Mutex
+	inline      []*engine.Key // inline JWKS and Keys, from New
+	files       []*engine.Key // JWKSFile and PEMFiles, from Start and Refresh
+	remoteKeys  []*engine.Key // the last good remote set
+	nextRefresh time.Time
+	lastRefresh time.Time
+	lastError   string
+
+	wake chan struct{} // nudges the refresh loop to re-read the clock (tests)
+}
+
+// flight is one unknown-kid refetch in progress; done closes when it ends.
+type flight struct{ done chan struct{} }
+
+func newIssuer(s *Store, cfg Issuer, index int) *issuer {
+	is := &issuer{
+		store:   s,
+		cfg:     cfg,
+		desc:    cfg.name(index),
+		seed:    (uint64(index) + 1) * 0x9e3779b97f4a7c15,
+		remote:  cfg.remote(),
+		jwksURL: cfg.JWKSURL,
+		wake:    make(chan struct{}, 1),
+	}
+	is.errUnknownKid = engine.ErrUnknownKid.Refine(fmt.Sprintf("no key with the token's kid is known for issuer %q", cfg.Issuer))
+	is.errKeysUnavailable = engine.ErrKeysUnavailable.Refine(fmt.Sprintf("the signing keys of issuer %q are unavailable", cfg.Issuer))
+	is.errKidless = engine.ErrUnknownKid.Refine(fmt.Sprintf("the token's kid matches no key of issuer %q: its keys have no kid, and several are bound to the token's algorithm", cfg.Issuer))
+	is.snap.Store(emptySnapshot)
+	return is
+}
+
+// lookup finds the key for a token in snap. With mayFetch, an unknown kid
+// (or an empty set) goes through the unknown-kid gate of a remote issuer.
+// Hits allocate nothing and write nothing.
+func (is *issuer) lookup(snap *snapshot, kid []byte, alg engine.Alg, mayFetch bool) (*engine.Key, error) {
+	if len(kid) > 0 && snap.hasKid {
+		if k, ok := snap.byKidAlg(kid, alg); ok {
+			return k, nil
+		}
+		if mayFetch && is.remote {
+			return is.unknownKid(snap, kid, alg)
+		}
+		return nil, is.errUnknownKid
+	}
+	// No kid, or a set whose keys have none: choose by algorithm.
+	k, n := snap.forAlg(alg)
+	switch {
+	case n == 1:
+		return k, nil
+	case n > 1 && len(kid) > 0:
+		return nil, is.errKidless
+	case n > 1:
+		return nil, engine.KidRequiredError(alg, alg)
+	case len(snap.keys) > 0:
+		return snap.keys[0], nil // bound to another algorithm: the verifier reports the mismatch
+	}
+	if mayFetch && is.remote {
+		return is.unknownKid(snap, kid, alg)
+	}
+	return nil, is.errKeysUnavailable
+}
+
+// unknownKid handles a kid that snap does not have (or an empty set): fail
+// fast from the negative cache or during the cooldown, else wait for the one
+// refetch of this issuer and look again. Before failing fast it checks that
+// no newer snapshot was published since snap was read (a refetch may have
+// just ended), so a kid is never reported unknown while the keys hold it.
+func (is *issuer) unknownKid(snap *snapshot, kid []byte, alg engine.Alg) (*engine.Key, error) {
+	s := is.store
+	now := s.clock.Now()
+	h := kidHash(kid, is.seed)
+	if s.neg.has(h, now) {
+		if cur := is.snap.Load(); cur != snap {
+			return is.lookup(cur, kid, alg, true) // look again in the newer keys
+		}
+		s.stats.local().negHits.Add(1)
+		return nil, is.failure(snap)
+	}
+	if !is.awaitRefetch(now) {
+		if cur := is.snap.Load(); cur != snap {
+			return is.lookup(cur, kid, alg, true) // look again in the newer keys
+		}
+		s.stats.local().cooled.Add(1)
+		s.neg.add(h, time.Unix(0, is.kidNext.Load()))
+		return nil, is.failure(snap)
+	}
+	s.stats.refetched.Add(1)
+	k, err := is.lookup(is.snap.Load(), kid, alg, false)
+	if err == is.errUnknownKid || err == is.errKeysUnavailable {
+		s.neg.add(h, time.Unix(0, is.kidNext.Load()))
+	}
+	return k, err
+}
+
+// failure is the error for a kid that cannot be found in snap.
+func (is *issuer) failure(snap *snapshot) error {
+	if len(snap.keys) == 0 {
+		return is.errKeysUnavailable
+	}
+	return is.errUnknownKid
+}
+
+// awaitRefetch passes the unknown-kid gate. It returns true after a refetch
+// ended (one it started, or one already in flight that it waited for), and
+// false at once when the issuer is in its cooldown or backoff, or the store
+// is not running: no caller ever waits for a rate limit to expire.
+func (is *issuer) awaitRefetch(now time.Time) bool {
+	if f := is.kidFlight.Load(); f != nil {
+		<-f.done
+		return true
+	}
+	if !is.store.running.Load() || now.UnixNano() < is.kidNext.Load() {
+		return false
+	}
+	is.gateMu.Lock()
+	if f := is.kidFlight.Load(); f != nil {
+		is.gateMu.Unlock()
+		<-f.done
+		return true
+	}
+	if now.UnixNano() < is.kidNext.Load() {
+		is.gateMu.Unlock()
+		return false
+	}
+	f := &flight{done: make(chan struct{})}
+	is.kidFlight.Store(f)
+	is.gateMu.Unlock()
+
+	err := is.refresh()
+	end := is.store.clock.Now()
+
+	is.gateMu.Lock()
+	if err == nil {
+		is.kidFails = 0
+		is.kidNext.Store(end.Add(is.cfg.Cooldown).UnixNano())
+	} else {
+		is.kidFails++
+		is.kidNext.Store(end.Add(kidBackoff(is.kidFails, is.cfg.Cooldown)).UnixNano())
+	}
+	is.kidFlight.Store(nil)
+	is.gateMu.Unlock()
+	close(f.done)
+	return true
+}
+
+// status reports the issuer's state.
+func (is *issuer) status() IssuerStatus {
+	n := len(is.snap.Load().keys)
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	return IssuerStatus{
+		Issuer:      is.cfg.Issuer,
+		Keys:        n,
+		Ready:       n > 0,
+		LastRefresh: is.lastRefresh,
+		LastError:   is.lastError,
+	}
+}
