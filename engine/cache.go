@@ -301,7 +301,9 @@ func newEntry(h uint64, t *Token, size int64) *cacheEntry {
 	r := rebaser{from: t.buf, to: scratch}
 	e := &cacheEntry{hash: h, token: block[:len(t.raw):len(t.raw)], key: t.key, size: size}
 	e.header = t.Header
-	e.header.Kid, e.header.Typ, e.header.Cty, e.header.raw = r.of(t.Header.Kid), r.of(t.Header.Typ), r.of(t.Header.Cty), r.of(t.Header.raw)
+	if !t.sharedH { // a header from the header cache is immutable: share it
+		e.header.Kid, e.header.Typ, e.header.Cty, e.header.raw = r.of(t.Header.Kid), r.of(t.Header.Typ), r.of(t.Header.Cty), r.of(t.Header.raw)
+	}
 	c := t.Claims
 	c.Issuer, c.Subject, c.ID, c.Scope, c.raw = r.of(c.Issuer), r.of(c.Subject), r.of(c.ID), r.of(c.Scope), r.of(c.raw)
 	if len(c.Audience) > 0 {
@@ -331,8 +333,9 @@ func (r rebaser) of(s []byte) []byte {
 	base := uintptr(unsafe.Pointer(unsafe.SliceData(r.from[:cap(r.from)])))
 	p := uintptr(unsafe.Pointer(unsafe.SliceData(s)))
 	if p < base || p-base+uintptr(len(s)) > uintptr(len(r.from)) {
-		// Not in the scratch buffer (cannot happen: every string is decoded
-		// there); copy it so the entry never aliases caller memory.
+		// Every string is decoded into the scratch, so this does not happen
+		// (TestCacheInsertAllocs would count it); copying keeps the entry
+		// from aliasing memory it does not own if it ever did.
 		return append([]byte(nil), s...)
 	}
 	off := int(p - base)

@@ -343,3 +343,33 @@ func BenchmarkCacheReplacement(b *testing.B) {
 		})
 	}
 }
+
+// TestCacheInsertAllocs pins the cost of storing a new valid token: one
+// block for the token and its decoded strings, the entry, and the audience
+// list.
+func TestCacheInsertAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under -race; make test checks them without it")
+	}
+	f := cachedFixture(t, engine.EdDSA, nil)
+	toks := make([][]byte, 200)
+	for i := range toks {
+		claims := accessClaims()
+		claims["jti"] = fmt.Sprintf("insert-%d", i)
+		toks[i] = []byte(f.token(t, claims))
+	}
+	var res engine.Token
+	if err := f.v.Verify(toks[0], &res); err != nil { // warms the header cache and res
+		t.Fatal(err)
+	}
+	i := 1
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := f.v.Verify(toks[i], &res); err != nil || res.FromCache() {
+			t.Fatal("want a fresh verify", err)
+		}
+		i++
+	})
+	if allocs != 3 {
+		t.Fatalf("storing a verified token allocates %.1f times, want 3", allocs)
+	}
+}

@@ -16,6 +16,7 @@ type Token struct {
 	key     *Key
 	entry   *cacheEntry // cache entry holding this token, if any
 	hit     bool        // answered from the cache
+	sharedH bool        // Header points into the immutable header cache
 	raw     []byte      // the token as given to Verify
 	payload []byte      // decoded payload
 	buf     []byte      // scratch: decoded segments and unescaped strings
@@ -55,7 +56,7 @@ func (t *Token) reset(raw []byte) {
 	}
 	t.Header = Header{}
 	t.Claims = Claims{Audience: t.auds[:0]}
-	t.key, t.entry, t.hit, t.raw, t.payload = nil, nil, false, raw, nil
+	t.key, t.entry, t.hit, t.sharedH, t.raw, t.payload = nil, nil, false, false, raw, nil
 	t.buf = t.buf[:0]
 }
 

@@ -282,7 +282,7 @@ func (v *Verifier) verify(token []byte, t *Token, now int64, withClaims bool) er
 	seg := token[:dot1]
 	cachedHeader := v.headers.get(seg)
 	if cachedHeader != nil {
-		t.Header = *cachedHeader
+		t.Header, t.sharedH = *cachedHeader, true
 	} else {
 		hdr, ok := t.decode(seg)
 		if !ok {
