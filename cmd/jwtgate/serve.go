@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/jwtgate/jwtgate/engine"
+	"github.com/jwtgate/jwtgate/server"
+	"github.com/jwtgate/jwtgate/server/config"
+)
+
+func init() {
+	register(command{
+		name:    "serve",
+		summary: "run the forward-auth server (/auth, /verify, /healthz, /readyz, /metrics)",
+		run:     runServe,
+	})
+}
+
+const serveAbout = `
+Serves the forward-auth endpoint /auth (and every path under it, any method)
+for nginx auth_request, Caddy forward_auth, Traefik ForwardAuth and Envoy
+ext_authz, plus POST /verify, /healthz, /readyz and /metrics.
+
+The configuration file (--config, else $JWTGATE_CONFIG) is YAML; see
+examples/jwtgate.yaml. The key-source, --issuer, --audience and --listen
+flags override it for the single-issuer case, or configure jwtgate without
+a file. Every issuer must name its audiences (or, in a file, say
+any_audience: true): a valid signature alone proves nothing about whom a
+token is for.
+
+With no configuration file and no key source, jwtgate starts in demo mode:
+it generates a key, serves its JWKS at /.well-known/jwks.json, trusts it,
+and prints a curl command with a valid 24-hour token.
+
+SIGTERM or SIGINT stops accepting connections and drains the requests in
+flight (limits.shutdown_timeout, default 30s).`
+
+func runServe(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	return serve(ctx, args, os.Getenv(config.EnvConfig), stdout, stderr)
+}
+
+// serve runs the serve command until ctx ends. envConfig is the value of
+// $JWTGATE_CONFIG.
+func serve(ctx context.Context, args []string, envConfig string, stdout, stderr io.Writer) int {
+	f := newFlags("serve", "[flags]", serveAbout, stderr)
+	cfgPath := f.String("config", "", "YAML configuration `FILE` (default $"+config.EnvConfig+")")
+	var o config.Overrides
+	f.StringVar(&o.Listen, "listen", "", "listen `ADDR`ess (default "+config.DefaultListen+")")
+	f.StringVar(&o.JWKSURL, "jwks-url", "", "fetch the issuer's keys from this JWKS `URL`")
+	f.StringVar(&o.JWKSFile, "jwks-file", "", "read the issuer's keys from this JWKS `FILE`")
+	f.StringVar(&o.Discovery, "discovery", "", "find the issuer's keys by OpenID discovery at this issuer `URL`")
+	f.StringVar(&o.Issuer, "issuer", "", "the exact \"iss\" of accepted tokens")
+	var auds stringList
+	f.Var(&auds, "audience", "an accepted \"aud\" (repeatable)")
+	check := f.Bool("check-config", false, "validate the configuration, print the verdict and exit (0 valid, 1 invalid)")
+	demoAlg := f.String("demo-alg", "EdDSA", "algorithm of the demo-mode key: EdDSA or ES256")
+	if rest, code, stop := f.parse(args, stdout); stop {
+		return code
+	} else if len(rest) > 0 {
+		return f.usageErr("unexpected argument %q", rest[0])
+	}
+	o.Audiences = auds
+	path := *cfgPath
+	if path == "" {
+		path = envConfig
+	}
+	demo := path == "" && !o.HasKeySource()
+
+	cfg, err := loadServeConfig(path, o, demo)
+	if err != nil {
+		printConfigErrors(stderr, err)
+		if *check {
+			return exitFailure
+		}
+		return exitUsage
+	}
+	alg, ok := engine.ParseAlg(*demoAlg)
+	if !ok || (alg != engine.EdDSA && alg != engine.ES256) {
+		return f.usageErr("--demo-alg must be EdDSA or ES256, not %q", *demoAlg)
+	}
+	if *check {
+		msg := "configuration OK"
+		if demo {
+			msg += " (demo mode: no configuration file and no key source)"
+		}
+		fmt.Fprintf(stdout, "jwtgate serve: %s\n", msg)
+		return exitOK
+	}
+	logger, err := server.NewLogger(cfg.Log, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "jwtgate serve: %v\n", err)
+		return exitUsage
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "jwtgate serve: --listen %s: %v\n", cfg.Listen, err)
+		return exitFailure
+	}
+	defer ln.Close()
+	base := baseURL(ln.Addr())
+
+	var opts = server.Options{Logger: logger}
+	var demoMode *server.Demo
+	if demo {
+		issuer := o.Issuer
+		if issuer == "" {
+			issuer = base
+		}
+		aud := ""
+		if len(o.Audiences) > 0 {
+			aud = o.Audiences[0]
+		}
+		if demoMode, err = server.NewDemo(alg, issuer, aud); err != nil {
+			fmt.Fprintf(stderr, "jwtgate serve: demo key: %v\n", err)
+			return exitFailure
+		}
+		demoMode.Configure(cfg)
+		opts.PublishJWKS = demoMode.JWKS
+	}
+	srv, err := server.New(cfg, opts)
+	if err != nil {
+		printConfigErrors(stderr, err)
+		return exitUsage
+	}
+	if err := srv.Start(ctx); err != nil {
+		srv.Close()
+		fmt.Fprintf(stderr, "jwtgate serve: loading keys: %v\n", err)
+		return exitFailure
+	}
+	logger.Info("jwtgate serving", "listen", ln.Addr().String(), "issuers", len(cfg.Issuers), "ready", srv.Ready())
+	if demoMode != nil {
+		tok, err := demoMode.Token(server.DemoSubject, engine.SystemClock.Now(), server.DemoTokenTTL)
+		if err != nil {
+			srv.Close()
+			fmt.Fprintf(stderr, "jwtgate serve: demo token: %v\n", err)
+			return exitFailure
+		}
+		fmt.Fprintf(stdout, "jwtgate demo mode: no key source configured, so this server trusts a key it just generated (%s, kid %s).\n", alg, "demo-"+alg.String())
+		fmt.Fprintf(stdout, "Its JWKS: %s/.well-known/jwks.json  issuer: %s  audience: %s\n", base, demoMode.Issuer, demoMode.Audience)
+		fmt.Fprintf(stdout, "A valid token for %q, good for %s; this gets 200 with X-Auth-Subject:\n", server.DemoSubject, server.DemoTokenTTL)
+		fmt.Fprintln(stdout, server.CurlCommand(base, tok))
+	}
+	if err := srv.Run(ctx, ln); err != nil && !errors.Is(err, net.ErrClosed) {
+		fmt.Fprintf(stderr, "jwtgate serve: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// loadServeConfig reads the configuration file (if any), applies the flag
+// overrides and validates the result. In demo mode the issuer is added
+// later, so validation waits for it.
+func loadServeConfig(path string, o config.Overrides, demo bool) (*config.Config, error) {
+	cfg := &config.Config{}
+	if path != "" {
+		var err error
+		if cfg, err = config.ReadFile(path); err != nil {
+			return nil, err
+		}
+	}
+	if demo {
+		if o.Listen != "" {
+			cfg.Listen = o.Listen
+		}
+		// A stand-in issuer until the demo key exists (made once the
+		// listener is bound, since the issuer is the server's URL), so
+		// that everything else is validated and defaulted now.
+		cfg.Issuers = []config.Issuer{{Issuer: "demo", InlineJWKS: []byte("{}"), Audiences: []string{"demo"}}}
+		if err := cfg.Validate(); err != nil {
+			return nil, err
+		}
+		return cfg, nil
+	}
+	if err := cfg.Apply(o); err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// printConfigErrors prints each configuration problem on its own line.
+func printConfigErrors(w io.Writer, err error) {
+	var list []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	} else {
+		list = []error{err}
+	}
+	for _, e := range list {
+		fmt.Fprintf(w, "jwtgate serve: config: %s\n", strings.TrimSpace(e.Error()))
+	}
+}
+
+// baseURL is the http URL clients on this machine use to reach addr: a
+// wildcard address is reached through loopback.
+func baseURL(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return "http://" + addr.String()
+	}
+	host := tcp.IP
+	if host == nil || host.IsUnspecified() {
+		host = net.IPv4(127, 0, 0, 1)
+	}
+	return "http://" + net.JoinHostPort(host.String(), fmt.Sprint(tcp.Port))
+}

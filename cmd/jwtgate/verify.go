@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/jwtgate/jwtgate/engine"
+)
+
+func init() {
+	register(command{
+		name:    "verify",
+		summary: "verify tokens from the command line or standard input",
+		run: func(args []string, stdout, stderr io.Writer) int {
+			return runVerify(args, os.Stdin, stdout, stderr)
+		},
+	})
+}
+
+const verifyAbout = `
+Verifies TOKEN, or without it one token per line of standard input (spaces
+and CR/LF around a token are ignored, blank lines skipped, lines are at most
+64 KiB and tokens at most 16 KiB). Prints one JSON object per token:
+
+  {"valid":true,"header":{...},"claims":{...}}
+  {"valid":false,"error":"invalid_token","reason":"expired","description":"token has expired"}
+
+"error" is the RFC 6750 code a server would send, "reason" the stable
+machine-readable cause. Exit status: 0 if every token is valid, 1 if any is
+invalid (or standard input held no token), 2 for bad flags or an unusable
+--jwks.
+
+This is a debugging tool: without --issuer it accepts any issuer and without
+--audience any audience (jwtgate serve always checks them). exp is still
+required; the clock leeway is 30s; the keys' own algorithms decide (a token
+cannot choose its algorithm).
+
+--no-claims checks only the JWS: structure, header and signature. The payload
+may then be any bytes; it is printed as the JSON string "payload" when it is
+valid UTF-8, else base64url-encoded as "payload_base64url".
+
+--summary prints only {"valid":N,"invalid":M}, for bulk runs.`
+
+// verifyLineMax bounds one line of standard input; longer lines are
+// reported as too large without being held in memory.
+const verifyLineMax = 64 << 10
+
+// jwksLoadTimeout bounds loading --jwks (fetching a URL).
+const jwksLoadTimeout = 10 * time.Second
+
+func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	f := newFlags("verify", "--jwks FILE|URL [--issuer ISS] [--audience AUD] [--no-claims] [--summary] [TOKEN]", verifyAbout, stderr)
+	jwks := f.String("jwks", "", "JWKS `FILE or URL` holding the verification keys (required)")
+	var issuers, audiences stringList
+	f.Var(&issuers, "issuer", "accepted \"iss\" `ISS`; repeat for several (default: any issuer)")
+	f.Var(&audiences, "audience", "accepted \"aud\" `AUD`; repeat for several (default: any audience)")
+	noClaims := f.Bool("no-claims", false, "check only the signature; the payload may be any bytes")
+	summary := f.Bool("summary", false, "print only {\"valid\":N,\"invalid\":M}")
+	pos, code, stop := f.parse(args, stdout)
+	if stop {
+		return code
+	}
+	if len(pos) > 1 {
+		return f.usageErr("takes at most one TOKEN argument, got %d (pass several on standard input, one per line)", len(pos))
+	}
+	if *jwks == "" {
+		return f.usageErr("--jwks is required: a JWKS file or an http(s) URL")
+	}
+	if *noClaims && (len(issuers) > 0 || len(audiences) > 0) {
+		return f.usageErr("--no-claims checks no claim: it cannot be combined with --issuer or --audience")
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), jwksLoadTimeout)
+	defer cancel()
+	store, err := openJWKS(ctx, *jwks, stderr)
+	if err != nil {
+		return f.usageErr("--jwks %s: %v", describeSource(*jwks), err)
+	}
+	defer store.Close()
+	verifier, err := engine.New(engine.Config{
+		Keys:        store,
+		Issuers:     issuers,
+		AnyIssuer:   len(issuers) == 0,
+		Audiences:   audiences,
+		AnyAudience: len(audiences) == 0,
+	})
+	if err != nil {
+		return f.usageErr("%v", err)
+	}
+
+	out := bufio.NewWriterSize(stdout, 64<<10)
+	r := &verifyRun{verifier: verifier, out: out, noClaims: *noClaims, summary: *summary}
+	if len(pos) == 1 {
+		r.verify(bytes.TrimSpace([]byte(pos[0])))
+	} else if err := r.verifyLines(stdin); err != nil {
+		fmt.Fprintf(stderr, "jwtgate verify: reading standard input: %v\n", err)
+		return exitFailure
+	}
+	if r.summary {
+		out.Write(r.w.summary(r.valid, r.invalid))
+	}
+	if err := out.Flush(); err != nil {
+		fmt.Fprintf(stderr, "jwtgate verify: writing the results: %v\n", err)
+		return exitFailure
+	}
+	if r.valid+r.invalid == 0 {
+		fmt.Fprintln(stderr, "jwtgate verify: no token on standard input")
+		return exitFailure
+	}
+	if r.invalid > 0 {
+		return exitFailure
+	}
+	return exitOK
+}
+
+// verifyRun verifies a stream of tokens with one reused engine.Token and
+// output buffer: a token costs no allocation beyond the verifier's own.
+type verifyRun struct {
+	verifier       *engine.Verifier
+	token          engine.Token
+	out            *bufio.Writer
+	w              resultWriter
+	noClaims       bool
+	summary        bool
+	valid, invalid uint64
+}
+
+// verify checks one token and writes its result line.
+func (r *verifyRun) verify(token []byte) {
+	var err error
+	if r.noClaims {
+		err = r.verifier.VerifySignature(token, &r.token)
+	} else {
+		err = r.verifier.Verify(token, &r.token)
+	}
+	r.record(err)
+}
+
+// record counts the outcome of the token just verified into r.token and
+// writes its line.
+func (r *verifyRun) record(err error) {
+	if err != nil {
+		r.invalid++
+		if !r.summary {
+			r.out.Write(r.w.invalid(err))
+		}
+		return
+	}
+	r.valid++
+	if !r.summary {
+		r.out.Write(r.w.valid(&r.token, r.noClaims))
+	}
+}
+
+// verifyLines verifies one token per line of in. Output is flushed whenever
+// the input has nothing more buffered, so that an interactive user sees each
+// answer before typing the next token.
+func (r *verifyRun) verifyLines(in io.Reader) error {
+	br := bufio.NewReaderSize(in, verifyLineMax)
+	for {
+		if br.Buffered() == 0 && !r.summary {
+			if err := r.out.Flush(); err != nil {
+				return nil // reported by the caller's final Flush
+			}
+		}
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			r.record(engine.ErrTooLarge)
+			if err = skipLine(br); err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if token := bytes.TrimSpace(line); len(token) > 0 {
+			r.verify(token)
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// skipLine discards the rest of an overlong line, up to and including its
+// newline.
+func skipLine(br *bufio.Reader) error {
+	for {
+		_, err := br.ReadSlice('\n')
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return err
+		}
+	}
+}

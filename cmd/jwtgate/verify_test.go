@@ -1,0 +1,389 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jwtgate/jwtgate/engine"
+	"github.com/jwtgate/jwtgate/internal/sign"
+)
+
+func TestVerifyValidToken(t *testing.T) {
+	f := newFixture(t, engine.ES256, "k1")
+	tok := f.token(t, map[string]any{"sub": "alice", "iss": "https://idp", "aud": []string{"api", "web"}, "scope": "read"})
+	for _, args := range [][]string{
+		{"verify", "--jwks", f.jwks, tok},
+		{"verify", tok, "--jwks", f.jwks}, // flags after the token
+		{"verify", "--jwks=" + f.jwks, "--issuer", "https://idp", "--audience", "web", "--", tok}, // policy given
+		{"verify", "--jwks", f.jwks, "  " + tok + "\r\n"},                                         // surrounding space
+	} {
+		code, out, errOut := runCmd(t, "", args...)
+		if code != exitOK {
+			t.Fatalf("%v: exit %d, stderr %s, stdout %s", args, code, errOut, out)
+		}
+		rs := parseResults(t, out)
+		if len(rs) != 1 || !rs[0].Valid {
+			t.Fatalf("%v: results %+v, want one valid", args, rs)
+		}
+		r := rs[0]
+		if r.Header["alg"] != "ES256" || r.Header["kid"] != "k1" || r.Claims["sub"] != "alice" || r.Claims["scope"] != "read" {
+			t.Fatalf("header %v claims %v: want the token's", r.Header, r.Claims)
+		}
+		if r.Error != "" || r.Reason != "" {
+			t.Fatalf("a valid result carries error %q reason %q", r.Error, r.Reason)
+		}
+	}
+}
+
+func TestVerifyInvalidTokens(t *testing.T) {
+	f := newFixture(t, engine.RS256, "k1")
+	other := sign.MustGenerate(engine.RS256, "k1") // same kid, another key
+	forged, _ := other.Sign(map[string]any{"exp": time.Now().Add(time.Hour).Unix()})
+	unknownKid := sign.MustGenerate(engine.RS256, "nope")
+	unknown, _ := unknownKid.Sign(map[string]any{"exp": time.Now().Add(time.Hour).Unix()})
+	hs := sign.MustGenerate(engine.HS256, "k1")
+	algSwap, _ := hs.Sign(map[string]any{"exp": time.Now().Add(time.Hour).Unix()})
+	noneHeader := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none"}`))
+	body := base64.RawURLEncoding.EncodeToString([]byte(`{"exp":9999999999}`))
+	cases := []struct {
+		name, token, reason, code string
+		flags                     []string
+	}{
+		{"bad signature", forged, "bad_signature", "invalid_token", nil},
+		{"expired", f.token(t, map[string]any{"exp": time.Now().Add(-time.Hour).Unix()}), "expired", "invalid_token", nil},
+		{"no exp", f.token(t, map[string]any{"exp": nil}), "missing_claim", "invalid_token", nil},
+		{"unknown kid", unknown, "unknown_kid", "invalid_token", nil},
+		{"alg mismatch", algSwap, "alg_mismatch", "invalid_token", nil},
+		{"alg none", noneHeader + "." + body + ".", "alg_none", "invalid_token", nil},
+		{"malformed", "not-a-token", "malformed", "invalid_token", nil},
+		{"wrong issuer", f.token(t, map[string]any{"iss": "https://evil"}), "issuer", "invalid_token", []string{"--issuer", "https://idp"}},
+		{"wrong audience", f.token(t, map[string]any{"aud": "other"}), "audience", "insufficient_scope", []string{"--audience", "api"}},
+		{"too large", strings.Repeat("a", engine.DefaultMaxTokenSize+1), "too_large", "invalid_token", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"verify", "--jwks", f.jwks}, c.flags...)
+			code, out, errOut := runCmd(t, "", append(args, c.token)...)
+			if code != exitFailure {
+				t.Fatalf("exit %d, want 1; stdout %s stderr %s", code, out, errOut)
+			}
+			rs := parseResults(t, out)
+			if len(rs) != 1 || rs[0].Valid || rs[0].Reason != c.reason || rs[0].Error != c.code || rs[0].Description == "" {
+				t.Fatalf("results %+v, want one invalid with reason %q and error %q", rs, c.reason, c.code)
+			}
+			if rs[0].Claims != nil || rs[0].Header != nil {
+				t.Fatalf("an invalid result must not print claims or header: %+v", rs[0])
+			}
+		})
+	}
+}
+
+func TestVerifyStdinBulk(t *testing.T) {
+	f := newFixture(t, engine.HS256, "k1")
+	valid := f.token(t, map[string]any{"sub": "a"})
+	valid2 := f.token(t, map[string]any{"sub": "b"})
+	expired := f.token(t, map[string]any{"sub": "c", "exp": time.Now().Add(-time.Hour).Unix()})
+	input := "\n" + valid + "\r\n   \n\t" + expired + "  \r\n" + valid2 + "\n" + valid + "\n\n" + "garbage" // no final newline
+	code, out, errOut := runCmd(t, input, "verify", "--jwks", f.jwks)
+	if code != exitFailure {
+		t.Fatalf("exit %d, want 1 (one token invalid); stderr %s", code, errOut)
+	}
+	rs := parseResults(t, out)
+	want := []struct {
+		valid bool
+		what  string
+	}{{true, "a"}, {false, "expired"}, {true, "b"}, {true, "a"}, {false, "malformed"}}
+	if len(rs) != len(want) {
+		t.Fatalf("%d results, want %d:\n%s", len(rs), len(want), out)
+	}
+	for i, w := range want {
+		got := rs[i].Reason
+		if rs[i].Valid {
+			got = fmt.Sprint(rs[i].Claims["sub"])
+		}
+		if rs[i].Valid != w.valid || got != w.what {
+			t.Errorf("result %d: valid %v %q, want %v %q", i, rs[i].Valid, got, w.valid, w.what)
+		}
+	}
+
+	code, out, _ = runCmd(t, valid+"\n"+valid2+"\n", "verify", "--jwks", f.jwks)
+	if code != exitOK || len(parseResults(t, out)) != 2 {
+		t.Fatalf("all valid: exit %d, output %s; want 0 and two results", code, out)
+	}
+}
+
+func TestVerifyStdinOverlongLine(t *testing.T) {
+	f := newFixture(t, engine.HS256, "k1")
+	valid := f.token(t, nil)
+	huge := strings.Repeat("x", 3*verifyLineMax+17)
+	input := huge + "\n" + valid + "\n" + huge // the last one without a newline
+	code, out, _ := runCmd(t, input, "verify", "--jwks", f.jwks)
+	rs := parseResults(t, out)
+	if code != exitFailure || len(rs) != 3 {
+		t.Fatalf("exit %d with %d results, want 1 with 3:\n%s", code, len(rs), out)
+	}
+	if rs[0].Reason != "too_large" || !rs[1].Valid || rs[2].Reason != "too_large" {
+		t.Fatalf("results %+v: want too_large, valid, too_large", rs)
+	}
+}
+
+func TestVerifyEmptyInputFails(t *testing.T) {
+	f := newFixture(t, engine.HS256, "k1")
+	for _, input := range []string{"", "\n\n  \r\n"} {
+		code, out, errOut := runCmd(t, input, "verify", "--jwks", f.jwks)
+		if code != exitFailure || out != "" || !strings.Contains(errOut, "no token") {
+			t.Fatalf("input %q: exit %d, stdout %q, stderr %q: want 1 and a message", input, code, out, errOut)
+		}
+	}
+}
+
+func TestVerifySummary(t *testing.T) {
+	f := newFixture(t, engine.HS256, "k1")
+	var in strings.Builder
+	for i := range 1000 {
+		claims := map[string]any{"sub": fmt.Sprint(i % 10)} // repeated tokens: cache hits
+		if i%100 == 0 {
+			claims["exp"] = time.Now().Add(-time.Hour).Unix()
+		}
+		in.WriteString(f.token(t, claims) + "\n")
+	}
+	code, out, errOut := runCmd(t, in.String(), "verify", "--summary", "--jwks", f.jwks)
+	if code != exitFailure || out != `{"valid":990,"invalid":10}`+"\n" {
+		t.Fatalf("exit %d, output %q, stderr %s: want 1 and {\"valid\":990,\"invalid\":10}", code, out, errOut)
+	}
+	code, out, _ = runCmd(t, "", "verify", "--summary", "--jwks", f.jwks, f.token(t, nil))
+	if code != exitOK || out != `{"valid":1,"invalid":0}`+"\n" {
+		t.Fatalf("one valid token: exit %d, output %q", code, out)
+	}
+}
+
+func TestVerifyNoClaims(t *testing.T) {
+	f := newFixture(t, engine.EdDSA, "k1")
+	header := []byte(`{"alg":"EdDSA","kid":"k1"}`)
+	text, _ := f.key.SignRaw(header, []byte("hello \"world\"\n"))
+	binary, _ := f.key.SignRaw(header, []byte{0xff, 0x00, 0xfe})
+	jsonNoExp, _ := f.key.SignRaw(header, []byte(`{"sub":"x"}`))
+	other := sign.MustGenerate(engine.EdDSA, "k1")
+	forged, _ := other.SignRaw(header, []byte("hello"))
+
+	code, out, errOut := runCmd(t, text+"\n"+binary+"\n"+jsonNoExp+"\n"+forged+"\n", "verify", "--no-claims", "--jwks", f.jwks)
+	if code != exitFailure {
+		t.Fatalf("exit %d, want 1 for the forged token; stderr %s", code, errOut)
+	}
+	rs := parseResults(t, out)
+	if len(rs) != 4 {
+		t.Fatalf("%d results, want 4:\n%s", len(rs), out)
+	}
+	if !rs[0].Valid || rs[0].Payload == nil || *rs[0].Payload != "hello \"world\"\n" || rs[0].Header["alg"] != "EdDSA" {
+		t.Errorf("text payload: %+v", rs[0])
+	}
+	if !rs[1].Valid || rs[1].Payload != nil || rs[1].PayloadB64 != base64.RawURLEncoding.EncodeToString([]byte{0xff, 0x00, 0xfe}) {
+		t.Errorf("binary payload: %+v", rs[1])
+	}
+	if !rs[2].Valid || *rs[2].Payload != `{"sub":"x"}` || rs[2].Claims != nil {
+		t.Errorf("JSON payload without exp must be valid with --no-claims and printed as a string: %+v", rs[2])
+	}
+	if rs[3].Valid || rs[3].Reason != "bad_signature" {
+		t.Errorf("forged: %+v, want bad_signature", rs[3])
+	}
+	// Without --no-claims the non-JSON payloads are rejected.
+	code, out, _ = runCmd(t, "", "verify", "--jwks", f.jwks, text)
+	if rs := parseResults(t, out); code != exitFailure || rs[0].Reason != "malformed" {
+		t.Errorf("text payload with claims checked: exit %d %+v, want malformed", code, rs)
+	}
+}
+
+func TestVerifyOutputStaysOneLineOfValidJSON(t *testing.T) {
+	f := newFixture(t, engine.HS256, "k1")
+	exp := time.Now().Add(time.Hour).Unix()
+	// Pretty-printed JSON with escapes and non-ASCII text.
+	payload := fmt.Sprintf("{\n  \"exp\" : %d,\n\t\"name\": \"a\\u0041\\n\u00e9b\",\r\n \"n\": [1, 2 ,3] }", exp)
+	tok, err := f.key.SignRaw([]byte("{ \"alg\" : \"HS256\",\n \"kid\":\"k1\" }"), []byte(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCmd(t, "", "verify", "--jwks", f.jwks, tok)
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %s, stdout %s", code, errOut, out)
+	}
+	rs := parseResults(t, out)
+	if rs[0].Claims["name"] != "aA\néb" || rs[0].Header["kid"] != "k1" {
+		t.Fatalf("claims %v header %v", rs[0].Claims, rs[0].Header)
+	}
+	if !json.Valid([]byte(out)) || strings.Count(out, "\n") != 1 {
+		t.Fatalf("output is not one line of valid JSON: %q", out)
+	}
+}
+
+func TestResultWriterHostileBytes(t *testing.T) {
+	var w resultWriter
+	// Not reachable through the verifier, which rejects invalid UTF-8 in
+	// JSON strings; the writer must still never print invalid JSON.
+	for _, raw := range []string{"{\"a\":\"\xff\"}", "{\"a\":1,}", "not json \x00\n\"", "{\"a\":\"\u2028\"}"} {
+		out := w.appendObject(nil, []byte(raw))
+		if !json.Valid(out) || bytes.ContainsAny(out, "\n\r") {
+			t.Errorf("appendObject(%q) = %q: want one line of valid JSON", raw, out)
+		}
+	}
+	for _, s := range []string{"", "plain", "q\"b\\s/", "\x00\x1f\t\r\n", "é€😀", "bad\xff\xfe utf8", "\xe2\x82"} {
+		out := appendJSONString(nil, s)
+		var back string
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Errorf("appendJSONString(%q) = %s: %v", s, out, err)
+			continue
+		}
+		var want string // encoding/json's reading: each invalid byte becomes U+FFFD
+		std, _ := json.Marshal(s)
+		json.Unmarshal(std, &want)
+		if back != want {
+			t.Errorf("appendJSONString(%q) decodes to %q, want %q", s, back, want)
+		}
+	}
+}
+
+func TestVerifyJWKSFromURL(t *testing.T) {
+	f := newFixture(t, engine.ES384, "k1")
+	jwks := sign.JWKS(f.key)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/jwks" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(jwks)
+	}))
+	defer srv.Close()
+	code, out, errOut := runCmd(t, "", "verify", "--jwks", srv.URL+"/jwks", f.token(t, nil))
+	if code != exitOK || !parseResults(t, out)[0].Valid {
+		t.Fatalf("exit %d, out %s, stderr %s", code, out, errOut)
+	}
+	code, _, errOut = runCmd(t, "", "verify", "--jwks", srv.URL+"/missing", f.token(t, nil))
+	if code != exitUsage || !strings.Contains(errOut, "--jwks URL "+srv.URL+"/missing") {
+		t.Fatalf("unreachable JWKS: exit %d, stderr %s: want 2 naming --jwks", code, errOut)
+	}
+}
+
+func TestVerifyUsageErrors(t *testing.T) {
+	f := newFixture(t, engine.HS256, "k1")
+	notJWKS := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(notJWKS, []byte(`{"hello":"world"}`), 0o644)
+	tok := f.token(t, nil)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--bogus", tok}, "--bogus"},
+		{[]string{"--jwks"}, "--jwks"},
+		{[]string{tok}, "--jwks is required"},
+		{[]string{"--jwks", f.jwks, tok, tok}, "at most one TOKEN"},
+		{[]string{"--jwks", f.jwks, "--no-claims", "--issuer", "x", tok}, "--no-claims"},
+		{[]string{"--jwks", f.jwks + ".missing", tok}, "--jwks file " + f.jwks + ".missing"},
+		{[]string{"--jwks", notJWKS, tok}, "--jwks file " + notJWKS},
+		{[]string{"--summary=maybe", "--jwks", f.jwks, tok}, "--summary"},
+	}
+	for _, c := range cases {
+		code, out, errOut := runCmd(t, "", append([]string{"verify"}, c.args...)...)
+		if code != exitUsage || out != "" || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q: want 2 and a message naming %q", c.args, code, out, errOut, c.want)
+		}
+	}
+}
+
+func TestVerifyHelp(t *testing.T) {
+	code, out, errOut := runCmd(t, "", "verify", "--help")
+	if code != exitOK || errOut != "" {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	for _, want := range []string{"--jwks", "--issuer", "--audience", "--no-claims", "--summary", "any issuer", "exp is still", "payload_base64url"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("help lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestVerifyRunAllocs checks that a token, valid or not, costs no
+// allocation once the buffers are warm, with output and in --summary mode.
+func TestVerifyRunAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under -race; make test checks them without it")
+	}
+	f := newFixture(t, engine.HS256, "k1")
+	store, err := openJWKS(t.Context(), f.jwks, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	v, err := engine.New(engine.Config{Keys: store, AnyIssuer: true, AnyAudience: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid := []byte(f.token(t, map[string]any{"sub": "alice", "aud": []string{"a", "b"}}))
+	expired := []byte(f.token(t, map[string]any{"exp": time.Now().Add(-time.Hour).Unix()}))
+	for _, summary := range []bool{false, true} {
+		for _, noClaims := range []bool{false, true} {
+			r := &verifyRun{verifier: v, out: bufio.NewWriter(io.Discard), summary: summary, noClaims: noClaims}
+			for _, tok := range [][]byte{valid, expired} {
+				r.verify(tok) // warm the buffers and the cache
+				if n := testing.AllocsPerRun(200, func() { r.verify(tok) }); n != 0 {
+					t.Errorf("summary=%v no-claims=%v: %v allocations per token, want 0", summary, noClaims, n)
+				}
+			}
+		}
+	}
+}
+
+// hs256Input returns n lines of HS256 tokens (distinct unless repeated)
+// and the JWKS file that verifies them.
+func hs256Input(b *testing.B, n int, repeated bool) ([]byte, string) {
+	f := newFixture(b, engine.HS256, "k1")
+	var buf bytes.Buffer
+	one := f.token(b, map[string]any{"sub": "user", "iss": "https://idp", "aud": "api"})
+	for i := range n {
+		tok := one
+		if !repeated {
+			tok = f.token(b, map[string]any{"sub": fmt.Sprint("user", i), "iss": "https://idp", "aud": "api"})
+		}
+		buf.WriteString(tok + "\n")
+	}
+	return buf.Bytes(), f.jwks
+}
+
+// BenchmarkVerifySummary measures `jwtgate verify --summary` over 10,000
+// HS256 tokens from standard input, whole command included (loading the
+// JWKS file, building the verifier), and reports tokens/s.
+func BenchmarkVerifySummary(b *testing.B) {
+	for _, bc := range []struct {
+		name     string
+		repeated bool
+	}{{"HS256-distinct", false}, {"HS256-repeated", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			const n = 10000
+			input, jwks := hs256Input(b, n, bc.repeated)
+			args := []string{"--summary", "--jwks", jwks, "--issuer", "https://idp", "--audience", "api"}
+			b.SetBytes(int64(len(input)))
+			b.ReportAllocs()
+			start := time.Now()
+			for b.Loop() {
+				var out bytes.Buffer
+				if code := runVerify(args, bytes.NewReader(input), &out, io.Discard); code != exitOK {
+					b.Fatalf("exit %d: %s", code, out.String())
+				}
+				if out.String() != fmt.Sprintf(`{"valid":%d,"invalid":0}`+"\n", n) {
+					b.Fatalf("output %q", out.String())
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/time.Since(start).Seconds(), "tokens/s")
+		})
+	}
+}

@@ -1,0 +1,312 @@
+package fuzz
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/jwtgate/jwtgate/internal/sign"
+	"github.com/jwtgate/jwtgate/server"
+	"github.com/jwtgate/jwtgate/server/config"
+)
+
+// The server of FuzzAuthHandler: the fuzz keys, token sources besides
+// Authorization (header, cookie, query), a rule, and the payload header.
+const (
+	authTokenHeader = "X-Token"
+	authTokenPrefix = "Token "
+	authCookie      = "tok"
+	authQuery       = "tok"
+	authMaxValue    = 1024
+	authMaxPayload  = 8192
+)
+
+var (
+	authHandlerOnce sync.Once
+	authHandlerFn   fasthttp.RequestHandler
+	authHandlerErr  error
+)
+
+func getAuthHandler(tb testing.TB, w *verifyWorld) fasthttp.RequestHandler {
+	tb.Helper()
+	authHandlerOnce.Do(func() { authHandlerFn, authHandlerErr = newAuthHandler(w) })
+	if authHandlerErr != nil {
+		tb.Fatal(authHandlerErr)
+	}
+	return authHandlerFn
+}
+
+func newAuthHandler(w *verifyWorld) (fasthttp.RequestHandler, error) {
+	var keys []*sign.Key
+	for _, k := range w.signers {
+		keys = append(keys, k)
+	}
+	cfg, err := config.Decode([]byte(fmt.Sprintf(`
+issuers:
+  - issuer: %s
+    audiences: [%s]
+    leeway: %ds
+tokens:
+  header: %s
+  header_prefix: %q
+  cookie: %s
+  query: %s
+identity:
+  headers:
+    - {header: X-Auth-Subject, claim: sub}
+    - {header: X-Auth-Issuer, claim: iss}
+    - {header: X-Auth-Scope, claim: scope}
+  payload_header: X-Auth-Payload
+  max_value_bytes: %d
+  max_payload_bytes: %d
+rules:
+  - path: /admin
+    scopes: [admin]
+cache:
+  entries: 256
+`, fuzzIssuer, fuzzAudience, fuzzLeeway, authTokenHeader, authTokenPrefix, authCookie, authQuery, authMaxValue, authMaxPayload)))
+	if err != nil {
+		return nil, err
+	}
+	cfg.Issuers[0].InlineJWKS = sign.JWKS(keys...)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	srv, err := server.New(cfg, server.Options{Clock: fuzzClock{}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		return nil, err
+	}
+	return srv.Handler(), nil
+}
+
+// FuzzAuthHandler sends arbitrary requests — method, URI, header lines,
+// body, and a token sent as "Authorization: Bearer" (re-signed with a fuzz
+// key when resign is not zero) — to the server's handler in memory. The
+// server must never panic, never answer 400 or 5xx, answer /auth only with
+// 200, 401 or 403, answer 200 on /auth only for a token the reference
+// verifier accepts (and then forward that token's subject), never put a
+// control character in a response header, and never echo the token of a
+// refused request. A plain request with a valid token gets 200.
+func FuzzAuthHandler(f *testing.F) {
+	w := getVerifyWorld(f)
+	h := getAuthHandler(f, w)
+	valid := func(kid, claims string) string {
+		tok, err := w.signers[kid].SignRaw([]byte(fmt.Sprintf(`{"alg":%q,"kid":%q}`, w.signers[kid].Alg.String(), kid)), []byte(claims))
+		if err != nil {
+			f.Fatal(err)
+		}
+		return tok
+	}
+	hs := valid("hs", seedClaims(""))
+	ed := valid("ed", seedClaims(`"email":"a@b"`))
+	expired := valid("hs", strings.Replace(seedClaims(""), fmt.Sprintf(`"exp":%d`, fuzzNow+3600), fmt.Sprintf(`"exp":%d`, fuzzNow-3600), 1))
+	admin := valid("ed", strings.Replace(seedClaims(""), `"scope":"read write"`, `"scope":"admin"`, 1))
+	ctrl := valid("hs", strings.Replace(seedClaims(""), `"sub":"user-42"`, `"sub":"a\r\nX-Injected: 1"`, 1))
+	seeds := []struct {
+		method, uri, headers string
+		body                 []byte
+		token                string
+		resign               uint8
+	}{
+		{"GET", "/auth/x", "", nil, hs, 0},
+		{"GET", "/auth/x", "", nil, ed, 0},
+		{"POST", "/auth/api/v1?x=1", "X-Auth-Subject: root\nX-Auth-Scope: admin", []byte("body"), hs, 0},
+		{"GET", "/auth/x", "", nil, expired, 0},
+		{"GET", "/auth/x", "", nil, ctrl, 0},
+		{"GET", "/auth", "X-Forwarded-Uri: /admin/x", nil, hs, 0},
+		{"GET", "/auth", "X-Forwarded-Uri: /admin/x", nil, admin, 0},
+		{"GET", "/auth", "X-Forwarded-Uri: /public\nX-Original-URI: /admin", nil, admin, 0},
+		{"GET", "/auth", "X-Original-URI: /public/../admin\nX-Original-Method: DELETE", nil, hs, 0},
+		{"GET", "/auth/x", "Authorization: Bearer a b", nil, "", 0},
+		{"GET", "/auth/x", "Authorization: bearer " + hs, nil, "", 0},
+		{"GET", "/auth/x", "X-Token: Token " + hs, nil, "", 0},
+		{"GET", "/auth/x", "Cookie: tok=" + hs, nil, hs, 0},
+		{"GET", "/auth/x?tok=" + hs, "", nil, "", 0},
+		{"GET", "/auth", "X-Forwarded-Uri: /x?tok=" + ed, nil, "", 0},
+		{"GET", "/auth/x", "", nil, "garbage", 0},
+		{"GET", "/auth/x", "", nil, hs[:strings.LastIndexByte(hs, '.')] + ".AAAA", 1},
+		{"PUT", "/auth/%2e%2e/x", "", nil, "e30.e30.", 2},
+		{"POST", "/verify", "", []byte(hs), "", 0},
+		{"POST", "/verify", "", []byte(`{"token":"` + ed + `"}`), "", 0},
+		{"POST", "/verify", "", []byte(`{"token":5}`), "", 0},
+		{"GET", "/readyz", "", nil, "", 0},
+		{"GET", "/metrics", "", nil, "", 0},
+		{"GET", "/healthz", "", nil, "", 0},
+		{"GET", "/nope", "", nil, hs, 0},
+	}
+	for _, s := range seeds {
+		f.Add(s.method, s.uri, s.headers, s.body, s.token, s.resign)
+	}
+	f.Fuzz(func(t *testing.T, method, uri, headers string, body []byte, token string, resign uint8) {
+		if resign != 0 {
+			token = string(resignToken([]byte(token), w.resign[int(resign-1)%len(w.resign)]))
+		}
+		var ctx fasthttp.RequestCtx
+		if method == "" || !httpToken(method) {
+			method = "GET"
+		}
+		ctx.Request.Header.SetMethod(method)
+		ctx.Request.SetRequestURI(uri)
+		for _, line := range strings.Split(headers, "\n") {
+			k, v, ok := strings.Cut(line, ":")
+			k, v = strings.TrimSpace(k), strings.Trim(v, " \t")
+			// Only what an HTTP/1.1 parser lets through.
+			if !ok || !httpToken(k) || strings.ContainsAny(v, "\r\n\x00") {
+				continue
+			}
+			ctx.Request.Header.Add(k, v)
+		}
+		plainToken := token != "" && !strings.ContainsAny(token, "\r\n\x00")
+		if plainToken {
+			ctx.Request.Header.Add("Authorization", "Bearer "+token)
+		}
+		if len(body) > 0 {
+			ctx.Request.SetBody(body)
+		}
+		h(&ctx)
+		checkAuthResponse(t, w, &ctx, token, plainToken && headers == "" && len(body) == 0 && method == "GET" && uri == "/auth/x")
+	})
+}
+
+// checkAuthResponse applies FuzzAuthHandler's oracle. plain marks a GET of
+// /auth/x whose only token is the Authorization one.
+func checkAuthResponse(t *testing.T, w *verifyWorld, ctx *fasthttp.RequestCtx, token string, plain bool) {
+	resp := &ctx.Response
+	status := resp.StatusCode()
+	if status >= 500 || status == 400 {
+		t.Fatalf("status %d: %s", status, resp.Body())
+	}
+	for k, v := range resp.Header.All() {
+		for _, c := range v {
+			if c < 0x20 && c != '\t' || c == 0x7f {
+				t.Fatalf("response header %s has control byte %#x: %q", k, c, v)
+			}
+		}
+	}
+	path := string(ctx.Path())
+	isAuth := path == "/auth" || strings.HasPrefix(path, "/auth/")
+	if !isAuth {
+		return
+	}
+	switch status {
+	case 200, 401, 403:
+	default:
+		t.Fatalf("/auth answered %d", status)
+	}
+	if status == 401 && len(resp.Header.Peek("WWW-Authenticate")) == 0 {
+		t.Fatal("401 without a challenge")
+	}
+	if status != 200 && len(token) >= 16 {
+		if bytes.Contains(resp.Body(), []byte(token)) || bytes.Contains(resp.Header.Peek("WWW-Authenticate"), []byte(token)) {
+			t.Fatal("refused token echoed")
+		}
+	}
+	if status == 200 {
+		sub := string(resp.Header.Peek("X-Auth-Subject"))
+		var errs []error
+		for _, cand := range requestTokens(&ctx.Request) {
+			ref := w.ref.verify(cand, true)
+			if ref.err == nil && refStr(ref.claims.sub) == sub {
+				return
+			}
+			errs = append(errs, ref.err)
+		}
+		t.Logf("reference verdicts: %v", errs)
+		t.Fatalf("200 for a request without a valid token (subject %q; candidates %q)", sub, requestTokens(&ctx.Request))
+	}
+	if plain {
+		ref := w.ref.verify(token, true)
+		if ref.err == nil && forwardable(ref) && status != 200 {
+			t.Fatalf("valid token refused with %d: %s", status, resp.Body())
+		}
+	}
+}
+
+// refStr is the value of an optional reference claim ("" when absent).
+func refStr(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// forwardable reports whether the identity of a valid token fits the
+// fuzz server's identity limits.
+func forwardable(ref refResult) bool {
+	for _, v := range []string{refStr(ref.claims.sub), refStr(ref.claims.iss), refStr(ref.claims.scope)} {
+		if len(v) > authMaxValue || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return false
+		}
+	}
+	return base64.RawURLEncoding.EncodedLen(len(ref.payload)) <= authMaxPayload
+}
+
+// requestTokens lists every string the request could carry as a token, in
+// any of the fuzz server's sources.
+func requestTokens(req *fasthttp.Request) []string {
+	var out []string
+	for _, v := range req.Header.PeekAll("Authorization") {
+		s := strings.TrimSpace(string(v))
+		if len(s) >= 6 && strings.EqualFold(s[:6], "bearer") {
+			out = append(out, strings.TrimSpace(s[6:]))
+		}
+	}
+	for _, v := range req.Header.PeekAll(authTokenHeader) {
+		s := strings.TrimSpace(string(v))
+		if len(s) >= len(authTokenPrefix) && strings.EqualFold(s[:len(authTokenPrefix)], authTokenPrefix) {
+			out = append(out, strings.TrimSpace(s[len(authTokenPrefix):]))
+		}
+	}
+	for k, v := range req.Header.Cookies() {
+		if string(k) == authCookie {
+			out = append(out, string(v))
+		}
+	}
+	queries := []string{string(req.URI().QueryString())}
+	for _, h := range []string{"X-Forwarded-Uri", "X-Original-Uri"} {
+		if v := req.Header.Peek(h); v != nil {
+			if _, q, ok := strings.Cut(string(v), "?"); ok {
+				queries = append(queries, q)
+			}
+		}
+	}
+	for _, q := range queries {
+		var args fasthttp.Args
+		args.Parse(q)
+		for k, v := range args.All() {
+			if string(k) == authQuery {
+				out = append(out, string(v))
+			}
+		}
+		if vals, err := url.ParseQuery(q); err == nil {
+			out = append(out, vals[authQuery]...)
+		}
+	}
+	return out
+}
+
+// httpToken reports whether s is a non-empty RFC 9110 token.
+func httpToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return true
+}

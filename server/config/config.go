@@ -1,0 +1,232 @@
+// Package config reads and checks the configuration of the jwtgate server: a
+// YAML file (strict: unknown keys and wrong types are errors that name the
+// line), command-line overrides for the single-issuer case, and the defaults
+// of every setting.
+//
+// The policy is never weaker than what the file says: an issuer must name the
+// audiences its tokens are for, or say any_audience: true; it must name its
+// exact "iss", or say any_issuer: true (allowed only when it is the only
+// issuer). A missing check is a configuration error, never a silent skip.
+package config
+
+import "time"
+
+// Defaults of the server settings (see ARCHITECTURE.md).
+const (
+	DefaultListen             = "127.0.0.1:8080"
+	DefaultRealm              = "jwtgate"
+	DefaultMaxTokenBytes      = 16 << 10
+	DefaultMaxHeaderBytes     = 64 << 10
+	DefaultMaxVerifyBodyBytes = 64 << 10
+	DefaultConcurrency        = 65536
+	DefaultReadTimeout        = 10 * time.Second
+	DefaultWriteTimeout       = 10 * time.Second
+	DefaultIdleTimeout        = 120 * time.Second
+	DefaultShutdownTimeout    = 30 * time.Second
+	DefaultCacheEntries       = 65536
+	DefaultCacheBytes         = 128 << 20
+	DefaultMaxValueBytes      = 1024
+	DefaultMaxPayloadBytes    = 8192
+	DefaultLogFormat          = "text"
+	DefaultLogLevel           = "info"
+)
+
+// Config is the whole server configuration. Parse and Load fill it from
+// YAML; Validate applies the defaults and checks it.
+type Config struct {
+	// Listen is the TCP address to serve on (default 127.0.0.1:8080).
+	Listen string `yaml:"listen"`
+	// Realm is the realm of the WWW-Authenticate challenge (default "jwtgate").
+	Realm string `yaml:"realm"`
+	// Issuers lists the trusted token issuers and their key sources.
+	Issuers []Issuer `yaml:"issuers"`
+	// Tokens says where requests carry their token.
+	Tokens Tokens `yaml:"tokens"`
+	// Identity says which headers a 200 answer carries.
+	Identity Identity `yaml:"identity"`
+	// ForwardAuth says where the original request's URI and method come from.
+	ForwardAuth ForwardAuth `yaml:"forward_auth"`
+	// Rules add requirements per path prefix (and method) of the original request.
+	Rules []Rule `yaml:"rules"`
+	// Limits bound every input and the server's resources.
+	Limits Limits `yaml:"limits"`
+	// Cache sizes the verified-token cache.
+	Cache Cache `yaml:"cache"`
+	// Log configures logging.
+	Log Log `yaml:"log"`
+
+	src *source // the YAML the config was parsed from, for line numbers
+}
+
+// Issuer is one trusted issuer: its exact "iss", the one source of its keys,
+// and the policy its tokens must meet.
+type Issuer struct {
+	// Issuer is the exact "iss" value of its tokens.
+	Issuer string `yaml:"issuer"`
+	// AnyIssuer skips the "iss" check. Allowed only for a single issuer
+	// without Issuer, when its key set is trusted for exactly one issuer.
+	AnyIssuer bool `yaml:"any_issuer"`
+
+	// Exactly one key source.
+	JWKSURL   string   `yaml:"jwks_url"`  // remote JWKS, http(s)
+	JWKSFile  string   `yaml:"jwks_file"` // JWKS JSON file
+	Discovery string   `yaml:"discovery"` // OIDC issuer URL or discovery document URL
+	PEMFiles  []string `yaml:"pem_files"` // PKIX public keys or certificates
+
+	// Audiences lists the accepted "aud" values: a token must carry at least
+	// one of them (all of them with AllAudiences). Required unless AnyAudience.
+	Audiences    []string `yaml:"audiences"`
+	AllAudiences bool     `yaml:"all_audiences"`
+	// AnyAudience skips the audience check, explicitly.
+	AnyAudience bool `yaml:"any_audience"`
+
+	// Algorithms restricts the accepted algorithms (JOSE names) and is the
+	// allow-list for keys that do not name their algorithm.
+	Algorithms []string `yaml:"algorithms"`
+	// Leeway absorbs clock skew for exp, nbf and iat (default 30s; 0s: none).
+	Leeway *time.Duration `yaml:"leeway"`
+	// Typ, if set, is the required header typ, e.g. "at+jwt".
+	Typ string `yaml:"typ"`
+	// RequiredClaims must be present in every token.
+	RequiredClaims []string `yaml:"required_claims"`
+	// RequiredScopes must all be granted by every token ("scope" or "scp").
+	RequiredScopes []string `yaml:"required_scopes"`
+	// MaxAge, if set, rejects tokens whose iat is older.
+	MaxAge time.Duration `yaml:"max_age"`
+	// RequireKid rejects tokens without a kid header.
+	RequireKid bool `yaml:"require_kid"`
+
+	// Key refresh (remote sources): interval without Cache-Control, and the
+	// bounds max-age and Expires are clamped to (defaults 10m, 1m, 24h).
+	RefreshInterval time.Duration `yaml:"refresh_interval"`
+	RefreshMin      time.Duration `yaml:"refresh_min"`
+	RefreshMax      time.Duration `yaml:"refresh_max"`
+	// Cooldown is the minimum gap between unknown-kid refetches (default 30s).
+	Cooldown time.Duration `yaml:"cooldown"`
+	// FetchTimeout bounds one JWKS or discovery fetch (default 5s).
+	FetchTimeout time.Duration `yaml:"fetch_timeout"`
+	// MaxJWKSBytes caps a fetched JWKS or discovery document (default 1 MiB).
+	MaxJWKSBytes int64 `yaml:"max_jwks_bytes"`
+
+	// InlineJWKS is a JWKS document given by the program that builds the
+	// configuration (demo mode, embedding); it cannot be set from YAML.
+	InlineJWKS []byte `yaml:"-"`
+}
+
+// Tokens lists the places a token is taken from. A request that carries a
+// token in more than one of them is rejected.
+type Tokens struct {
+	// Authorization reads "Authorization: Bearer <token>" (default true).
+	Authorization *bool `yaml:"authorization"`
+	// Header names another header that carries the token, after the
+	// optional HeaderPrefix (matched case-insensitively).
+	Header       string `yaml:"header"`
+	HeaderPrefix string `yaml:"header_prefix"`
+	// Cookie names a cookie that carries the token.
+	Cookie string `yaml:"cookie"`
+	// Query names a query parameter of the original request that carries
+	// the token (discouraged: URLs end up in logs).
+	Query string `yaml:"query"`
+}
+
+// AuthorizationEnabled reports whether "Authorization: Bearer" is read.
+func (t *Tokens) AuthorizationEnabled() bool { return t.Authorization == nil || *t.Authorization }
+
+// Identity configures the headers of a 200 answer.
+type Identity struct {
+	// Headers maps claims to response headers. When the key is absent the
+	// defaults apply (X-Auth-Subject: sub, X-Auth-Issuer: iss, X-Auth-Scope:
+	// scope or scp); an explicit list replaces them, and [] sends none.
+	Headers []IdentityHeader `yaml:"headers"`
+	// PayloadHeader, if set, carries the verified payload, base64url.
+	PayloadHeader string `yaml:"payload_header"`
+	// MaxValueBytes bounds one claim header value (default 1024). A token
+	// whose claim does not fit, or holds control characters, is refused:
+	// jwtgate never forwards a truncated or altered identity.
+	MaxValueBytes int `yaml:"max_value_bytes"`
+	// MaxPayloadBytes bounds the payload header (default 8192).
+	MaxPayloadBytes int `yaml:"max_payload_bytes"`
+}
+
+// IdentityHeader forwards one claim in one header.
+type IdentityHeader struct {
+	Header string `yaml:"header"`
+	Claim  string `yaml:"claim"`
+	// Separator joins the elements of an array claim (default ",";
+	// "scope"/"scp" are always joined by spaces).
+	Separator string `yaml:"separator"`
+}
+
+// DefaultIdentityHeaders are the identity headers when none are configured.
+func DefaultIdentityHeaders() []IdentityHeader {
+	return []IdentityHeader{
+		{Header: "X-Auth-Subject", Claim: "sub"},
+		{Header: "X-Auth-Issuer", Claim: "iss"},
+		{Header: "X-Auth-Scope", Claim: "scope"},
+	}
+}
+
+// Original-request sources for ForwardAuth.
+const (
+	SourceAuto = "auto" // every known source; present ones must agree
+	SourcePath = "path" // the path under /auth (Envoy path_prefix); the method of the auth request
+)
+
+// ForwardAuth says where the original request's URI and method come from.
+// In "auto" (the default) the URI is read from X-Forwarded-Uri (Traefik,
+// Caddy), X-Original-URI (nginx) and the path under /auth (Envoy), and when
+// more than one is present they must agree, so a client cannot smuggle a
+// different path in a header the proxy does not overwrite. Naming one header
+// makes it the only source.
+type ForwardAuth struct {
+	URIHeader    string `yaml:"uri_header"`
+	MethodHeader string `yaml:"method_header"`
+}
+
+// Rule adds requirements for original requests under a path prefix. The rule
+// with the longest matching prefix applies (a rule naming the method wins a
+// tie); its requirements come on top of the issuer's policy, and a valid token
+// that fails them gets 403 insufficient_scope.
+type Rule struct {
+	// Path is a prefix of the original request path (after percent-decoding
+	// and removing dot segments, as the proxy routes it), ending at a word
+	// boundary: "/admin" covers "/admin", "/admin/x", "/admin;x" and
+	// "/admin.json", not "/administrator" or "/admin-ui".
+	Path string `yaml:"path"`
+	// Methods restricts the rule to these methods (default: all).
+	Methods []string `yaml:"methods"`
+	// Issuers, if set, are the only issuers whose tokens may pass.
+	Issuers []string `yaml:"issuers"`
+	// Audiences, if set: the token must carry at least one of them.
+	Audiences []string `yaml:"audiences"`
+	// Scopes: the token must grant all of them.
+	Scopes []string `yaml:"scopes"`
+}
+
+// Limits bound every input and the server's resources.
+type Limits struct {
+	MaxTokenBytes      int           `yaml:"max_token_bytes"`       // default 16 KiB
+	MaxHeaderBytes     int           `yaml:"max_header_bytes"`      // request header block, default 64 KiB
+	MaxVerifyBodyBytes int           `yaml:"max_verify_body_bytes"` // POST /verify body, default 64 KiB
+	Concurrency        int           `yaml:"concurrency"`           // concurrent connections, default 65536
+	ReadTimeout        time.Duration `yaml:"read_timeout"`          // default 10s
+	WriteTimeout       time.Duration `yaml:"write_timeout"`         // default 10s
+	IdleTimeout        time.Duration `yaml:"idle_timeout"`          // keep-alive, default 120s
+	ShutdownTimeout    time.Duration `yaml:"shutdown_timeout"`      // drain on SIGTERM, default 30s
+}
+
+// Cache sizes the verified-token cache.
+type Cache struct {
+	// Entries is the number of cached tokens (default 65536); 0 turns the
+	// cache off.
+	Entries *int `yaml:"entries"`
+	// MaxBytes bounds the cache's memory (default 128 MiB).
+	MaxBytes int64 `yaml:"max_bytes"`
+}
+
+// Log configures logging (log/slog to stderr).
+type Log struct {
+	Format   string `yaml:"format"`   // "text" (default) or "json"
+	Level    string `yaml:"level"`    // "debug", "info" (default), "warn", "error"
+	Requests bool   `yaml:"requests"` // one line per request (default off)
+}

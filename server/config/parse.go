@@ -1,0 +1,201 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+)
+
+// MaxFileBytes caps the size of a configuration file.
+const MaxFileBytes = 1 << 20
+
+// EnvConfig is the environment variable that names the configuration file
+// when --config is not given.
+const EnvConfig = "JWTGATE_CONFIG"
+
+// Error is one configuration problem. Line is the line of the YAML file it
+// is on (0 when the setting did not come from a file, e.g. a flag); Field is
+// the setting, e.g. "issuers[0].audiences".
+type Error struct {
+	File  string
+	Line  int
+	Field string
+	Msg   string
+}
+
+// Error formats the problem as "FILE:LINE: field: message" (the form
+// editors jump to), or "line LINE: ..." without a file.
+func (e *Error) Error() string {
+	var b strings.Builder
+	switch {
+	case e.File != "" && e.Line > 0:
+		fmt.Fprintf(&b, "%s:%d: ", e.File, e.Line)
+	case e.File != "":
+		b.WriteString(e.File + ": ")
+	case e.Line > 0:
+		fmt.Fprintf(&b, "line %d: ", e.Line)
+	}
+	if e.Field != "" {
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// source is the parsed YAML a Config came from, kept to find the line of a
+// setting when validation rejects it.
+type source struct {
+	file string
+	ast  *ast.File
+}
+
+// Parse reads a YAML configuration strictly — an unknown key, a wrong type
+// or a duplicate key is an error naming its line — then applies the defaults
+// and validates it (see Validate). Every problem found is returned, joined;
+// each is an *Error.
+func Parse(data []byte) (*Config, error) {
+	cfg, err := decode(data, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Decode reads a YAML configuration strictly, like Parse, but neither
+// applies defaults nor validates: use it to apply Overrides before Validate.
+func Decode(data []byte) (*Config, error) { return decode(data, "") }
+
+// Load reads the configuration file at path (at most MaxFileBytes) and
+// parses it like Parse; errors name the file and the line.
+func Load(path string) (*Config, error) {
+	cfg, err := ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// ReadFile reads the configuration file at path like Decode: strictly, but
+// without defaults or validation.
+func ReadFile(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &Error{File: path, Msg: err.Error()}
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, &Error{File: path, Msg: err.Error()}
+	}
+	if len(data) > MaxFileBytes {
+		return nil, &Error{File: path, Msg: fmt.Sprintf("file is larger than %d bytes", MaxFileBytes)}
+	}
+	return decode(data, path)
+}
+
+func decode(data []byte, file string) (cfg *Config, err error) {
+	defer func() {
+		// The YAML library is third-party code fed untrusted bytes: a panic
+		// in it must not take the process down.
+		if r := recover(); r != nil {
+			cfg, err = nil, &Error{File: file, Msg: fmt.Sprintf("YAML parser failed: %v", r)}
+		}
+	}()
+	if len(data) > MaxFileBytes {
+		return nil, &Error{File: file, Msg: fmt.Sprintf("configuration is larger than %d bytes", MaxFileBytes)}
+	}
+	tree, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, yamlError(err, file)
+	}
+	cfg = &Config{src: &source{file: file, ast: tree}}
+	if len(bytes.TrimSpace(data)) > 0 {
+		if len(tree.Docs) > 1 {
+			return nil, &Error{File: file, Line: docLine(tree.Docs[1]), Msg: "the configuration must be a single YAML document"}
+		}
+		if body := tree.Docs[0].Body; body != nil && body.Type() != ast.MappingType && body.Type() != ast.CommentType {
+			return nil, &Error{File: file, Line: body.GetToken().Position.Line, Msg: "the configuration must be a YAML mapping (key: value)"}
+		}
+		if err := checkDurations(tree, file); err != nil {
+			return nil, err
+		}
+		if err := yaml.UnmarshalWithOptions(data, cfg, yaml.Strict()); err != nil {
+			return nil, yamlError(err, file)
+		}
+	}
+	return cfg, nil
+}
+
+func docLine(d *ast.DocumentNode) int {
+	if d == nil || d.GetToken() == nil {
+		return 0
+	}
+	return d.GetToken().Position.Line
+}
+
+// yamlError turns a go-yaml error into an *Error with its line and a
+// one-line message.
+func yamlError(err error, file string) error {
+	var ye yaml.Error
+	if errors.As(err, &ye) {
+		e := &Error{File: file, Msg: oneLine(ye.GetMessage())}
+		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
+			e.Line = tk.Position.Line
+		}
+		return e
+	}
+	msg := strings.TrimSpace(err.Error())
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i] // go-yaml appends the source excerpt
+	}
+	return &Error{File: file, Msg: oneLine(msg)}
+}
+
+// oneLine joins the lines of a message.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\r", " ")), " ")
+}
+
+// lineOf returns the line of the setting at path (a YAML path such as
+// "$.issuers[0].audiences"), or of its closest enclosing setting present in
+// the file, or 0.
+func (s *source) lineOf(path string) int {
+	if s == nil || s.ast == nil {
+		return 0
+	}
+	for p := path; p != "" && p != "$"; p = parentPath(p) {
+		yp, err := yaml.PathString(p)
+		if err != nil {
+			continue
+		}
+		node, err := yp.FilterFile(s.ast)
+		if err != nil || node == nil || node.GetToken() == nil || node.GetToken().Position == nil {
+			continue
+		}
+		return node.GetToken().Position.Line
+	}
+	return 0
+}
+
+// parentPath strips the last element of a YAML path.
+func parentPath(p string) string {
+	i := strings.LastIndexAny(p, ".[")
+	if i <= 0 {
+		return ""
+	}
+	return p[:i]
+}

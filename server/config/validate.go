@@ -1,0 +1,476 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/textproto"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jwtgate/jwtgate/engine"
+)
+
+// Bounds on settings, beyond which a value is surely a mistake.
+const (
+	minTokenBytes      = 256
+	maxTokenBytes      = 1 << 20
+	maxValueBytes      = 64 << 10
+	maxHeaderBytes     = 4 << 20 // fasthttp allocates this per connection
+	maxVerifyBodyBytes = 16 << 20
+	maxConcurrency     = 1 << 20
+	maxCacheEntries    = 1 << 22 // the cache's table is allocated up front
+)
+
+// Validate applies the defaults to every unset setting and checks the whole
+// configuration. It returns every problem found, joined; each is an *Error
+// naming the setting (and its line, for a configuration read from YAML).
+// Validate is idempotent.
+func (c *Config) Validate() error {
+	p := &problems{src: c.src}
+	c.defaults()
+	c.checkServer(p)
+	c.checkIssuers(p)
+	c.checkTokens(p)
+	c.checkIdentity(p)
+	c.checkForwardAuth(p)
+	c.checkRules(p)
+	c.checkLimits(p)
+	return p.err()
+}
+
+// problems collects configuration errors.
+type problems struct {
+	src  *source
+	errs []error
+}
+
+func (p *problems) add(field, format string, args ...any) {
+	e := &Error{Field: field, Msg: fmt.Sprintf(format, args...)}
+	if p.src != nil {
+		e.File = p.src.file
+		e.Line = p.src.lineOf("$." + field)
+	}
+	p.errs = append(p.errs, e)
+}
+
+// err returns the problems in the order of their lines.
+func (p *problems) err() error {
+	sort.SliceStable(p.errs, func(i, j int) bool {
+		return p.errs[i].(*Error).Line < p.errs[j].(*Error).Line
+	})
+	return errors.Join(p.errs...)
+}
+
+func (c *Config) defaults() {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.Realm == "" {
+		c.Realm = DefaultRealm
+	}
+	if c.Identity.Headers == nil {
+		c.Identity.Headers = DefaultIdentityHeaders()
+	}
+	if c.Identity.MaxValueBytes == 0 {
+		c.Identity.MaxValueBytes = DefaultMaxValueBytes
+	}
+	if c.Identity.MaxPayloadBytes == 0 {
+		c.Identity.MaxPayloadBytes = DefaultMaxPayloadBytes
+	}
+	if c.ForwardAuth.URIHeader == "" {
+		c.ForwardAuth.URIHeader = SourceAuto
+	}
+	if c.ForwardAuth.MethodHeader == "" {
+		c.ForwardAuth.MethodHeader = SourceAuto
+	}
+	l := &c.Limits
+	setInt(&l.MaxTokenBytes, DefaultMaxTokenBytes)
+	setInt(&l.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	setInt(&l.MaxVerifyBodyBytes, DefaultMaxVerifyBodyBytes)
+	setInt(&l.Concurrency, DefaultConcurrency)
+	if l.ReadTimeout == 0 {
+		l.ReadTimeout = DefaultReadTimeout
+	}
+	if l.WriteTimeout == 0 {
+		l.WriteTimeout = DefaultWriteTimeout
+	}
+	if l.IdleTimeout == 0 {
+		l.IdleTimeout = DefaultIdleTimeout
+	}
+	if l.ShutdownTimeout == 0 {
+		l.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.Cache.Entries == nil {
+		n := DefaultCacheEntries
+		c.Cache.Entries = &n
+	}
+	if c.Cache.MaxBytes == 0 {
+		c.Cache.MaxBytes = DefaultCacheBytes
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = DefaultLogFormat
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = DefaultLogLevel
+	}
+}
+
+func setInt(v *int, def int) {
+	if *v == 0 {
+		*v = def
+	}
+}
+
+func (c *Config) checkServer(p *problems) {
+	if host, port, err := net.SplitHostPort(c.Listen); err != nil {
+		p.add("listen", "%q is not a host:port address: %v", c.Listen, err)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		p.add("listen", "%q has no valid port", c.Listen)
+	} else if strings.ContainsAny(host, " /") {
+		p.add("listen", "%q has an invalid host", c.Listen)
+	}
+	if !quotable(c.Realm) {
+		p.add("realm", "must be printable ASCII without '\"' or '\\' (it is sent in WWW-Authenticate)")
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		p.add("log.format", "must be \"text\" or \"json\", not %q", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		p.add("log.level", "must be debug, info, warn or error, not %q", c.Log.Level)
+	}
+	if *c.Cache.Entries < 0 || *c.Cache.Entries > maxCacheEntries {
+		p.add("cache.entries", "must be between 0 (cache off) and %d", maxCacheEntries)
+	}
+	if c.Cache.MaxBytes < 0 {
+		p.add("cache.max_bytes", "must not be negative")
+	}
+}
+
+func (c *Config) checkIssuers(p *problems) {
+	if len(c.Issuers) == 0 {
+		p.add("issuers", "at least one issuer is required (with its key source and audiences)")
+		return
+	}
+	seen := map[string]int{}
+	for i := range c.Issuers {
+		is := &c.Issuers[i]
+		f := fmt.Sprintf("issuers[%d]", i)
+		switch {
+		case is.Issuer == "" && !is.AnyIssuer:
+			p.add(f+".issuer", "is required: the exact \"iss\" of the issuer's tokens (or any_issuer: true for a single issuer whose keys are trusted for one issuer only)")
+		case is.Issuer != "" && is.AnyIssuer:
+			p.add(f+".any_issuer", "contradicts issuer %q: set one or the other", is.Issuer)
+		case is.AnyIssuer && len(c.Issuers) > 1:
+			p.add(f+".any_issuer", "is allowed only with a single issuer: with several, tokens are routed by their exact \"iss\"")
+		}
+		if j, dup := seen[is.Issuer]; dup && is.Issuer != "" {
+			p.add(f+".issuer", "%q is already configured by issuers[%d]", is.Issuer, j)
+		}
+		seen[is.Issuer] = i
+		is.checkKeySource(p, f)
+		is.checkPolicy(p, f)
+	}
+}
+
+func (is *Issuer) checkKeySource(p *problems, f string) {
+	n := 0
+	for _, set := range []bool{is.JWKSURL != "", is.JWKSFile != "", is.Discovery != "", len(is.PEMFiles) > 0, len(is.InlineJWKS) > 0} {
+		if set {
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		p.add(f, "needs a key source: one of jwks_url, jwks_file, discovery, pem_files")
+	case n > 1:
+		p.add(f, "has %d key sources; set exactly one of jwks_url, jwks_file, discovery, pem_files", n)
+	}
+	if is.JWKSURL != "" {
+		if msg := checkURL(is.JWKSURL); msg != "" {
+			p.add(f+".jwks_url", "%s", msg)
+		}
+	}
+	if is.Discovery != "" {
+		if msg := checkURL(is.Discovery); msg != "" {
+			p.add(f+".discovery", "%s", msg)
+		}
+	}
+	for j, file := range is.PEMFiles {
+		if file == "" {
+			p.add(fmt.Sprintf("%s.pem_files[%d]", f, j), "must not be empty")
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    int64
+	}{
+		{"refresh_interval", int64(is.RefreshInterval)}, {"refresh_min", int64(is.RefreshMin)},
+		{"refresh_max", int64(is.RefreshMax)}, {"cooldown", int64(is.Cooldown)},
+		{"fetch_timeout", int64(is.FetchTimeout)}, {"max_jwks_bytes", is.MaxJWKSBytes},
+	} {
+		if d.v < 0 {
+			p.add(f+"."+d.name, "must not be negative")
+		}
+	}
+	if is.RefreshMin > 0 && is.RefreshMax > 0 && is.RefreshMin > is.RefreshMax {
+		p.add(f+".refresh_min", "%v is above refresh_max %v", is.RefreshMin, is.RefreshMax)
+	}
+}
+
+func checkURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Sprintf("%q is not a URL: %v", raw, err)
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return fmt.Sprintf("%q must be an http or https URL", raw)
+	}
+	if u.Host == "" {
+		return fmt.Sprintf("%q has no host", raw)
+	}
+	return ""
+}
+
+func (is *Issuer) checkPolicy(p *problems, f string) {
+	switch {
+	case len(is.Audiences) == 0 && !is.AnyAudience:
+		p.add(f+".audiences", "is required: the audiences this issuer's tokens must be meant for (set any_audience: true to skip the audience check explicitly)")
+	case len(is.Audiences) > 0 && is.AnyAudience:
+		p.add(f+".any_audience", "contradicts audiences: set one or the other")
+	case is.AllAudiences && len(is.Audiences) == 0:
+		p.add(f+".all_audiences", "needs audiences")
+	}
+	checkStrings(p, f+".audiences", is.Audiences)
+	checkStrings(p, f+".required_claims", is.RequiredClaims)
+	checkStrings(p, f+".required_scopes", is.RequiredScopes)
+	for j, s := range is.RequiredScopes {
+		if strings.ContainsAny(s, " \"\\") {
+			p.add(fmt.Sprintf("%s.required_scopes[%d]", f, j), "%q: a scope has no spaces, quotes or backslashes", s)
+		}
+	}
+	for j, a := range is.Algorithms {
+		if _, ok := engine.ParseAlg(a); !ok {
+			p.add(fmt.Sprintf("%s.algorithms[%d]", f, j), "%q is not a supported algorithm (RS256..RS512, PS256..PS512, ES256, ES384, ES512, EdDSA, HS256..HS512)", a)
+		}
+	}
+	if is.Leeway != nil && *is.Leeway < 0 {
+		p.add(f+".leeway", "must not be negative (0s means no leeway)")
+	}
+	if is.MaxAge < 0 {
+		p.add(f+".max_age", "must not be negative")
+	}
+}
+
+// checkStrings rejects empty and duplicate list elements.
+func checkStrings(p *problems, f string, list []string) {
+	seen := map[string]bool{}
+	for j, s := range list {
+		if s == "" {
+			p.add(fmt.Sprintf("%s[%d]", f, j), "must not be empty")
+		} else if seen[s] {
+			p.add(fmt.Sprintf("%s[%d]", f, j), "%q is listed twice", s)
+		}
+		seen[s] = true
+	}
+}
+
+func (c *Config) checkTokens(p *problems) {
+	t := &c.Tokens
+	if !t.AuthorizationEnabled() && t.Header == "" && t.Cookie == "" && t.Query == "" {
+		p.add("tokens", "no token source is enabled: keep authorization, or set header, cookie or query")
+	}
+	if t.Header != "" {
+		if !isToken(t.Header) {
+			p.add("tokens.header", "%q is not a valid header name", t.Header)
+		} else if strings.EqualFold(t.Header, "Authorization") && t.AuthorizationEnabled() {
+			p.add("tokens.header", "Authorization is already read for Bearer tokens; set authorization: false to read it with header_prefix instead")
+		}
+	}
+	if t.HeaderPrefix != "" && t.Header == "" {
+		p.add("tokens.header_prefix", "needs tokens.header")
+	}
+	if t.Cookie != "" && !isToken(t.Cookie) {
+		p.add("tokens.cookie", "%q is not a valid cookie name", t.Cookie)
+	}
+	if t.Query != "" && strings.ContainsAny(t.Query, "&=#? ") {
+		p.add("tokens.query", "%q is not a valid query parameter name", t.Query)
+	}
+}
+
+// reservedHeaders cannot carry identity: the proxies and HTTP itself own them.
+var reservedHeaders = map[string]bool{
+	"Authorization": true, "Connection": true, "Content-Length": true, "Content-Type": true,
+	"Content-Encoding": true, "Date": true, "Host": true, "Keep-Alive": true, "Proxy-Authenticate": true,
+	"Proxy-Authorization": true, "Server": true, "Set-Cookie": true, "Cookie": true, "Te": true,
+	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Www-Authenticate": true, "Location": true,
+}
+
+func (c *Config) checkIdentity(p *problems) {
+	id := &c.Identity
+	seen := map[string]int{}
+	for i := range id.Headers {
+		h := &id.Headers[i]
+		f := fmt.Sprintf("identity.headers[%d]", i)
+		if !isToken(h.Header) {
+			p.add(f+".header", "%q is not a valid header name", h.Header)
+			continue
+		}
+		h.Header = textproto.CanonicalMIMEHeaderKey(h.Header)
+		if reservedHeaders[h.Header] {
+			p.add(f+".header", "%s cannot carry identity", h.Header)
+		}
+		if j, dup := seen[h.Header]; dup {
+			p.add(f+".header", "%s is already used by identity.headers[%d]", h.Header, j)
+		}
+		seen[h.Header] = i
+		if h.Claim == "" {
+			p.add(f+".claim", "is required")
+		}
+		if strings.ContainsAny(h.Separator, "\r\n\x00") {
+			p.add(f+".separator", "must not contain control characters")
+		}
+	}
+	if id.PayloadHeader != "" {
+		if !isToken(id.PayloadHeader) {
+			p.add("identity.payload_header", "%q is not a valid header name", id.PayloadHeader)
+		} else {
+			id.PayloadHeader = textproto.CanonicalMIMEHeaderKey(id.PayloadHeader)
+			if reservedHeaders[id.PayloadHeader] {
+				p.add("identity.payload_header", "%s cannot carry identity", id.PayloadHeader)
+			}
+			if j, dup := seen[id.PayloadHeader]; dup {
+				p.add("identity.payload_header", "%s is already used by identity.headers[%d]", id.PayloadHeader, j)
+			}
+		}
+	}
+	if id.MaxValueBytes < 1 || id.MaxValueBytes > maxValueBytes {
+		p.add("identity.max_value_bytes", "must be between 1 and %d", maxValueBytes)
+	}
+	if id.MaxPayloadBytes < 1 || id.MaxPayloadBytes > maxValueBytes {
+		p.add("identity.max_payload_bytes", "must be between 1 and %d", maxValueBytes)
+	}
+}
+
+func (c *Config) checkForwardAuth(p *problems) {
+	for _, s := range []struct {
+		field string
+		v     *string
+	}{{"forward_auth.uri_header", &c.ForwardAuth.URIHeader}, {"forward_auth.method_header", &c.ForwardAuth.MethodHeader}} {
+		switch *s.v {
+		case SourceAuto, SourcePath:
+		default:
+			if !isToken(*s.v) {
+				p.add(s.field, "%q must be auto, path, or a header name", *s.v)
+			} else {
+				*s.v = textproto.CanonicalMIMEHeaderKey(*s.v)
+			}
+		}
+	}
+}
+
+func (c *Config) checkRules(p *problems) {
+	issuers := map[string]bool{}
+	for _, is := range c.Issuers {
+		issuers[is.Issuer] = true
+	}
+	type key struct{ path, method string }
+	seen := map[key]int{}
+	for i := range c.Rules {
+		r := &c.Rules[i]
+		f := fmt.Sprintf("rules[%d]", i)
+		if !strings.HasPrefix(r.Path, "/") || strings.ContainsAny(r.Path, "?#\x00 ") {
+			p.add(f+".path", "%q must be a path starting with / (no query or fragment)", r.Path)
+		}
+		for j, m := range r.Methods {
+			if !isToken(m) || strings.ToUpper(m) != m {
+				p.add(fmt.Sprintf("%s.methods[%d]", f, j), "%q is not an upper-case HTTP method", m)
+			}
+		}
+		checkStrings(p, f+".methods", r.Methods)
+		checkStrings(p, f+".issuers", r.Issuers)
+		checkStrings(p, f+".audiences", r.Audiences)
+		checkStrings(p, f+".scopes", r.Scopes)
+		for j, is := range r.Issuers {
+			if is != "" && !issuers[is] {
+				p.add(fmt.Sprintf("%s.issuers[%d]", f, j), "%q is not a configured issuer", is)
+			}
+		}
+		for j, s := range r.Scopes {
+			if strings.ContainsAny(s, " \"\\") {
+				p.add(fmt.Sprintf("%s.scopes[%d]", f, j), "%q: a scope has no spaces, quotes or backslashes", s)
+			}
+		}
+		methods := r.Methods
+		if len(methods) == 0 {
+			methods = []string{""}
+		}
+		for _, m := range methods {
+			k := key{strings.TrimSuffix(r.Path, "/"), m}
+			if j, dup := seen[k]; dup {
+				p.add(f, "overlaps rules[%d] (same path and method): merge them", j)
+				break
+			}
+			seen[k] = i
+		}
+	}
+}
+
+func (c *Config) checkLimits(p *problems) {
+	l := &c.Limits
+	if l.MaxTokenBytes < minTokenBytes || l.MaxTokenBytes > maxTokenBytes {
+		p.add("limits.max_token_bytes", "must be between %d and %d", minTokenBytes, maxTokenBytes)
+	}
+	if l.MaxHeaderBytes < l.MaxTokenBytes+1024 || l.MaxHeaderBytes > maxHeaderBytes {
+		p.add("limits.max_header_bytes", "must be between max_token_bytes + 1024 (%d), so that a token of the maximum size fits in a request, and %d", l.MaxTokenBytes+1024, maxHeaderBytes)
+	}
+	if l.MaxVerifyBodyBytes < l.MaxTokenBytes+64 || l.MaxVerifyBodyBytes > maxVerifyBodyBytes {
+		p.add("limits.max_verify_body_bytes", "must be between max_token_bytes + 64 (%d), so that a token of the maximum size fits in a /verify body, and %d", l.MaxTokenBytes+64, maxVerifyBodyBytes)
+	}
+	if l.Concurrency < 1 || l.Concurrency > maxConcurrency {
+		p.add("limits.concurrency", "must be between 1 and %d", maxConcurrency)
+	}
+	for _, d := range []struct {
+		name string
+		v    int64
+	}{{"read_timeout", int64(l.ReadTimeout)}, {"write_timeout", int64(l.WriteTimeout)}, {"idle_timeout", int64(l.IdleTimeout)}, {"shutdown_timeout", int64(l.ShutdownTimeout)}} {
+		if d.v < 0 {
+			p.add("limits."+d.name, "must be positive")
+		}
+	}
+}
+
+// isToken reports whether s is a non-empty RFC 9110 token (header names,
+// methods, cookie names).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			continue
+		}
+		if !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// quotable reports whether s can be sent inside an RFC 9110 quoted-string
+// without escapes.
+func quotable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}

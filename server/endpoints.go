@@ -1,0 +1,108 @@
+package server
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	json "github.com/goccy/go-json"
+	"github.com/valyala/fasthttp"
+)
+
+var errVerifyBody = newDenial(401, codeInvalidToken, "malformed",
+	`the /verify body must be the token, or {"token":"<token>"}`)
+
+// verify is POST /verify: the body is the token or {"token":"..."}. It
+// answers 200 {"valid":true,"header":{...},"claims":{...}} or 401
+// {"valid":false,"error":"<RFC 6750 code>","reason":"...","description":"..."}.
+// Route rules and identity headers do not apply: it verifies only.
+func (h *handler) verify(ctx *fasthttp.RequestCtx) {
+	if !ctx.IsPost() {
+		ctx.Response.Header.Set("Allow", "POST")
+		ctx.SetStatusCode(fasthttp.StatusMethodNotAllowed)
+		ctx.SetContentType(contentJSON)
+		ctx.SetBodyString(`{"error":"method_not_allowed","description":"use POST with the token as the body"}` + "\n")
+		return
+	}
+	x := exchangePool.Get().(*exchange)
+	defer exchangePool.Put(x)
+	ctx.Response.Header.SetCanonical(hdrCacheControl, noStore)
+	tok, ok := verifyBodyToken(ctx.PostBody())
+	if !ok {
+		h.deny(ctx, x, endpointVerify, errVerifyBody)
+		return
+	}
+	rt := h.router.pick(tok, x)
+	start := time.Now()
+	err := rt.v.Verify(tok, &x.tok)
+	h.metrics.verify.observe(time.Since(start))
+	if err != nil {
+		d := denialOf(err, rt.scope)
+		d.status = 401 // /verify answers valid or not: 200 or 401
+		h.deny(ctx, x, endpointVerify, &d)
+		return
+	}
+	b := append(x.buf[:0], `{"valid":true,"header":`...)
+	b = append(b, x.tok.Header.Raw()...)
+	b = append(b, `,"claims":`...)
+	b = append(b, x.tok.Claims.Raw()...)
+	b = append(b, '}', '\n')
+	x.buf = b
+	ctx.SetContentType(contentJSON)
+	ctx.SetBody(b)
+	h.metrics.verifyOK.Inc()
+}
+
+// verifyBodyToken reads the token from a /verify body: the token itself
+// (surrounding whitespace ignored) or a JSON object {"token":"..."}.
+func verifyBodyToken(body []byte) ([]byte, bool) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || body[0] != '{' {
+		return body, true
+	}
+	var req struct {
+		Token *string `json:"token"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil || req.Token == nil || dec.More() {
+		return nil, false
+	}
+	return []byte(*req.Token), true
+}
+
+func (h *handler) healthz(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType(contentJSON)
+	ctx.SetBodyString(`{"status":"ok"}` + "\n")
+}
+
+// readyz is 200 once every issuer has usable keys, 503 before. It is about
+// the server, never about a token.
+func (h *handler) readyz(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType(contentJSON)
+	ctx.Response.Header.SetCanonical(hdrCacheControl, noStore)
+	ready := h.ready()
+	b := []byte(`{"ready":`)
+	if ready {
+		b = append(b, "true"...)
+	} else {
+		b = append(b, "false"...)
+		ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+	}
+	if h.readyDetail != nil {
+		b = append(b, `,"issuers":`...)
+		b = h.readyDetail(b)
+	}
+	ctx.SetBody(append(b, '}', '\n'))
+}
+
+// serveMetrics writes the Prometheus text format: the server's own set,
+// then the process and Go runtime metrics.
+func (h *handler) serveMetrics(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
+	ctx.Response.Header.SetCanonical(hdrCacheControl, noStore)
+	var b bytes.Buffer
+	h.metrics.set.WritePrometheus(&b)
+	metrics.WriteProcessMetrics(&b)
+	ctx.SetBody(b.Bytes())
+}

@@ -1,0 +1,220 @@
+package server
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/jwtgate/jwtgate/engine"
+	"github.com/jwtgate/jwtgate/server/config"
+)
+
+// handler answers every endpoint of the server.
+type handler struct {
+	realm       string
+	router      *router
+	sources     TokenSources
+	identity    *identity
+	rules       *ruleSet
+	origin      *origin
+	needOrigin  bool // rules, or a query token source, need the original URI
+	metrics     *serverMetrics
+	ready       func() bool
+	readyDetail func(dst []byte) []byte // JSON array of issuer states for /readyz; may be nil
+	logger      *slog.Logger
+	logRequests bool
+	jwks        []byte // served at /.well-known/jwks.json in demo mode
+}
+
+// handlerDeps are what a handler needs besides its configuration.
+type handlerDeps struct {
+	keys   engine.KeyLookup
+	ready  func() bool
+	clock  engine.Clock
+	logger *slog.Logger
+}
+
+func newHandler(cfg *config.Config, deps handlerDeps) (*handler, error) {
+	rt, err := newRouter(cfg, deps.keys, deps.clock)
+	if err != nil {
+		return nil, err
+	}
+	h := &handler{
+		realm:       cfg.Realm,
+		router:      rt,
+		sources:     sourcesOf(&cfg.Tokens),
+		identity:    newIdentity(&cfg.Identity),
+		rules:       newRuleSet(cfg.Rules),
+		origin:      newOrigin(&cfg.ForwardAuth),
+		metrics:     newServerMetrics(),
+		ready:       deps.ready,
+		logger:      deps.logger,
+		logRequests: cfg.Log.Requests,
+	}
+	h.needOrigin = !h.rules.empty() || h.sources.Query != ""
+	if h.ready == nil {
+		h.ready = func() bool { return true }
+	}
+	if h.logger == nil {
+		h.logger = slog.Default()
+	}
+	h.registerReasons()
+	h.metrics.set.RegisterMetricsWriter(func(w io.Writer) { writeCacheMetrics(w, h.router.routes) })
+	return h, nil
+}
+
+// sourcesOf translates the token sources of the configuration.
+func sourcesOf(t *config.Tokens) TokenSources {
+	return TokenSources{
+		NoAuthorization: !t.AuthorizationEnabled(),
+		Header:          t.Header,
+		HeaderPrefix:    t.HeaderPrefix,
+		Cookie:          t.Cookie,
+		Query:           t.Query,
+	}
+}
+
+// exchange is the per-request scratch memory, pooled so that a request
+// allocates nothing once the pool is warm.
+type exchange struct {
+	tok     engine.Token
+	peek    engine.Token // issuer peek, with several issuers
+	peekBuf []byte
+	buf     []byte
+	args    fasthttp.Args
+	uri     fasthttp.URI
+	orig    request
+}
+
+var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
+
+// Response header names and values.
+var (
+	hdrWWWAuthenticate = []byte("Www-Authenticate") // fasthttp's canonical form, so that Peek finds it
+	hdrCacheControl    = []byte("Cache-Control")
+	noStore            = []byte("no-store")
+	contentJSON        = "application/json"
+)
+
+// serve routes a request to its endpoint.
+func (h *handler) serve(ctx *fasthttp.RequestCtx) {
+	path := ctx.Path()
+	switch {
+	case bytes.HasPrefix(path, authPrefix) && (len(path) == len(authPrefix) || path[len(authPrefix)] == '/'):
+		h.auth(ctx)
+	case string(path) == "/verify":
+		h.verify(ctx)
+	case string(path) == "/healthz":
+		h.healthz(ctx)
+	case string(path) == "/readyz":
+		h.readyz(ctx)
+	case string(path) == "/metrics":
+		h.serveMetrics(ctx)
+	case string(path) == "/.well-known/jwks.json" && h.jwks != nil:
+		ctx.SetContentType("application/jwk-set+json")
+		ctx.SetBody(h.jwks)
+	default:
+		ctx.SetStatusCode(fasthttp.StatusNotFound)
+		ctx.SetContentType(contentJSON)
+		ctx.SetBodyString(`{"error":"not_found"}` + "\n")
+	}
+}
+
+// auth is the forward-auth endpoint: /auth and every path under it, any
+// method. 200 with identity headers, or 401/403 with an RFC 6750 challenge.
+func (h *handler) auth(ctx *fasthttp.RequestCtx) {
+	x := exchangePool.Get().(*exchange)
+	defer exchangePool.Put(x)
+	req := &ctx.Request
+	ctx.Response.Header.SetCanonical(hdrCacheControl, noStore)
+
+	query := req.URI().QueryString()
+	x.orig.known = false
+	if h.needOrigin {
+		if d := h.origin.resolveURI(req, ctx.Path(), x); d != nil {
+			h.deny(ctx, x, endpointAuth, d)
+			return
+		}
+		if x.orig.known {
+			query = x.orig.query
+		}
+	}
+	tok, d := h.sources.extract(&req.Header, query, &x.args)
+	if d != nil {
+		h.deny(ctx, x, endpointAuth, d)
+		return
+	}
+	rt := h.router.pick(tok, x)
+	start := time.Now()
+	err := rt.v.Verify(tok, &x.tok)
+	h.metrics.verify.observe(time.Since(start))
+	if err != nil {
+		dv := denialOf(err, rt.scope)
+		h.deny(ctx, x, endpointAuth, &dv)
+		return
+	}
+	if !h.rules.empty() {
+		if d := h.applyRules(req, x); d != nil {
+			h.deny(ctx, x, endpointAuth, d)
+			return
+		}
+	}
+	if !h.identity.empty() {
+		block := x.tok.Attachment()
+		if block == nil {
+			var d *denial
+			x.buf, d = h.identity.build(x.buf[:0], &x.tok, tok)
+			if d != nil {
+				h.deny(ctx, x, endpointAuth, d)
+				return
+			}
+			block = x.buf
+			if rt.v.Cache() != nil {
+				rt.v.Attach(&x.tok, bytes.Clone(block))
+			}
+		}
+		h.identity.write(&ctx.Response.Header, block)
+	}
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	h.metrics.authOK.Inc()
+	if h.logRequests {
+		h.logger.Info("request", "endpoint", "auth", "status", 200, "sub", string(x.tok.Claims.Subject), "cached", x.tok.FromCache())
+	}
+}
+
+// applyRules checks the rule for the original request, if any.
+func (h *handler) applyRules(req *fasthttp.Request, x *exchange) *denial {
+	if !x.orig.known {
+		return errURIUnknown
+	}
+	if h.rules.needsMethod() {
+		if d := h.origin.resolveMethod(req, x); d != nil {
+			return d
+		}
+	}
+	if r := h.rules.match(x.orig.path, x.orig.method); r != nil {
+		return r.check(&x.tok.Claims)
+	}
+	return nil
+}
+
+// deny answers a refusal: the status, the challenge (none for a 403 that is
+// not about the token), and a small JSON body. It never echoes the token.
+func (h *handler) deny(ctx *fasthttp.RequestCtx, x *exchange, e endpoint, d *denial) {
+	ctx.SetStatusCode(d.status)
+	if e == endpointAuth && (d.code != "" || d.status == 401) {
+		x.buf = appendChallenge(x.buf[:0], h.realm, d)
+		ctx.Response.Header.SetCanonical(hdrWWWAuthenticate, x.buf)
+	}
+	ctx.SetContentType(contentJSON)
+	x.buf = appendDenialJSON(x.buf[:0], d, e == endpointVerify)
+	ctx.SetBody(x.buf)
+	h.metrics.denied(e, d)
+	if h.logRequests {
+		h.logger.Info("request", "endpoint", endpointNames[e], "status", d.status, "reason", d.reason)
+	}
+}
