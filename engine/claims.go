@@ -284,11 +284,12 @@ func (t *Token) readScp(m *member) bool {
 		}
 		return true
 	case kindArray:
-		start := len(t.buf)
+		start, n := len(t.buf), 0
 		ok := eachString(m.raw, func(raw []byte, esc bool) {
-			if len(t.buf) > start {
+			if n > 0 { // a separator per element, even after an empty one
 				t.buf = append(t.buf, ' ')
 			}
+			n++
 			t.buf = appendUnescaped(t.buf, raw)
 		})
 		if ok && c.present&hasScope == 0 {

@@ -114,6 +114,7 @@ var (
 	errSigEmpty      = ErrBadSignature.Refine("token signature is empty")
 	errSigLength     = ErrBadSignature.Refine("token signature has the wrong length for its algorithm")
 	errSigECRange    = ErrBadSignature.Refine("ECDSA signature r or s is outside [1, n-1]")
+	errSigECDER      = ErrBadSignature.Refine("ECDSA signature must be r‖s (IEEE P1363, RFC 7518 §3.4), not ASN.1 DER")
 	errAlgNoneHeader = ErrAlgNone.Refine("unsigned tokens (alg \"none\", in any spelling) are never accepted")
 )
 

@@ -7,8 +7,10 @@ var jwtCty = []byte("JWT")
 // Header is the protected header of a verified token. Its byte slices point
 // into the Token's scratch memory and are valid until the Token is reused.
 type Header struct {
-	Alg    Alg
-	Kid    []byte // nil when the header has no kid
+	Alg Alg
+	Kid []byte // nil when the header has no kid
+	// HasKid reports a non-empty kid. An empty kid names no key — KeyLookup
+	// treats it as absent — so it does not satisfy Config.RequireKid.
 	HasKid bool
 	Typ    []byte // nil when absent
 	Cty    []byte // nil when absent
@@ -61,7 +63,8 @@ func (p *headerParser) parse(t *Token, data []byte) error {
 			if m.kind != kindString {
 				return errKidType
 			}
-			h.Kid, h.HasKid = t.unescape(m.raw, m.esc), true
+			h.Kid = t.unescape(m.raw, m.esc)
+			h.HasKid = len(h.Kid) > 0
 		case "typ":
 			if m.kind != kindString {
 				return errTypType
@@ -97,7 +100,9 @@ func (p *headerParser) parse(t *Token, data []byte) error {
 			return err
 		}
 	}
-	if len(h.Cty) > 0 && bytes.EqualFold(h.Cty, jwtCty) {
+	// RFC 7515 §4.1.10: a cty without '/' means "application/" + cty, so
+	// "JWT" and "application/jwt" both name a nested JWT.
+	if len(h.Cty) > 0 && bytes.EqualFold(trimApplication(h.Cty), jwtCty) {
 		return errNested
 	}
 	return nil

@@ -244,6 +244,9 @@ func (k *Key) verify(input, sig, scratch []byte) error {
 		return nil
 	case FamilyEC:
 		if len(sig) != algs[k.alg].sigLen {
+			if looksLikeDER(sig) {
+				return errSigECDER // the usual interop mistake: name it
+			}
 			return errSigLength
 		}
 		half := len(sig) / 2
@@ -317,6 +320,19 @@ func inOrderRange(v, n []byte) bool {
 		}
 	}
 	return false // v == n
+}
+
+// looksLikeDER reports whether sig has the shape of an ASN.1 DER ECDSA
+// signature: a SEQUENCE whose length matches, starting with an INTEGER.
+func looksLikeDER(sig []byte) bool {
+	if len(sig) < 8 || sig[0] != 0x30 {
+		return false
+	}
+	n, body := int(sig[1]), sig[2:]
+	if sig[1] == 0x81 {
+		n, body = int(sig[2]), sig[3:]
+	}
+	return n == len(body) && body[0] == 0x02
 }
 
 // maxDERSig is the longest DER ECDSA signature jwtgate builds (P-521):
