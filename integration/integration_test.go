@@ -396,21 +396,24 @@ func TestCaddyForwardAuth(t *testing.T) {
 	checkProxy(t, base, g, u)
 }
 
-// TestREADMESnippets keeps README.md's nginx and Caddy snippets identical
-// to the ones these tests run.
+// TestREADMESnippets keeps the nginx and Caddy snippets of this folder's
+// README.md and of the project's README.md identical to the ones these tests
+// run.
 func TestREADMESnippets(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
 	v := snippetValues{JWTGate: "127.0.0.1:8080", Upstream: "127.0.0.1:9000"}
 	v.Listen = "80"
 	nginx := render(t, "nginx.snippet", v)
 	v.Listen = "example.com"
 	caddy := render(t, "Caddyfile.snippet", v)
-	for name, s := range map[string]string{"nginx": nginx, "Caddy": caddy} {
-		if !bytes.Contains(readme, []byte(s)) {
-			t.Errorf("README.md does not contain the %s snippet the tests use:\n%s", name, s)
+	for _, path := range []string{"README.md", "../README.md"} {
+		readme, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, s := range map[string]string{"nginx": nginx, "Caddy": caddy} {
+			if !bytes.Contains(readme, []byte(s)) {
+				t.Errorf("%s does not contain the %s snippet the tests use:\n%s", path, name, s)
+			}
 		}
 	}
 }
