@@ -115,7 +115,7 @@ func (id *identity) build(dst []byte, t *engine.Token, tok []byte) ([]byte, *den
 		default:
 			if raw, ok := c.Lookup(h.claim); ok {
 				var good bool
-				if dst, good = appendClaimValue(dst, raw, h.sep); !good {
+				if dst, good = engine.AppendClaimText(dst, raw, h.sep); !good {
 					return dst, h.control
 				}
 			}
