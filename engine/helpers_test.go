@@ -1,11 +1,11 @@
 package engine_test
 
 import (
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jwtgate/jwtgate/engine"
+	"github.com/jwtgate/jwtgate/internal/clocktest"
 	"github.com/jwtgate/jwtgate/internal/sign"
 )
 
@@ -42,16 +42,9 @@ func (s *testKeys) LookupKey(iss, kid []byte, alg engine.Alg) (*engine.Key, erro
 }
 
 // fakeClock is a settable clock.
-type fakeClock struct{ unix atomic.Int64 }
+type fakeClock = clocktest.Clock
 
-func newFakeClock(t time.Time) *fakeClock {
-	c := &fakeClock{}
-	c.unix.Store(t.Unix())
-	return c
-}
-
-func (c *fakeClock) Now() time.Time          { return time.Unix(c.unix.Load(), 0) }
-func (c *fakeClock) Advance(d time.Duration) { c.unix.Add(int64(d / time.Second)) }
+func newFakeClock(t time.Time) *fakeClock { return clocktest.New(t) }
 
 var epoch = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 

@@ -23,20 +23,14 @@ import (
 	"time"
 
 	"github.com/jwtgate/jwtgate/engine"
+	"github.com/jwtgate/jwtgate/internal/clocktest"
 	"github.com/jwtgate/jwtgate/internal/sign"
 )
 
 // fakeClock is a settable engine.Clock.
-type fakeClock struct{ nanos atomic.Int64 }
+type fakeClock = clocktest.Clock
 
-func newFakeClock() *fakeClock {
-	c := &fakeClock{}
-	c.nanos.Store(epoch.UnixNano())
-	return c
-}
-
-func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.nanos.Load()) }
-func (c *fakeClock) Advance(d time.Duration) { c.nanos.Add(int64(d)) }
+func newFakeClock() *fakeClock { return clocktest.New(epoch) }
 
 var epoch = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 

@@ -9,13 +9,13 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/jwtgate/jwtgate/engine"
+	"github.com/jwtgate/jwtgate/internal/clocktest"
 	"github.com/jwtgate/jwtgate/internal/sign"
 	"github.com/jwtgate/jwtgate/server"
 	"github.com/jwtgate/jwtgate/server/config"
@@ -30,16 +30,9 @@ const (
 var epoch = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
 // fakeClock is a settable clock.
-type fakeClock struct{ unix atomic.Int64 }
+type fakeClock = clocktest.Clock
 
-func newFakeClock() *fakeClock {
-	c := &fakeClock{}
-	c.unix.Store(epoch.Unix())
-	return c
-}
-
-func (c *fakeClock) Now() time.Time          { return time.Unix(c.unix.Load(), 0) }
-func (c *fakeClock) Advance(d time.Duration) { c.unix.Add(int64(d / time.Second)) }
+func newFakeClock() *fakeClock { return clocktest.New(epoch) }
 
 // signers caches one key per algorithm and kid prefix: RSA keys take a while
 // to generate.
