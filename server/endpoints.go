@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	json "github.com/goccy/go-json"
@@ -32,10 +31,7 @@ func (h *handler) verify(ctx *fasthttp.RequestCtx) {
 		h.deny(ctx, x, endpointVerify, errVerifyBody)
 		return
 	}
-	rt := h.router.pick(tok, x)
-	start := time.Now()
-	err := rt.v.Verify(tok, &x.tok)
-	h.metrics.verify.observe(time.Since(start))
+	rt, err := h.verifyToken(tok, x)
 	if err != nil {
 		d := denialOf(err, rt.scope)
 		d.status = 401 // /verify answers valid or not: 200 or 401
