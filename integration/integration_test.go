@@ -38,8 +38,13 @@ const (
 	audience = "api://upstream"
 )
 
+// requireEnv names the variable CI sets so that a missing proxy fails the
+// run instead of skipping: there, these tests must always run.
+const requireEnv = "JWTGATE_REQUIRE_INTEGRATION"
+
 // findBinary returns the path of a proxy binary, or skips the test with a
-// message that says how to get it.
+// message that says how to get it (fails it when $JWTGATE_REQUIRE_INTEGRATION
+// is set, as CI does).
 func findBinary(t *testing.T, name string, extra ...string) string {
 	t.Helper()
 	if p, err := exec.LookPath(name); err == nil {
@@ -49,6 +54,9 @@ func findBinary(t *testing.T, name string, extra ...string) string {
 		if _, err := os.Stat(p); err == nil {
 			return p
 		}
+	}
+	if os.Getenv(requireEnv) != "" {
+		t.Fatalf("%s is not installed, and %s requires the integration tests to run", name, requireEnv)
 	}
 	msg := fmt.Sprintf("SKIPPING %s INTEGRATION TEST: %s is not installed (apt-get install %s); CI installs it, so this test always runs there", strings.ToUpper(name), name, name)
 	t.Log(msg)
