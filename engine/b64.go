@@ -50,10 +50,11 @@ func b64Decode(dst, src []byte) (out []byte, ok bool) {
 	// Eight characters make six bytes; the 8-byte store writes two bytes of
 	// slack that the next round (or the caller's next append) overwrites.
 	for ; i+8 <= len(src); i, j = i+8, j+6 {
-		x := b64Shift[0][src[i]] | b64Shift[1][src[i+1]] | b64Shift[2][src[i+2]] | b64Shift[3][src[i+3]]
-		y := b64Shift[0][src[i+4]] | b64Shift[1][src[i+5]] | b64Shift[2][src[i+6]] | b64Shift[3][src[i+7]]
+		s := src[i : i+8 : i+8] // one bounds check for the eight loads
+		x := b64Shift[0][s[0]] | b64Shift[1][s[1]] | b64Shift[2][s[2]] | b64Shift[3][s[3]]
+		y := b64Shift[0][s[4]] | b64Shift[1][s[5]] | b64Shift[2][s[6]] | b64Shift[3][s[7]]
 		bad |= x | y
-		binary.BigEndian.PutUint64(d[j:], uint64(x)<<40|uint64(y)<<16)
+		binary.BigEndian.PutUint64(d[j:j+8:j+8], uint64(x)<<40|uint64(y)<<16)
 	}
 	for ; i+4 <= len(src); i, j = i+4, j+3 {
 		x := b64Shift[0][src[i]] | b64Shift[1][src[i+1]] | b64Shift[2][src[i+2]] | b64Shift[3][src[i+3]]

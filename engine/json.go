@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -247,6 +249,14 @@ func scanContainer(d []byte, i, depth int, closer byte) (end int, ok bool) {
 func scanString(d []byte, i int) (end int, esc bool, ok bool) {
 	i++
 	for i < len(d) {
+		// Eight plain bytes at a time, then byte by byte to the special one.
+		for i+8 <= len(d) {
+			if sp := special8(binary.LittleEndian.Uint64(d[i : i+8 : i+8])); sp != 0 {
+				i += bits.TrailingZeros64(sp) / 8
+				break
+			}
+			i += 8
+		}
 		for i < len(d) && !strSpecial[d[i]] {
 			i++
 		}
@@ -286,6 +296,18 @@ func scanString(d []byte, i int) (end int, esc bool, ok bool) {
 		}
 	}
 	return i, esc, false
+}
+
+// special8 flags, with the high bit of each byte, the bytes of x (eight
+// string bytes, little-endian) that need attention inside a JSON string: a
+// quote, a backslash, a control character, or non-ASCII. The SWAR tests can
+// flag a plain byte only above a truly special one, so the lowest flag is
+// exact and 0 means all eight are plain.
+func special8(x uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	quote := x ^ (ones * '"')
+	slash := x ^ (ones * '\\')
+	return ((quote-ones)&^quote | (slash-ones)&^slash | (x-ones*0x20)&^x | x) & highs
 }
 
 // strSpecial marks the bytes that need attention inside a JSON string: the
