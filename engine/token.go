@@ -72,9 +72,13 @@ func (t *Token) grow(n int) {
 // unescape returns the content of a JSON string: raw itself when it has no
 // escapes, else its unescaped copy in the scratch memory.
 func (t *Token) unescape(raw []byte, esc bool) []byte {
-	if !esc {
+	if !esc { // the common case, kept small enough to inline
 		return raw
 	}
+	return t.unescapeSlow(raw)
+}
+
+func (t *Token) unescapeSlow(raw []byte) []byte {
 	start := len(t.buf)
 	t.buf = appendUnescaped(t.buf, raw)
 	return t.buf[start:len(t.buf):len(t.buf)]
