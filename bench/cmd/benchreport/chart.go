@@ -88,6 +88,38 @@ func buildChart(m *measurements, title string) (*plot.Plot, error) {
 	return p, nil
 }
 
+// buildHTTPChart draws one bar per HTTP target: the requests/s of its least
+// disturbed round, the ceiling first.
+func buildHTTPChart(results []*httpResult, title string) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.Y.Label.Text = "requests per second (higher is better)"
+	values := make(plotter.Values, len(results))
+	names := make([]string, len(results))
+	for i, r := range results {
+		if r.best == nil {
+			return nil, fmt.Errorf("http chart: %s has no measured round", r.target)
+		}
+		values[i], names[i] = r.best.RPS, r.target
+	}
+	bars, err := plotter.NewBarChart(values, 0.9*vg.Inch)
+	if err != nil {
+		return nil, fmt.Errorf("http chart: %w", err)
+	}
+	bars.LineStyle.Width = 0
+	bars.Color = fallbackColor
+	if c, ok := libColors["jwtgate"]; ok {
+		bars.Color = c
+	}
+	p.Add(bars)
+	p.NominalX(names...)
+	p.Y.Min = 0
+	grid := plotter.NewGrid()
+	grid.Vertical.Color = nil
+	p.Add(grid)
+	return p, nil
+}
+
 // decadeTicks labels each power of ten with a time unit and marks the
 // steps between without labels.
 type decadeTicks struct{}

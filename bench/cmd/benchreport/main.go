@@ -214,7 +214,14 @@ func run(args []string) error {
 	if err := os.WriteFile(filepath.Join(*out, "http.md"), md.Bytes(), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "benchreport: wrote http.md and http.json in %s\n", *out)
+	httpChart, err := buildHTTPChart(results, "requests/s over loopback HTTP, best round ("+httpAlg.String()+" token mix)")
+	if err != nil {
+		return err
+	}
+	if err := saveChart(httpChart, filepath.Join(*out, "http.svg"), filepath.Join(*out, "http.png")); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "benchreport: wrote http.md, http.json and http.svg in %s\n", *out)
 	return nil
 }
 

@@ -256,7 +256,7 @@ func TestQuickRun(t *testing.T) {
 	if err := run([]string{"-quick", "-out", out, "-http", "300ms", "-http-conns", "4"}); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"raw.txt", "benchstat.txt", "RESULTS.md", "verify.svg", "verify.png", "http.md", "http.json"} {
+	for _, name := range []string{"raw.txt", "benchstat.txt", "RESULTS.md", "verify.svg", "verify.png", "http.md", "http.json", "http.svg", "http.png"} {
 		if fi, err := os.Stat(filepath.Join(out, name)); err != nil || fi.Size() == 0 {
 			t.Errorf("%s: %v (missing or empty)", name, err)
 		}
