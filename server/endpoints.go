@@ -2,9 +2,10 @@ package server
 
 import (
 	"bytes"
+	"encoding/json"
+	"io"
 
 	"github.com/VictoriaMetrics/metrics"
-	json "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
 )
 
@@ -50,21 +51,40 @@ func (h *handler) verify(ctx *fasthttp.RequestCtx) {
 }
 
 // verifyBodyToken reads the token from a /verify body: the token itself
-// (surrounding whitespace ignored) or a JSON object {"token":"..."}.
+// (surrounding whitespace ignored) or exactly the JSON object
+// {"token":"..."} — no other member, no duplicate, nothing after it. It uses
+// encoding/json's tokenizer: goccy/go-json's stream decoder panicked on a
+// fuzzed body (the input is in fuzz/testdata/fuzz/FuzzAuthHandler).
 func verifyBodyToken(body []byte) ([]byte, bool) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '{' {
 		return body, true
 	}
-	var req struct {
-		Token *string `json:"token"`
-	}
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil || req.Token == nil || dec.More() {
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return nil, false
 	}
-	return []byte(*req.Token), true
+	var tok string
+	seen := false
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil || k != "token" || seen {
+			return nil, false
+		}
+		v, err := dec.Token()
+		s, isString := v.(string)
+		if err != nil || !isString {
+			return nil, false
+		}
+		tok, seen = s, true
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') || !seen {
+		return nil, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false
+	}
+	return []byte(tok), true
 }
 
 func (h *handler) healthz(ctx *fasthttp.RequestCtx) {

@@ -43,6 +43,11 @@ func TestVerifyEndpoint(t *testing.T) {
 		{`{"tok":"x"}`, "invalid_token", "malformed"},
 		{`{"token":"a"} {"token":"b"}`, "invalid_token", "malformed"},
 		{`{`, "invalid_token", "malformed"},
+		{`{"token":"a","token":"b"}`, "invalid_token", "malformed"},
+		{`{"token":null}`, "invalid_token", "malformed"},
+		{`{"token":"a"}x`, "invalid_token", "malformed"},
+		{`{"token":["a"]}`, "invalid_token", "malformed"},
+		{`{"token":"a","other":1}`, "invalid_token", "malformed"},
 	} {
 		r := call(f.h, "POST", "/verify", c.body)
 		var out map[string]any
