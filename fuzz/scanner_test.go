@@ -1,6 +1,7 @@
 package fuzz
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/jwtgate/jwtgate/engine"
@@ -56,6 +57,18 @@ func FuzzScanClaims(f *testing.F) {
 		compareClaims(t, &tok.Claims, &ref)
 		if string(tok.Claims.Raw()) != string(data) {
 			t.Fatalf("Raw() = %q", tok.Claims.Raw())
+		}
+		// Decode (goccy/go-json) never panics, and agrees with
+		// encoding/json on every payload the scanner accepts: both decode
+		// it with the same members, or both refuse (a number out of
+		// float64's range, say).
+		var decoded, ref2 map[string]any
+		err, refErr = tok.Claims.Decode(&decoded), json.Unmarshal(data, &ref2)
+		if (err == nil) != (refErr == nil) {
+			t.Fatalf("Decode: %v; encoding/json: %v\npayload %q", err, refErr, data)
+		}
+		if err == nil && len(decoded) != len(ref2) {
+			t.Fatalf("Decode saw %d members, encoding/json %d\npayload %q", len(decoded), len(ref2), data)
 		}
 	})
 }
