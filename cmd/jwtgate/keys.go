@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"sort"
 )
 
 func init() {
@@ -40,17 +39,8 @@ func runKeys(args []string, stdout, stderr io.Writer) int {
 }
 
 func keysUsage(w io.Writer) {
-	names := make([]string, 0, len(keysSubcommands))
-	for name := range keysSubcommands {
-		names = append(names, name)
-	}
-	sort.Strings(names)
 	fmt.Fprintln(w, "Usage: jwtgate keys SUBCOMMAND [flags]")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Subcommands:")
-	for _, name := range names {
-		fmt.Fprintf(w, "  %-9s %s\n", name, keysSubcommands[name].summary)
-	}
-	fmt.Fprintln(w)
+	listCommands(w, "Subcommands:", keysSubcommands)
 	fmt.Fprintln(w, "Run 'jwtgate keys SUBCOMMAND --help' for its flags.")
 }

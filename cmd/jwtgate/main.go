@@ -60,19 +60,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // usage lists the commands.
 func usage(w io.Writer) {
-	names := make([]string, 0, len(commands))
-	for name := range commands {
-		names = append(names, name)
-	}
-	sort.Strings(names)
 	fmt.Fprintln(w, "jwtgate verifies JSON Web Tokens for API gateways.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Usage: jwtgate COMMAND [flags] [args]")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Commands:")
+	listCommands(w, "Commands:", commands)
+	fmt.Fprintln(w, "Run 'jwtgate COMMAND --help' for a command's flags.")
+}
+
+// listCommands prints a heading and one line per command, sorted by name,
+// then a blank line.
+func listCommands(w io.Writer, heading string, table map[string]command) {
+	names := make([]string, 0, len(table))
+	for name := range table {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	fmt.Fprintln(w, heading)
 	for _, name := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", name, commands[name].summary)
+		fmt.Fprintf(w, "  %-9s %s\n", name, table[name].summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run 'jwtgate COMMAND --help' for a command's flags.")
 }
