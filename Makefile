@@ -6,9 +6,9 @@ FUZZTIME  ?= 10m
 # CI fuzzes each target for a fixed number of executions, not a duration: a
 # duration-based -fuzztime races Go's fuzz coordinator at the deadline and
 # fails with a bare "context deadline exceeded" on loaded machines
-# (go.dev/issue/75804, fixed in Go 1.27). 100000 executions take 5-20 s per
+# (go.dev/issue/75804, fixed in Go 1.27). 200000 executions take 8-40 s per
 # target on 2 cores.
-CIFUZZ    ?= 100000x
+CIFUZZ    ?= 200000x
 BENCHCOUNT ?= 10
 ARGS      ?=
 
