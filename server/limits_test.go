@@ -61,3 +61,99 @@ func TestLimitsOverTheWire(t *testing.T) {
 		t.Errorf("valid token after the refusals: %d", code)
 	}
 }
+
+// TestRefusalReachesAClientStillSending sends requests the HTTP layer refuses
+// before reading them whole — a header block over max_header_bytes, a /verify
+// body over max_verify_body_bytes — and reads the answer only after the whole
+// request is written and has had time to arrive. A server that closed with
+// unread bytes in its socket would reset the connection and the client (an
+// nginx, a Caddy) would see a broken connection instead of 431 or 413; the
+// server must instead half-close and drain (lingering close) so the answer
+// arrives.
+func TestRefusalReachesAClientStillSending(t *testing.T) {
+	f := newFixture(t, engine.HS256, "limits:\n  max_header_bytes: 17408\n  max_verify_body_bytes: 16448\n")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.srv.Run(ctx, ln) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	cases := []struct {
+		name, request, status string
+	}{
+		{"header block over the cap",
+			"GET /auth HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + strings.Repeat("a", 40<<10) + "\r\n\r\n",
+			"HTTP/1.1 431 "},
+		{"verify body over the cap",
+			"POST /verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 65536\r\n\r\n" + strings.Repeat("a", 64<<10),
+			"HTTP/1.1 413 "},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second)) //nolint:errcheck
+			if _, err := io.WriteString(c, tc.request); err != nil {
+				t.Fatalf("writing the request: %v", err)
+			}
+			// Let the server read what it reads, answer and close: a reset
+			// it sends now would arrive before the client reads.
+			time.Sleep(100 * time.Millisecond)
+			answer, err := io.ReadAll(c)
+			if err != nil {
+				t.Fatalf("reading the answer: %v (read %q)", err, answer)
+			}
+			if !strings.HasPrefix(string(answer), tc.status) {
+				t.Fatalf("answer %q, want %q", answer, tc.status)
+			}
+		})
+	}
+}
+
+// TestLingerIsBounded: a client that goes on sending after its request was
+// refused gets the answer and FIN at once, and the server closes the
+// connection for good within the linger bounds rather than reading forever.
+func TestLingerIsBounded(t *testing.T) {
+	f := newFixture(t, engine.HS256, "limits:\n  max_header_bytes: 17408\n")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.srv.Run(ctx, ln) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second)) //nolint:errcheck
+	if _, err := io.WriteString(c, "GET /auth HTTP/1.1\r\nHost: x\r\nX-Big: "+strings.Repeat("a", 40<<10)); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := io.ReadAll(c) // ends at the server's FIN, sent before it lingers
+	if err != nil || !strings.HasPrefix(string(answer), "HTTP/1.1 431 ") {
+		t.Fatalf("answer %q, %v", answer, err)
+	}
+	chunk := []byte(strings.Repeat("b", 32<<10))
+	for sent := 0; ; sent += len(chunk) {
+		if _, err := c.Write(chunk); err != nil {
+			return // the server stopped lingering and closed: reset
+		}
+		if sent > 64<<20 {
+			t.Fatalf("the server read %d bytes after refusing the request and still reads", sent)
+		}
+	}
+}

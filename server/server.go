@@ -160,7 +160,9 @@ func (s *Server) Handler() fasthttp.RequestHandler { return s.h.serve }
 func (s *Server) Ready() bool { return s.store.Ready() }
 
 // Serve answers requests on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.fs.Serve(ln) }
+// Connections closed after a refused request linger (see lingerConn) so that
+// the refusal reaches a client still sending.
+func (s *Server) Serve(ln net.Listener) error { return s.fs.Serve(lingerListener{ln}) }
 
 // Shutdown stops accepting connections and waits for in-flight requests to
 // finish, or for ctx to end.
@@ -208,6 +210,7 @@ func httpError(ctx *fasthttp.RequestCtx, err error) {
 	case errors.As(err, &netErr) && netErr.Timeout():
 		status, reason = fasthttp.StatusRequestTimeout, "timeout"
 	}
+	lingerOnClose(ctx.Conn()) // fasthttp closes now, with the request unread
 	ctx.Response.Reset()
 	ctx.SetStatusCode(status)
 	ctx.SetContentType(contentJSON)
