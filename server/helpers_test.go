@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/textproto"
 	"os"
 	"path/filepath"
@@ -206,4 +207,22 @@ func newDemoFixture(tb testing.TB) (*demoFixture, error) {
 	f.h = f.srv.Handler()
 	f.tok, err = d.Token(server.DemoSubject, f.clock.Now(), server.DemoTokenTTL)
 	return f, err
+}
+
+// serve runs f's server on a loopback listener until the test ends and
+// returns its address.
+func (f *fixture) serve(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.srv.Run(ctx, ln) }()
+	tb.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return ln.Addr().String()
 }

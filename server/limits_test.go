@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -18,19 +17,9 @@ import (
 // handler runs; nothing is a 5xx.
 func TestLimitsOverTheWire(t *testing.T) {
 	f := newFixture(t, engine.HS256, "limits:\n  max_header_bytes: 17408\n  max_verify_body_bytes: 16448\n")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.srv.Run(ctx, ln) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	addr := f.serve(t)
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	base := "http://" + ln.Addr().String()
+	base := "http://" + addr
 	do := func(method, path, auth, body string) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
@@ -72,17 +61,7 @@ func TestLimitsOverTheWire(t *testing.T) {
 // arrives.
 func TestRefusalReachesAClientStillSending(t *testing.T) {
 	f := newFixture(t, engine.HS256, "limits:\n  max_header_bytes: 17408\n  max_verify_body_bytes: 16448\n")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.srv.Run(ctx, ln) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	addr := f.serve(t)
 	cases := []struct {
 		name, request, status string
 	}{
@@ -95,7 +74,7 @@ func TestRefusalReachesAClientStillSending(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := net.Dial("tcp", ln.Addr().String())
+			c, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,18 +102,8 @@ func TestRefusalReachesAClientStillSending(t *testing.T) {
 // connection for good within the linger bounds rather than reading forever.
 func TestLingerIsBounded(t *testing.T) {
 	f := newFixture(t, engine.HS256, "limits:\n  max_header_bytes: 17408\n")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.srv.Run(ctx, ln) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
+	addr := f.serve(t)
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
