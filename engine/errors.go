@@ -72,6 +72,7 @@ var (
 	ErrAlgMismatch     = newReason("alg_mismatch", OAuthInvalidToken, "token alg does not match the algorithm its key is bound to")
 	ErrKidRequired     = newReason("kid_required", OAuthInvalidToken, "kid is required: the token header has no kid")
 	ErrUnknownKid      = newReason("unknown_kid", OAuthInvalidToken, "no key with the token's kid is known for its issuer")
+	ErrKeyRemoved      = newReason("key_removed", OAuthInvalidToken, "the token's key was removed by its issuer")
 	ErrUnknownIssuer   = newReason("unknown_issuer", OAuthInvalidToken, "no keys are configured for the token's issuer")
 	ErrKeysUnavailable = newReason("keys_unavailable", OAuthInvalidToken, "the issuer's signing keys are unavailable")
 	ErrUnknownCrit     = newReason("unknown_crit", OAuthInvalidToken, "token header lists a critical extension that is not understood")

@@ -8,7 +8,7 @@ import "github.com/jwtgate/jwtgate/engine"
 var engineReasons = []*engine.Error{
 	engine.ErrMalformed, engine.ErrTooLarge, engine.ErrAlgNone, engine.ErrUnsupportedAlg,
 	engine.ErrAlgNotAllowed, engine.ErrAlgMismatch, engine.ErrKidRequired, engine.ErrUnknownKid,
-	engine.ErrUnknownIssuer, engine.ErrKeysUnavailable, engine.ErrUnknownCrit, engine.ErrDuplicate,
+	engine.ErrKeyRemoved, engine.ErrUnknownIssuer, engine.ErrKeysUnavailable, engine.ErrUnknownCrit, engine.ErrDuplicate,
 	engine.ErrBadSignature, engine.ErrExpired, engine.ErrNotYetValid, engine.ErrIssuedInFuture,
 	engine.ErrTooOld, engine.ErrIssuer, engine.ErrAudience, engine.ErrTyp, engine.ErrMissingClaim,
 	engine.ErrClaimType, engine.ErrScope,
