@@ -297,3 +297,86 @@ func keyOf(tb testing.TB, m map[string]any, algs ...engine.Alg) (*engine.Key, er
 	}
 	return keys[0], nil
 }
+
+// fakeTimers stands in for time.NewTimer in the refresh loops: a timer
+// fires when fire finds the fake clock at or past its deadline, never by
+// itself. Every timer armed is reported on armed, with its deadline.
+type fakeTimers struct {
+	clock *fakeClock
+	armed chan time.Time
+
+	mu     sync.Mutex
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	at time.Time
+	c  chan time.Time
+}
+
+func newFakeTimers(clock *fakeClock) *fakeTimers {
+	return &fakeTimers{clock: clock, armed: make(chan time.Time, 1024)}
+}
+
+// newTimer implements Store.timerHook.
+func (ft *fakeTimers) newTimer(d time.Duration) (<-chan time.Time, func() bool) {
+	t := &fakeTimer{at: ft.clock.Now().Add(d), c: make(chan time.Time, 1)}
+	ft.mu.Lock()
+	ft.timers = append(ft.timers, t)
+	ft.mu.Unlock()
+	select {
+	case ft.armed <- t.at:
+	default:
+	}
+	return t.c, func() bool { return ft.remove(t) }
+}
+
+func (ft *fakeTimers) remove(t *fakeTimer) bool {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	for i, x := range ft.timers {
+		if x == t {
+			ft.timers = append(ft.timers[:i], ft.timers[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// fire fires every timer whose deadline the clock has reached and reports
+// how many it fired.
+func (ft *fakeTimers) fire() int {
+	now := ft.clock.Now()
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	n := 0
+	kept := ft.timers[:0]
+	for _, t := range ft.timers {
+		if now.Before(t.at) {
+			kept = append(kept, t)
+			continue
+		}
+		t.c <- now
+		n++
+	}
+	ft.timers = kept
+	return n
+}
+
+// awaitArmed waits until a timer is armed for a deadline within [from, by]
+// and returns that deadline, skipping timers armed for other times; it
+// fails the test after 10 s of real time.
+func (ft *fakeTimers) awaitArmed(tb testing.TB, from, by time.Time) time.Time {
+	tb.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case at := <-ft.armed:
+			if !at.Before(from) && !at.After(by) {
+				return at
+			}
+		case <-deadline:
+			tb.Fatalf("the refresh loop was not armed for a refresh in [%v, %v]", from, by)
+		}
+	}
+}

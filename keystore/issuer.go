@@ -56,7 +56,7 @@ type issuer struct {
 	lastRefresh time.Time
 	lastError   string
 
-	wake chan struct{} // nudges the refresh loop to re-read the clock (tests)
+	wake chan struct{} // nudges the refresh loop to re-read nextRefresh (see scheduleRefresh)
 }
 
 // flight is one unknown-kid refetch in progress; done closes when it ends.

@@ -44,8 +44,8 @@ func (is *issuer) fetchOnce() error {
 		is.fetchFail = 0
 		is.mu.Lock()
 		is.lastRefresh, is.lastError = now, ""
-		is.nextRefresh = now.Add(jitter(next))
 		is.mu.Unlock()
+		is.scheduleRefresh(now.Add(jitter(next)))
 		return nil
 	}
 	is.fetchFail++
@@ -57,9 +57,9 @@ func (is *issuer) fetchOnce() error {
 	s.stats.fetchError(kind)
 	is.mu.Lock()
 	is.lastError = err.Error()
-	is.nextRefresh = now.Add(jitter(refreshBackoff(is.fetchFail, &is.cfg)))
 	keys := len(is.snap.Load().keys)
 	is.mu.Unlock()
+	is.scheduleRefresh(now.Add(jitter(refreshBackoff(is.fetchFail, &is.cfg))))
 	s.logger.Warn("keystore: key set fetch failed; keeping the last good keys",
 		"issuer", is.cfg.Issuer, "kind", kind, "keys", keys, "error", err.Error())
 	return err
@@ -210,23 +210,44 @@ func (is *issuer) logSkipped(source string, skipped []error) {
 	}
 }
 
+// scheduleRefresh sets the time of the next background refresh and wakes
+// the refresh loop to re-arm its timer. It is the only writer of
+// nextRefresh: whoever fetched (the loop, Refresh, an unknown-kid refetch),
+// with whatever outcome (a new max-age, a retry after a failure), the loop
+// sleeps until the time set last. The wake never blocks, and wakes sent
+// before the loop reads nextRefresh coalesce into one.
+func (is *issuer) scheduleRefresh(at time.Time) {
+	is.mu.Lock()
+	is.nextRefresh = at
+	is.mu.Unlock()
+	select {
+	case is.wake <- struct{}{}:
+	default:
+	}
+}
+
 // loop refreshes the remote key set when it is due, until the store closes.
 func (is *issuer) loop() {
 	s := is.store
 	defer s.wg.Done()
 	for {
+		// A wake sent before nextRefresh is read is answered by this read.
+		select {
+		case <-is.wake:
+		default:
+		}
 		is.mu.Lock()
 		wait := is.nextRefresh.Sub(s.clock.Now())
 		is.mu.Unlock()
 		if wait > 0 {
-			t := time.NewTimer(wait)
+			c, stop := s.timer(wait)
 			select {
 			case <-s.ctx.Done():
-				t.Stop()
+				stop()
 				return
-			case <-t.C:
+			case <-c:
 			case <-is.wake:
-				t.Stop()
+				stop()
 			}
 			continue
 		}

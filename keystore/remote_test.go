@@ -28,6 +28,7 @@ type remoteFixture struct {
 	kid       []byte
 	startErr  error
 	refreshed chan error // one value per background refresh
+	timers    *fakeTimers
 }
 
 func newRemoteFixture(tb testing.TB, mod func(*Issuer, *Options)) *remoteFixture {
@@ -46,6 +47,8 @@ func newRemoteFixture(tb testing.TB, mod func(*Issuer, *Options)) *remoteFixture
 		tb.Fatal(err)
 	}
 	s.refreshHook = func(_ string, err error) { f.refreshed <- err }
+	f.timers = newFakeTimers(f.clock)
+	s.timerHook = f.timers.newTimer
 	f.s = s
 	tb.Cleanup(s.Close)
 	f.startErr = s.Start(context.Background())

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jwtgate/jwtgate/engine"
 )
@@ -37,6 +38,9 @@ type Store struct {
 	once    sync.Once
 
 	refreshHook func(issuer string, err error) // tests: after each background refresh
+	// timerHook, when set, replaces time.NewTimer in the refresh loops
+	// (tests with a fake clock fire the timers when the clock reaches them).
+	timerHook func(d time.Duration) (c <-chan time.Time, stop func() bool)
 }
 
 var _ engine.KeyLookup = (*Store)(nil)
@@ -271,6 +275,15 @@ func (s *Store) Refresh(ctx context.Context, issuer string) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// timer returns a timer channel that fires after d, and its stop function.
+func (s *Store) timer(d time.Duration) (<-chan time.Time, func() bool) {
+	if s.timerHook != nil {
+		return s.timerHook(d)
+	}
+	t := time.NewTimer(d)
+	return t.C, t.Stop
 }
 
 // wakeAll makes every refresh loop re-read the clock (tests with a fake clock).
