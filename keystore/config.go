@@ -14,6 +14,8 @@ import (
 // Defaults (see ARCHITECTURE.md).
 const (
 	DefaultCooldown       = 30 * time.Second
+	DefaultRotationGap    = 2 * time.Second
+	DefaultRemovedKidTTL  = 24 * time.Hour
 	DefaultRefreshDefault = 10 * time.Minute
 	DefaultRefreshMin     = time.Minute
 	DefaultRefreshMax     = 24 * time.Hour
@@ -67,6 +69,19 @@ type Issuer struct {
 	// Cooldown is the minimum gap between unknown-kid refetches after one
 	// succeeded. 0 means DefaultCooldown.
 	Cooldown time.Duration
+	// RotationGap replaces Cooldown after an unknown-kid refetch that
+	// brought new keys (a rotation, not a made-up kid), so that a second
+	// rotation seconds later is not locked out for a whole cooldown; the
+	// refetch after it gets the full Cooldown again, so rotations cost at
+	// most one extra fetch per cooldown. 0 means DefaultRotationGap (or
+	// Cooldown, if shorter); it must not exceed Cooldown.
+	RotationGap time.Duration
+	// RemovedKidTTL is how long a kid that left the key set is remembered
+	// (at most maxRemovedKids per issuer, the newest kept): tokens carrying
+	// it are refused at once with engine.ErrKeyRemoved, without a refetch
+	// and without starting a cooldown. Set it to the longest lifetime of
+	// the issuer's tokens. 0 means DefaultRemovedKidTTL.
+	RemovedKidTTL time.Duration
 	// RefreshDefault is the refresh interval when the response has neither
 	// Cache-Control max-age nor Expires. 0 means DefaultRefreshDefault.
 	RefreshDefault time.Duration
@@ -132,12 +147,15 @@ func (c *Issuer) normalize(i, total int) error {
 			return fail("Keys[%d] is nil", j)
 		}
 	}
+	rotationGapSet := c.RotationGap != 0
 	durations := []struct {
 		name string
 		d    *time.Duration
 		def  time.Duration
 	}{
 		{"Cooldown", &c.Cooldown, DefaultCooldown},
+		{"RotationGap", &c.RotationGap, DefaultRotationGap},
+		{"RemovedKidTTL", &c.RemovedKidTTL, DefaultRemovedKidTTL},
 		{"RefreshDefault", &c.RefreshDefault, DefaultRefreshDefault},
 		{"RefreshMin", &c.RefreshMin, DefaultRefreshMin},
 		{"RefreshMax", &c.RefreshMax, DefaultRefreshMax},
@@ -150,6 +168,12 @@ func (c *Issuer) normalize(i, total int) error {
 		if *d.d == 0 {
 			*d.d = d.def
 		}
+	}
+	if c.RotationGap > c.Cooldown {
+		if rotationGapSet {
+			return fail("RotationGap (%v) is larger than Cooldown (%v): it shortens the cooldown after a rotation", c.RotationGap, c.Cooldown)
+		}
+		c.RotationGap = c.Cooldown
 	}
 	if c.RefreshMin > c.RefreshMax {
 		return fail("RefreshMin (%v) is larger than RefreshMax (%v)", c.RefreshMin, c.RefreshMax)

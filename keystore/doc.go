@@ -12,7 +12,12 @@
 // says (clamped), with backoff on failure; a failed fetch never removes the
 // last good keys. A token with an unknown kid triggers at most one refetch
 // per issuer per cooldown window; other such tokens fail fast with
-// engine.ErrUnknownKid, remembered in a bounded negative cache.
+// engine.ErrUnknownKid, remembered in a bounded negative cache. After a
+// refetch that brought new keys (a rotation, not a made-up kid) the next one
+// may come after a short RotationGap instead of the cooldown, once. Kids
+// that left the set are remembered (bounded in number and age) and refused
+// at once with engine.ErrKeyRemoved, so tokens of a retired key never keep
+// the cooldown hot.
 //
 // Sources per issuer: an inline JWKS, a JWKS file, PEM files (PKIX public
 // keys or certificates), pre-built engine keys, and one remote source — a

@@ -22,6 +22,7 @@ type issuer struct {
 
 	// Errors built once, so that failing lookups allocate nothing.
 	errUnknownKid      *engine.Error
+	errKeyRemoved      *engine.Error
 	errKeysUnavailable *engine.Error
 	errKidless         *engine.Error
 
@@ -31,12 +32,15 @@ type issuer struct {
 
 	// The unknown-kid gate: at most one refetch in flight (kidFlight), and
 	// none before kidNext (UnixNano): the cooldown after a refetch that
-	// succeeded, a short growing backoff after one that failed. Readers use
-	// the atomics; gateMu serializes starting a refetch.
-	kidFlight atomic.Pointer[flight]
-	kidNext   atomic.Int64
-	gateMu    sync.Mutex
-	kidFails  int // guarded by gateMu
+	// succeeded (RotationGap instead after one that brought new keys, if
+	// the one before it did not already), a short growing backoff after one
+	// that failed. Readers use the atomics; gateMu serializes starting a
+	// refetch.
+	kidFlight  atomic.Pointer[flight]
+	kidNext    atomic.Int64
+	gateMu     sync.Mutex
+	kidFails   int  // guarded by gateMu
+	kidRotated bool // guarded by gateMu: the gate is a RotationGap
 
 	// Fetch-private state, touched only inside the shared fetch (one at a
 	// time per issuer, ordered by the singleflight group).
@@ -74,6 +78,7 @@ func newIssuer(s *Store, cfg Issuer, index int) *issuer {
 	}
 	is.errUnknownKid = engine.ErrUnknownKid.Refine(fmt.Sprintf("no key with the token's kid is known for issuer %q", cfg.Issuer))
 	is.errKeysUnavailable = engine.ErrKeysUnavailable.Refine(fmt.Sprintf("the signing keys of issuer %q are unavailable", cfg.Issuer))
+	is.errKeyRemoved = engine.ErrKeyRemoved.Refine(fmt.Sprintf("the token's kid names a key that issuer %q removed from its key set", cfg.Issuer))
 	is.errKidless = engine.ErrUnknownKid.Refine(fmt.Sprintf("the token's kid matches no key of issuer %q: its keys have no kid, and several are bound to the token's algorithm", cfg.Issuer))
 	is.snap.Store(emptySnapshot)
 	return is
@@ -86,6 +91,10 @@ func (is *issuer) lookup(snap *snapshot, kid []byte, alg engine.Alg, mayFetch bo
 	if len(kid) > 0 && snap.hasKid {
 		if k, ok := snap.byKidAlg(kid, alg); ok {
 			return k, nil
+		}
+		if len(snap.removed) > 0 && is.wasRemoved(snap, kid) {
+			is.store.stats.local().removed.Add(1)
+			return nil, is.errKeyRemoved
 		}
 		if mayFetch && is.remote {
 			return is.unknownKid(snap, kid, alg)
@@ -108,6 +117,13 @@ func (is *issuer) lookup(snap *snapshot, kid []byte, alg engine.Alg, mayFetch bo
 		return is.unknownKid(snap, kid, alg)
 	}
 	return nil, is.errKeysUnavailable
+}
+
+// wasRemoved reports whether kid left the issuer's key set less than
+// RemovedKidTTL ago. It does not allocate.
+func (is *issuer) wasRemoved(snap *snapshot, kid []byte) bool {
+	at, ok := snap.removed[string(kid)]
+	return ok && is.store.clock.Now().UnixNano()-at < int64(is.cfg.RemovedKidTTL)
 }
 
 // unknownKid handles a kid that snap does not have (or an empty set): fail
@@ -176,13 +192,19 @@ func (is *issuer) awaitRefetch(now time.Time) bool {
 	is.kidFlight.Store(f)
 	is.gateMu.Unlock()
 
+	before := is.snap.Load()
 	err := is.refresh()
 	end := is.store.clock.Now()
 
 	is.gateMu.Lock()
 	if err == nil {
 		is.kidFails = 0
-		is.kidNext.Store(end.Add(is.cfg.Cooldown).UnixNano())
+		gap := is.cfg.Cooldown
+		is.kidRotated = !is.kidRotated && broughtNew(before, is.snap.Load())
+		if is.kidRotated {
+			gap = is.cfg.RotationGap
+		}
+		is.kidNext.Store(end.Add(gap).UnixNano())
 	} else {
 		is.kidFails++
 		is.kidNext.Store(end.Add(kidBackoff(is.kidFails, is.cfg.Cooldown)).UnixNano())
@@ -191,6 +213,27 @@ func (is *issuer) awaitRefetch(now time.Time) bool {
 	is.gateMu.Unlock()
 	close(f.done)
 	return true
+}
+
+// broughtNew reports whether after has a key that before has not (keys
+// kept across an install keep their pointer).
+func broughtNew(before, after *snapshot) bool {
+	if after == before {
+		return false
+	}
+	for _, k := range after.keys {
+		found := false
+		for _, o := range before.keys {
+			if o == k {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return true
+		}
+	}
+	return false
 }
 
 // status reports the issuer's state.

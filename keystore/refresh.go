@@ -193,8 +193,10 @@ func (is *issuer) installLocked(files, remote []*engine.Key) error {
 	if old.sameKeys(all) {
 		return nil
 	}
-	is.snap.Store(newSnapshot(all))
 	gone := dropped(old.keys, all)
+	snap := newSnapshot(all)
+	snap.removed = removedKids(old.removed, gone, all, is.store.clock.Now().UnixNano(), is.cfg.RemovedKidTTL)
+	is.snap.Store(snap)
 	for _, k := range gone {
 		k.Retire()
 	}

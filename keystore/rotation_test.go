@@ -65,7 +65,8 @@ func TestRotation(t *testing.T) {
 		t.Fatal("the unknown kid did not refetch exactly once")
 	}
 
-	// 4. The issuer drops K1. Until the next refresh, K1 tokens still verify.
+	// 4. The issuer drops K1. Until the next refresh, K1 tokens still verify;
+	// after it they are refused as tokens of a removed key.
 	f.srv.set(jwks(t, jwk(t, k2), jwk(t, k3)))
 	accept("K1 dropped, not refreshed", "K1", t1, true)
 	accept("K1 dropped, not refreshed", "K1", t1b, false)
@@ -77,8 +78,8 @@ func TestRotation(t *testing.T) {
 	}
 	for name, tk := range map[string][]byte{"cached K1": t1, "other K1": t1b, "fresh K1": token(t, k1, testIssuer)} {
 		err := v.Verify(tk, &tok)
-		if !errors.Is(err, engine.ErrUnknownKid) {
-			t.Fatalf("%s token after the refresh that dropped K1: %v, want ErrUnknownKid", name, err)
+		if !errors.Is(err, engine.ErrKeyRemoved) {
+			t.Fatalf("%s token after the refresh that dropped K1: %v, want ErrKeyRemoved", name, err)
 		}
 	}
 	accept("K1 gone", "K2", t2, true)

@@ -1,6 +1,11 @@
 package keystore
 
-import "github.com/jwtgate/jwtgate/engine"
+import (
+	"sort"
+	"time"
+
+	"github.com/jwtgate/jwtgate/engine"
+)
 
 // algSlots covers every engine.Alg value.
 const algSlots = 32
@@ -12,6 +17,9 @@ type snapshot struct {
 	byKid  map[string][]*engine.Key // keys with a kid; one entry per algorithm
 	byAlg  [algSlots]algSlot        // keys per algorithm, for tokens without kid
 	hasKid bool                     // some key has a kid
+	// removed maps the kids that left the set to when they left (UnixNano);
+	// at most maxRemovedKids, none of them in keys.
+	removed map[string]int64
 }
 
 // algSlot is the key of one algorithm, if the set has exactly one, and how
@@ -92,6 +100,47 @@ func reuse(keys, old []*engine.Key) []*engine.Key {
 				out[i], used[j] = o, true
 				break
 			}
+		}
+	}
+	return out
+}
+
+// maxRemovedKids bounds the removed kids an issuer remembers.
+const maxRemovedKids = 256
+
+// removedKids returns the removed-kid memory after keys replaced a set
+// whose memory was prev and whose keys gone were dropped: prev's entries
+// younger than ttl, plus the kids of gone, less every kid keys has (a key
+// back under its old kid is known again), at most maxRemovedKids of the
+// newest.
+func removedKids(prev map[string]int64, gone, keys []*engine.Key, now int64, ttl time.Duration) map[string]int64 {
+	present := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		present[k.Kid()] = true
+	}
+	out := make(map[string]int64, len(prev)+len(gone))
+	for kid, at := range prev {
+		if now-at < int64(ttl) && !present[kid] {
+			out[kid] = at
+		}
+	}
+	for _, k := range gone {
+		if kid := k.Kid(); kid != "" && !present[kid] {
+			out[kid] = now
+		}
+	}
+	if len(out) > maxRemovedKids {
+		type entry struct {
+			kid string
+			at  int64
+		}
+		all := make([]entry, 0, len(out))
+		for kid, at := range out {
+			all = append(all, entry{kid, at})
+		}
+		sort.Slice(all, func(i, j int) bool { return all[i].at > all[j].at })
+		for _, e := range all[maxRemovedKids:] {
+			delete(out, e.kid)
 		}
 	}
 	return out

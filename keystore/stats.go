@@ -19,6 +19,10 @@ type Stats struct {
 	// (whether or not the kid then existed), failed fast because the issuer
 	// was in its cooldown or backoff, or failed fast from the negative cache.
 	UnknownKidRefetched, UnknownKidCooledDown, UnknownKidNegativeHit uint64
+	// KeyRemoved counts lookups refused at once (engine.ErrKeyRemoved)
+	// because the token's kid left its issuer's key set: they never
+	// refetch, and never start or extend a cooldown.
+	KeyRemoved uint64
 }
 
 // IssuerStatus is one issuer's state, for /readyz and metrics.
@@ -37,7 +41,8 @@ const counterStripes = 16
 type stripe struct {
 	cooled  atomic.Uint64
 	negHits atomic.Uint64
-	_       [128 - 16]byte
+	removed atomic.Uint64
+	_       [128 - 24]byte
 }
 
 // counters are the store's statistics.
@@ -79,6 +84,7 @@ func (c *counters) snapshot() Stats {
 	for i := range c.stripes {
 		s.UnknownKidCooledDown += c.stripes[i].cooled.Load()
 		s.UnknownKidNegativeHit += c.stripes[i].negHits.Load()
+		s.KeyRemoved += c.stripes[i].removed.Load()
 	}
 	return s
 }

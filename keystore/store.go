@@ -98,7 +98,9 @@ func New(opts Options, issuers ...Issuer) (*Store, error) {
 //     that kid (the verifier reports the algorithm mismatch); an unknown kid
 //     takes the unknown-kid path (at most one refetch of a remote issuer per
 //     cooldown, shared by concurrent callers; otherwise engine.ErrUnknownKid
-//     at once, remembered in the negative cache);
+//     at once, remembered in the negative cache); a kid that left the
+//     issuer's key set less than RemovedKidTTL ago is refused at once with
+//     engine.ErrKeyRemoved, without a refetch and without a cooldown;
 //   - no kid, or an issuer none of whose keys has a kid (PEM keys): the one
 //     key bound to alg; several → engine.KidRequiredError (or ErrUnknownKid
 //     when the token has a kid); none bound to alg → one of the others (the

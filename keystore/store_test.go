@@ -40,6 +40,9 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"discovery without issuer", []Issuer{{Discovery: "https://a"}}, "Discovery needs Issuer"},
 		{"negative cooldown", []Issuer{{Issuer: "a", JWKS: good, Cooldown: -time.Second}}, "Cooldown must not be negative"},
 		{"min above max", []Issuer{{Issuer: "a", JWKS: good, RefreshMin: time.Hour, RefreshMax: time.Minute}}, "RefreshMin (1h0m0s) is larger than RefreshMax (1m0s)"},
+		{"negative rotation gap", []Issuer{{Issuer: "a", JWKS: good, RotationGap: -time.Second}}, "RotationGap must not be negative"},
+		{"rotation gap above cooldown", []Issuer{{Issuer: "a", JWKS: good, Cooldown: 10 * time.Second, RotationGap: time.Minute}}, "RotationGap (1m0s) is larger than Cooldown (10s)"},
+		{"negative removed-kid TTL", []Issuer{{Issuer: "a", JWKS: good, RemovedKidTTL: -time.Second}}, "RemovedKidTTL must not be negative"},
 		{"negative body", []Issuer{{Issuer: "a", JWKS: good, MaxBody: -1}}, "MaxBody must not be negative"},
 		{"bad algorithm", []Issuer{{Issuer: "a", JWKS: good, Algorithms: []engine.Alg{0}}}, "Algorithms: 0 is not an algorithm"},
 		{"nil key", []Issuer{{Issuer: "a", Keys: []*engine.Key{nil}}}, "Keys[0] is nil"},
@@ -271,7 +274,7 @@ func TestRefreshReloadsFiles(t *testing.T) {
 	if !first.Retired() {
 		t.Fatal("a dropped key must be retired")
 	}
-	if _, err := s.LookupKey(nil, []byte("f1"), engine.ES256); !errors.Is(err, engine.ErrUnknownKid) {
+	if _, err := s.LookupKey(nil, []byte("f1"), engine.ES256); !errors.Is(err, engine.ErrKeyRemoved) {
 		t.Fatal(err)
 	}
 	// A broken file keeps the last good keys and reports the error.
@@ -344,6 +347,22 @@ func TestLookupAllocations(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(1000, func() { rs.s.LookupKey(nil, rs.kid, engine.ES256) }); n != 0 {
 		t.Fatalf("remote hit: %v allocs", n)
+	}
+	// A kid the issuer removed is refused from memory, without allocating.
+	rs.srv.set(jwks(t, jwk(t, signer(t, engine.ES256, "remote-next"))))
+	if err := rs.s.Refresh(context.Background(), testIssuer); err != nil {
+		t.Fatal(err)
+	}
+	before = rs.srv.requests.Load()
+	if n := testing.AllocsPerRun(1000, func() {
+		if _, err := rs.s.LookupKey(nil, rs.kid, engine.ES256); !errors.Is(err, engine.ErrKeyRemoved) {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Fatalf("removed kid: %v allocs", n)
+	}
+	if rs.srv.requests.Load() != before {
+		t.Fatal("removed kids fetched")
 	}
 }
 

@@ -198,12 +198,15 @@ func TestUnknownKidBackoffAfterFailedRefetch(t *testing.T) {
 	mu.Unlock()
 	expect("after 2s", "rotated", true, nil)
 	f.mustResolve(t)
-	// After a successful refetch, the full cooldown applies.
-	expect("cooldown", "unknown-1", false, engine.ErrUnknownKid)
+	// A refetch that brought a new key is followed by the rotation gap; one
+	// that brought nothing, by the full cooldown.
+	expect("rotation gap", "unknown-1", false, engine.ErrUnknownKid)
+	f.clock.Advance(DefaultRotationGap)
+	expect("rotation gap over", "unknown-2", true, engine.ErrUnknownKid)
 	f.clock.Advance(DefaultCooldown - time.Second)
-	expect("still cooling down", "unknown-2", false, engine.ErrUnknownKid)
+	expect("still cooling down", "unknown-3", false, engine.ErrUnknownKid)
 	f.clock.Advance(time.Second)
-	expect("cooldown over", "unknown-3", true, engine.ErrUnknownKid)
+	expect("cooldown over", "unknown-4", true, engine.ErrUnknownKid)
 	st := f.s.Stats()
 	if st.FetchErrors[KindStatus] != 2 {
 		t.Fatalf("%+v", st)
