@@ -22,7 +22,7 @@ var jwksSkipReasons = []error{
 // jwksDocErrors are the errors a whole document may fail with.
 var jwksDocErrors = []error{
 	keystore.ErrNotJWKS, keystore.ErrDocumentTooLarge, keystore.ErrTooManyKeys,
-	keystore.ErrAmbiguousKid, keystore.ErrNoUsableKeys,
+	keystore.ErrAmbiguousKid, keystore.ErrNoUsableKeys, keystore.ErrMixedSymmetry,
 }
 
 // jwksSeeds returns seed documents: the public half of the fixed test keys
@@ -36,12 +36,14 @@ func jwksSeeds(tb testing.TB) (accepted, rejected [][]byte) {
 	if err := json.Unmarshal(data, &keys); err != nil {
 		tb.Fatal(err)
 	}
-	var public []any
+	var public, secrets []any // a set holds one kind or the other
 	for _, k := range keys {
-		if k["kty"] != "oct" {
-			for _, priv := range []string{"d", "p", "q", "dp", "dq", "qi"} {
-				delete(k, priv)
-			}
+		if k["kty"] == "oct" {
+			secrets = append(secrets, k)
+			continue
+		}
+		for _, priv := range []string{"d", "p", "q", "dp", "dq", "qi"} {
+			delete(k, priv)
 		}
 		public = append(public, k)
 	}
@@ -68,6 +70,7 @@ func jwksSeeds(tb testing.TB) (accepted, rejected [][]byte) {
 	}
 	accepted = [][]byte{
 		doc(public...),
+		doc(secrets...),
 		doc(edit(0, "alg", nil), edit(1, "alg", nil)),  // inferred algorithms
 		doc(edit(0, "x5t", "AA"), edit(1, "kid", nil)), // x5t without x5c is informational
 	}
@@ -78,6 +81,7 @@ func jwksSeeds(tb testing.TB) (accepted, rejected [][]byte) {
 		doc(edit(0, "use", "enc"), edit(0, "key_ops", []string{"verify", "encrypt"}), edit(0, "key_ops", "verify")),
 		doc(edit(0, "x5c", []string{"MIIB"}), edit(0, "x5c", []any{})),
 		doc(edit(3, "kty", "oct", "k", "c2hvcnQ", "alg", "HS256")),
+		doc(append(public[:1:1], secrets...)...), // secrets mixed with a public key
 		doc(edit(1, "d", "AQAB")),
 		[]byte(`{"keys":[]}`),
 		[]byte(`{"keys":[{"kty":"EC","kid":"a","kid":"b"}]}`),

@@ -50,7 +50,9 @@ type Issuer struct {
 	JWKSURL string
 	// JWKSFile is a JWKS JSON file, read by Start (and by Refresh).
 	JWKSFile string
-	// JWKS is an inline JWKS JSON document, parsed by New.
+	// JWKS is an inline JWKS JSON document, parsed by New. Unlike a key
+	// file or a fetched set, it may hold both HMAC secrets and public keys
+	// (see ParseOptions.AllowMixedSymmetry).
 	JWKS []byte
 	// PEMFiles are PKIX public keys or certificates, read by Start; each key
 	// gets the first algorithm of Algorithms that fits it.

@@ -20,6 +20,16 @@ var (
 	ErrAmbiguousKid = errors.New("ambiguous key set: two keys share a kid and an algorithm")
 	// ErrNoUsableKeys: every key of the set was skipped (or it has none).
 	ErrNoUsableKeys = errors.New("no usable verification key")
+	// ErrMixedSymmetry: the set holds both symmetric secrets (kty "oct")
+	// and asymmetric public keys (kty "RSA", "EC" or "OKP"). Secrets and
+	// public keys have different custody; a set mixing them is mishandled
+	// sooner or later, so the whole set is rejected.
+	ErrMixedSymmetry = errors.New("key set mixes symmetric secrets and asymmetric public keys")
+	// ErrPublishedSecret: a key set fetched over the network (JWKS URL or
+	// discovery) holds a symmetric secret (kty "oct"): a secret anyone can
+	// fetch is no secret. The whole set is rejected; an HMAC secret belongs
+	// in a key file or an inline key set.
+	ErrPublishedSecret = errors.New("fetched key set contains a symmetric secret")
 )
 
 // Reasons a single key is skipped. Each skipped key is reported as a

@@ -36,6 +36,14 @@ type ParseOptions struct {
 	Algorithms []engine.Alg
 	// MaxSize bounds the document in bytes. 0 means DefaultMaxBody.
 	MaxSize int64
+	// Fetched marks a set fetched over the network: one holding a
+	// symmetric secret (kty "oct") is rejected with ErrPublishedSecret.
+	Fetched bool
+	// AllowMixedSymmetry accepts a set holding both secrets and public
+	// keys. It is for sets a program builds in memory (Issuer.JWKS), whose
+	// custody is the program's; a set read from a file or fetched is
+	// rejected with ErrMixedSymmetry.
+	AllowMixedSymmetry bool
 }
 
 // ParseJWKS reads a JSON Web Key Set (RFC 7517 §5) and returns its usable
@@ -45,8 +53,11 @@ type ParseOptions struct {
 // "key_ops", "alg" agreeing with kty/crv, x5c agreeing with the key members.
 // A key that fails is skipped and reported in skipped (a *KeyError with the
 // precise reason). err is non-nil only when the document is not a JWKS, is
-// too large, is ambiguous (two keys with the same kid and algorithm), or has
-// no usable key left.
+// too large, mixes symmetric secrets and asymmetric keys (ErrMixedSymmetry,
+// judged on every key listed, usable or not; unless
+// opts.AllowMixedSymmetry), holds a secret while
+// opts.Fetched (ErrPublishedSecret), is ambiguous (two keys with the same
+// kid and algorithm), or has no usable key left.
 func ParseJWKS(data []byte, opts ParseOptions) (keys []*engine.Key, skipped []error, err error) {
 	max := opts.MaxSize
 	if max <= 0 {
@@ -73,6 +84,9 @@ func ParseJWKS(data []byte, opts ParseOptions) (keys []*engine.Key, skipped []er
 	if len(items) > MaxKeys {
 		return nil, nil, fmt.Errorf("%w: %d keys, at most %d are accepted", ErrTooManyKeys, len(items), MaxKeys)
 	}
+	if err := checkSymmetry(items, opts.Fetched, opts.AllowMixedSymmetry); err != nil {
+		return nil, nil, err
+	}
 	index := make([]int, 0, len(items))
 	for i, item := range items {
 		k, kid, err := parseJWK(item, opts.Algorithms)
@@ -93,6 +107,40 @@ func ParseJWKS(data []byte, opts ParseOptions) (keys []*engine.Key, skipped []er
 		return nil, skipped, fmt.Errorf("%w: all %d keys were skipped; first: %w", ErrNoUsableKeys, len(items), skipped[0])
 	}
 	return keys, skipped, nil
+}
+
+// checkSymmetry rejects a set that lists both a symmetric secret and an
+// asymmetric key (unless allowMixed), or, when fetched, any secret. It reads
+// each item's kty (items that are not objects with a string kty are left to
+// parseJWK).
+func checkSymmetry(items []json.RawMessage, fetched, allowMixed bool) error {
+	secret, public := -1, -1
+	var publicKty string
+	for i, item := range items {
+		obj, err := readObject(item)
+		if err != nil {
+			continue
+		}
+		switch kty, _, _ := obj.str("kty"); kty {
+		case "oct":
+			if fetched {
+				return fmt.Errorf("%w: key #%d (kty oct) is an HMAC secret published on a URL, where anyone can fetch it; "+
+					"remove it from the published set, rotate it, and give jwtgate the new secret in a key file (jwks_file) or an inline key set", ErrPublishedSecret, i)
+			}
+			if secret < 0 {
+				secret = i
+			}
+		case "RSA", "EC", "OKP":
+			if public < 0 {
+				public, publicKty = i, kty
+			}
+		}
+	}
+	if secret >= 0 && public >= 0 && !allowMixed {
+		return fmt.Errorf("%w: key #%d is an HMAC secret (kty oct) and key #%d a public key (kty %s); "+
+			"keep secrets and public keys in separate sets (configure them as separate issuers)", ErrMixedSymmetry, secret, public, publicKty)
+	}
+	return nil
 }
 
 // checkAmbiguous rejects two keys with the same non-empty kid and the same

@@ -248,9 +248,14 @@ func bytesOf(b byte, n int) []byte {
 }
 
 func TestParseJWKSRejectsHostileKeys(t *testing.T) {
-	good := jwk(t, signer(t, engine.ES256, "good"))
+	goodPublic := jwk(t, signer(t, engine.ES256, "good"))
+	goodSecret := jwk(t, signer(t, engine.HS256, "good"))
 	for _, c := range hostileCases() {
 		t.Run(c.name, func(t *testing.T) {
+			good := goodPublic
+			if c.alg.Family() == engine.FamilyHMAC {
+				good = goodSecret // a set holds secrets or public keys, not both
+			}
 			bad := jwk(t, signer(t, c.alg, "bad"))
 			c.edit(t, bad)
 			keys, skipped, err := ParseJWKS(jwks(t, bad, good), ParseOptions{})

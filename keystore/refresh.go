@@ -90,7 +90,7 @@ func (is *issuer) fetchAndInstall(ctx context.Context) (time.Duration, error) {
 		s.stats.fetchOK.Add(1)
 		return next, nil // same document: nothing to parse or install
 	}
-	keys, skipped, err := ParseJWKS(resp.body, ParseOptions{Algorithms: is.cfg.Algorithms, MaxSize: is.cfg.MaxBody})
+	keys, skipped, err := ParseJWKS(resp.body, ParseOptions{Algorithms: is.cfg.Algorithms, MaxSize: is.cfg.MaxBody, Fetched: true})
 	is.logSkipped("jwks_uri "+redact(is.jwksURL), skipped)
 	if err == nil {
 		err = is.setRemote(keys)

@@ -13,7 +13,9 @@ import (
 func (is *issuer) loadInline() error {
 	var keys []*engine.Key
 	if len(is.cfg.JWKS) > 0 {
-		parsed, skipped, err := ParseJWKS(is.cfg.JWKS, ParseOptions{Algorithms: is.cfg.Algorithms, MaxSize: is.cfg.MaxBody})
+		// The program holds an inline set in memory: no file or URL hands
+		// its secrets out with its public keys, so it may mix them.
+		parsed, skipped, err := ParseJWKS(is.cfg.JWKS, ParseOptions{Algorithms: is.cfg.Algorithms, MaxSize: is.cfg.MaxBody, AllowMixedSymmetry: true})
 		is.logSkipped("inline JWKS", skipped)
 		if err != nil {
 			return fmt.Errorf("%w: %s: JWKS: %w", ErrConfig, is.desc, err)
