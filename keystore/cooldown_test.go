@@ -106,11 +106,13 @@ func TestUnknownKidFloodAcrossWindows(t *testing.T) {
 // second later — with fresh tokens every half second. A K3 token is refused
 // only within the rotation gap after the refetch that found K2, and the
 // two rotations cost two fetches; the next made-up kid faces the full
-// cooldown again.
+// cooldown again. Ten minutes later the issuer does it again (K4, K5), with the
+// same outcome: the rotation gap is rationed per cooldown, not once ever.
 func TestRotationsSecondsApart(t *testing.T) {
-	k1 := signer(t, engine.ES256, "twice-1")
-	k2 := signer(t, engine.ES256, "twice-2")
-	k3 := signer(t, engine.ES256, "twice-3")
+	k := make([]*sign.Key, 6)
+	for i := 1; i < len(k); i++ {
+		k[i] = signer(t, engine.ES256, fmt.Sprintf("twice-%d", i))
+	}
 	f := newRemoteFixture(t, nil)
 	var log fetchLog
 	set := func(keys ...*sign.Key) func(int) []byte {
@@ -121,58 +123,63 @@ func TestRotationsSecondsApart(t *testing.T) {
 		b := jwks(t, ms...)
 		return func(int) []byte { return b }
 	}
-	log.install(t, f, set(k1))
+	log.install(t, f, set(k[1]))
 	if err := f.backgroundRefresh(t); err != nil {
 		t.Fatal(err)
 	}
 	v := newVerifier(t, f.s, f.clock)
+	var tok engine.Token
 	f.clock.Advance(DefaultCooldown)
 
-	t0 := f.clock.Now()
-	log.set(set(k1, k2)) // K2 published, signs at once
-	before := len(log.fetches())
-	var refetchK2 time.Time
-	refused := 0
-	var tok engine.Token
-	for step := 0; step < 20; step++ { // 10 s of traffic
-		now := f.clock.Now()
-		if now.Sub(t0) == time.Second {
-			log.set(set(k1, k2, k3)) // K3 published...
-		}
-		signing := k2
-		if now.Sub(t0) >= 1500*time.Millisecond {
-			signing = k3 // ...and signs half a second later
-		}
-		err := v.Verify(token(t, signing, testIssuer), &tok)
-		if signing == k2 && refetchK2.IsZero() {
-			refetchK2 = now
-		}
-		if err != nil {
-			if signing != k3 || !errors.Is(err, engine.ErrUnknownKid) {
-				t.Fatalf("at +%v: %s token refused: %v", now.Sub(t0), signing.Kid, err)
+	doubleRotation := func(old, next, last *sign.Key) {
+		t.Helper()
+		t0 := f.clock.Now()
+		log.set(set(old, next)) // next published, signs at once
+		before := len(log.fetches())
+		var refetchNext time.Time
+		refused := 0
+		for step := 0; step < 20; step++ { // 10 s of traffic
+			now := f.clock.Now()
+			if now.Sub(t0) == time.Second {
+				log.set(set(old, next, last)) // last published...
 			}
-			if now.Sub(refetchK2) >= DefaultRotationGap {
-				t.Fatalf("at +%v: K3 token refused after the rotation gap that followed K2's refetch: %v", now.Sub(t0), err)
+			signing := next
+			if now.Sub(t0) >= 1500*time.Millisecond {
+				signing = last // ...and signs half a second later
 			}
-			refused++
+			err := v.Verify(token(t, signing, testIssuer), &tok)
+			if signing == next && refetchNext.IsZero() {
+				refetchNext = now
+			}
+			if err != nil {
+				if signing != last || !errors.Is(err, engine.ErrUnknownKid) {
+					t.Fatalf("at +%v: %s token refused: %v", now.Sub(t0), signing.Kid, err)
+				}
+				if now.Sub(refetchNext) >= DefaultRotationGap {
+					t.Fatalf("at +%v: %s token refused after the rotation gap that followed %s's refetch: %v", now.Sub(t0), last.Kid, next.Kid, err)
+				}
+				refused++
+			}
+			f.clock.Advance(500 * time.Millisecond)
 		}
-		f.clock.Advance(500 * time.Millisecond)
+		if n := len(log.fetches()) - before; n != 2 {
+			t.Fatalf("%d fetches for two rotations, want 2", n)
+		}
+		t.Logf("%d %s tokens refused during the rotation gap", refused, last.Kid)
+		// The rotation gap was spent: a made-up kid now finds the full
+		// cooldown that the last refetch started.
+		fetched := log.fetches()
+		f.clock.Set(fetched[len(fetched)-1].Add(DefaultCooldown - time.Second))
+		if _, err := f.s.LookupKey(nil, []byte("made-up"), engine.ES256); !errors.Is(err, engine.ErrUnknownKid) {
+			t.Fatal(err)
+		}
+		if n := len(log.fetches()) - len(fetched); n != 0 {
+			t.Fatalf("a made-up kid fetched %d times within the cooldown after two rotations", n)
+		}
 	}
-	if n := len(log.fetches()) - before; n != 2 {
-		t.Fatalf("%d fetches for two rotations, want 2", n)
-	}
-	t.Logf("%d K3 tokens refused during the rotation gap", refused)
-	// The rotation gap was spent: a made-up kid now finds the full cooldown
-	// that the K3 refetch started.
-	last := log.fetches()[len(log.fetches())-1]
-	f.clock.Set(last.Add(DefaultCooldown - time.Second))
-	before = len(log.fetches())
-	if _, err := f.s.LookupKey(nil, []byte("made-up"), engine.ES256); !errors.Is(err, engine.ErrUnknownKid) {
-		t.Fatal(err)
-	}
-	if n := len(log.fetches()) - before; n != 0 {
-		t.Fatalf("a made-up kid fetched %d times within the cooldown after two rotations", n)
-	}
+	doubleRotation(k[1], k[2], k[3])
+	f.clock.Advance(10 * time.Minute) // tokens live an hour from epoch
+	doubleRotation(k[3], k[4], k[5])
 }
 
 // TestRemovedKidNeverCoolsDown: tokens of a key the issuer removed keep

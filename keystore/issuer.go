@@ -32,15 +32,14 @@ type issuer struct {
 
 	// The unknown-kid gate: at most one refetch in flight (kidFlight), and
 	// none before kidNext (UnixNano): the cooldown after a refetch that
-	// succeeded (RotationGap instead after one that brought new keys, if
-	// the one before it did not already), a short growing backoff after one
-	// that failed. Readers use the atomics; gateMu serializes starting a
-	// refetch.
+	// succeeded (RotationGap instead after one that brought new keys, at
+	// most once per cooldown), a short growing backoff after one that
+	// failed. Readers use the atomics; gateMu serializes starting a refetch.
 	kidFlight  atomic.Pointer[flight]
 	kidNext    atomic.Int64
 	gateMu     sync.Mutex
-	kidFails   int  // guarded by gateMu
-	kidRotated bool // guarded by gateMu: the gate is a RotationGap
+	kidFails   int   // guarded by gateMu
+	kidRotated int64 // guarded by gateMu: when a RotationGap was last granted (UnixNano; 0: never)
 
 	// Fetch-private state, touched only inside the shared fetch (one at a
 	// time per issuer, ordered by the singleflight group).
@@ -199,10 +198,13 @@ func (is *issuer) awaitRefetch(now time.Time) bool {
 	is.gateMu.Lock()
 	if err == nil {
 		is.kidFails = 0
+		// A refetch that brought new keys answered a rotation: the next one
+		// may come after the rotation gap, unless a gap was granted less
+		// than a cooldown ago (so rotations cost at most one extra fetch
+		// per cooldown, even from an issuer whose set changes every time).
 		gap := is.cfg.Cooldown
-		is.kidRotated = !is.kidRotated && broughtNew(before, is.snap.Load())
-		if is.kidRotated {
-			gap = is.cfg.RotationGap
+		if broughtNew(before, is.snap.Load()) && (is.kidRotated == 0 || end.UnixNano()-is.kidRotated >= int64(is.cfg.Cooldown)) {
+			gap, is.kidRotated = is.cfg.RotationGap, end.UnixNano()
 		}
 		is.kidNext.Store(end.Add(gap).UnixNano())
 	} else {
