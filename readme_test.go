@@ -99,8 +99,9 @@ func TestReadmeGoBuilds(t *testing.T) {
 	if err := os.WriteFile(specPath, spec, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// Several packages: go build compiles and links them and discards the results.
-	cmd := exec.Command(goCmd, append([]string{"build", "-overlay", specPath}, pkgs...)...)
+	// The programs are linked into the temporary directory, never the tree.
+	args := append([]string{"build", "-overlay", specPath, "-o", tmp + string(filepath.Separator)}, pkgs...)
+	cmd := exec.Command(goCmd, args...)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("a Go example in README.md does not build (directories name the block's line):\n%s\n%v", out, err)
