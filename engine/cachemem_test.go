@@ -84,3 +84,39 @@ func TestMemoryLimitFor(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheAttachmentCounted checks that an attachment counts against the
+// byte budget: Stats grows by at least its capacity, and one that cannot fit
+// the set's budget is refused rather than kept uncounted.
+func TestCacheAttachmentCounted(t *testing.T) {
+	f := cachedFixture(t, engine.HS256, func(c *engine.Config) { c.CacheEntries, c.CacheBytes = 8, 64 << 10 })
+	c := f.v.Cache()
+	var res engine.Token
+	tok := []byte(f.token(t, accessClaims()))
+	if err := f.v.Verify(tok, &res); err != nil {
+		t.Fatal(err)
+	}
+	before := c.Stats().Bytes
+	f.v.Attach(&res, make([]byte, 4<<10))
+	if got := c.Stats().Bytes - before; got < 4<<10 {
+		t.Fatalf("a 4 KiB attachment added %d bytes to the cache's count", got)
+	}
+	if got := engine.CacheEntryBytes(c); got != c.Stats().Bytes {
+		t.Fatalf("entries add up to %d, Stats reports %d", got, c.Stats().Bytes)
+	}
+
+	other := accessClaims()
+	other["jti"] = "too-big-to-attach"
+	tok2 := []byte(f.token(t, other))
+	if err := f.v.Verify(tok2, &res); err != nil {
+		t.Fatal(err)
+	}
+	before = c.Stats().Bytes
+	f.v.Attach(&res, make([]byte, engine.CacheSetBytes(c)))
+	if err := f.v.Verify(tok2, &res); err != nil || !res.FromCache() {
+		t.Fatalf("the entry must stay cached: err=%v cached=%v", err, res.FromCache())
+	}
+	if res.Attachment() != nil || c.Stats().Bytes != before {
+		t.Fatalf("an attachment over the budget was kept: %d bytes, count %d -> %d", len(res.Attachment()), before, c.Stats().Bytes)
+	}
+}
