@@ -89,7 +89,7 @@ func TestMemoryLimitFor(t *testing.T) {
 // byte budget: Stats grows by at least its capacity, and one that cannot fit
 // the set's budget is refused rather than kept uncounted.
 func TestCacheAttachmentCounted(t *testing.T) {
-	f := cachedFixture(t, engine.HS256, func(c *engine.Config) { c.CacheEntries, c.CacheBytes = 8, 64 << 10 })
+	f := cachedFixture(t, engine.HS256, func(c *engine.Config) { c.CacheEntries, c.CacheBytes = 8, 64<<10 })
 	c := f.v.Cache()
 	var res engine.Token
 	tok := []byte(f.token(t, accessClaims()))
