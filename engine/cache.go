@@ -25,17 +25,21 @@ const cacheWays = 8
 const maxFreq = 3
 
 // Cache is the verified-token cache: a set-associative table indexed by the
-// xxhash of the token (its signature's tail, see indexedTail), whose entries are immutable once published. Readers
-// take no lock and allocate nothing; a hit requires the whole token to match
-// byte for byte. Writers (one insert per distinct valid token) lock only the
-// set they change.
+// xxhash of the token (its signature's tail, see indexedTail), whose
+// entries are immutable once published. Readers take no lock and allocate
+// nothing; a hit requires the whole token to match byte for byte. Writers
+// (one insert per distinct valid token, one attachment per entry) lock only
+// the set they change.
 //
 // Replacement is S3-FIFO-like within each set: a new entry starts on
 // probation (frequency 0) and is promoted by hits; the victim is the oldest
 // entry on probation, and only when every entry of the set has been hit are
 // all aged by one. A burst of new tokens therefore replaces other new tokens
 // and cannot flush entries that are being hit. Memory is bounded by the
-// number of entries and by a byte budget per set.
+// number of entries and by a byte budget per set, which counts every byte an
+// entry keeps: the allocations holding the token, its decoded header and
+// claims, its audience list, the entry itself and its attachment, each
+// rounded up to the size the Go allocator reserves for it.
 type Cache struct {
 	sets     []cacheSet
 	mask     uint64
@@ -52,7 +56,7 @@ type cacheSet struct {
 	mu    sync.Mutex // writers only
 	tags  [cacheWays]atomic.Uint64
 	slots [cacheWays]atomic.Pointer[cacheEntry]
-	bytes int64 // guarded by mu
+	bytes int64 // sum of the entries' sizes; guarded by mu
 	seq   uint64
 }
 
@@ -65,7 +69,7 @@ type cacheEntry struct {
 	header  Header
 	claims  Claims
 	payload []byte
-	size    int64
+	size    int64  // bytes the entry keeps (see newEntry); guarded by the set's mu
 	seq     uint64 // insertion order within the set
 	freq    atomic.Uint32
 	attach  atomic.Pointer[[]byte]
@@ -84,8 +88,48 @@ type cacheStripe struct {
 	_      [112]byte
 }
 
-// entryOverhead approximates the memory of an entry besides its bytes.
-const entryOverhead = int64(unsafe.Sizeof(cacheEntry{})) + 64
+// entryStructBytes and attachHeaderBytes are what the allocator reserves
+// for a cacheEntry and for the slice header Attach stores.
+var (
+	entryStructBytes  = allocSize(int(unsafe.Sizeof(cacheEntry{})))
+	attachHeaderBytes = allocSize(int(unsafe.Sizeof([]byte(nil))))
+)
+
+// sliceHeaderBytes is the size of one element of an audience list.
+const sliceHeaderBytes = int64(unsafe.Sizeof([]byte(nil)))
+
+// allocSize returns the bytes the Go allocator reserves for an object of n
+// bytes: its size class, or whole pages for a large object. Size classes are
+// the same for objects with and without pointers, so a byte slice, whose
+// capacity append rounds up to its size class, measures it. It allocates:
+// call it at setup.
+func allocSize(n int) int64 {
+	return int64(cap(append([]byte(nil), make([]byte, n)...)))
+}
+
+// MemoryLimitHeadroom is what MemoryLimitFor allows besides twice the token
+// caches' budget: the rest of a gateway's heap, goroutine stacks and the Go
+// runtime's own memory.
+const MemoryLimitHeadroom = 64 << 20
+
+// MemoryLimitFor returns a soft memory limit for runtime/debug.SetMemoryLimit
+// in a process whose verified-token caches may together keep cacheBytes (the
+// sum of their budgets; 0 or less for no cache): twice cacheBytes plus
+// MemoryLimitHeadroom.
+//
+// A cache filled to its budget is live heap, and by default (GOGC=100) the
+// Go collector lets the heap grow to twice its live size before it collects
+// again, on top of which come the evicted entries not yet collected. Without
+// a limit, a flood of distinct valid tokens can therefore take the process
+// well past twice the budget. With this limit, the collector runs earlier as
+// the process nears it, keeping the memory the Go runtime holds (about the
+// resident size) within twice the budget plus the headroom. The live heap of
+// a full cache plus a gateway's own stays far below the limit, so the
+// collector does not run constantly. The engine is a library and never sets
+// the limit itself; jwtgate serve does, unless GOMEMLIMIT is set.
+func MemoryLimitFor(cacheBytes int64) int64 {
+	return 2*max(cacheBytes, 0) + MemoryLimitHeadroom
+}
 
 // NewCache returns a cache of about entries tokens (0 means
 // DefaultCacheEntries) using at most maxBytes (0 means DefaultCacheBytes).
@@ -115,8 +159,9 @@ type CacheStats struct {
 	Bytes                                           int64
 }
 
-// Stats returns the counters. It walks the table: call it for metrics
-// scrapes, not per request.
+// Stats returns the counters. Bytes is the memory the entries keep, as
+// counted against the byte budget. It walks the table, taking each set's
+// lock in turn: call it for metrics scrapes, not per request.
 func (c *Cache) Stats() CacheStats {
 	var s CacheStats
 	for i := range c.stats {
@@ -126,12 +171,14 @@ func (c *Cache) Stats() CacheStats {
 	s.Inserts, s.Evictions, s.Invalidations = c.inserts.Load(), c.evicts.Load(), c.invals.Load()
 	for i := range c.sets {
 		set := &c.sets[i]
+		set.mu.Lock()
 		for w := range set.slots {
-			if e := set.slots[w].Load(); e != nil {
+			if set.slots[w].Load() != nil {
 				s.Entries++
-				s.Bytes += e.size
 			}
 		}
+		s.Bytes += set.bytes
+		set.mu.Unlock()
 	}
 	return s
 }
@@ -202,10 +249,16 @@ func (c *Cache) invalidate(h uint64, e *cacheEntry) {
 }
 
 // put publishes the token just verified into t and returns its entry (an
-// existing one if another goroutine stored the same token first).
+// existing one if another goroutine stored the same token first), or nil
+// when the token does not fit the set's byte budget.
 func (c *Cache) put(h uint64, t *Token) *cacheEntry {
-	size := int64(len(t.raw)+len(t.buf)) + entryOverhead
-	if size > c.setBytes {
+	// The sizes before rounding are a lower bound: a token that cannot fit
+	// is not copied at all.
+	if int64(len(t.raw)+len(t.buf))+entryStructBytes > c.setBytes {
+		return nil
+	}
+	e := newEntry(h, t)
+	if e.size > c.setBytes {
 		return nil
 	}
 	set := &c.sets[h&c.mask]
@@ -213,17 +266,17 @@ func (c *Cache) put(h uint64, t *Token) *cacheEntry {
 	defer set.mu.Unlock()
 	free := -1
 	for w := 0; w < cacheWays; w++ {
-		e := set.slots[w].Load()
-		if e == nil {
+		old := set.slots[w].Load()
+		if old == nil {
 			if free < 0 {
 				free = w
 			}
 			continue
 		}
-		if e.hash == h && bytes.Equal(e.token, t.raw) {
-			return e
+		if old.hash == h && bytes.Equal(old.token, t.raw) {
+			return old
 		}
-		if e.key.Retired() {
+		if old.key.Retired() {
 			set.remove(w)
 			c.invals.Add(1)
 			if free < 0 {
@@ -231,8 +284,8 @@ func (c *Cache) put(h uint64, t *Token) *cacheEntry {
 			}
 		}
 	}
-	for free < 0 || set.bytes+size > c.setBytes {
-		w := set.victim(c.fifo)
+	for free < 0 || set.bytes+e.size > c.setBytes {
+		w := set.victim(c.fifo, -1)
 		if w < 0 {
 			return nil
 		}
@@ -242,14 +295,43 @@ func (c *Cache) put(h uint64, t *Token) *cacheEntry {
 			free = w
 		}
 	}
-	e := newEntry(h, t, size)
 	set.seq++
 	e.seq = set.seq
-	set.bytes += size
+	set.bytes += e.size
 	set.slots[free].Store(e)
 	set.tags[free].Store(h)
 	c.inserts.Add(1)
 	return e
+}
+
+// attach stores b with e and counts it against e's set, evicting other
+// entries of the set if it must. It does nothing when e is no longer in the
+// cache, already has an attachment, or cannot fit the set's budget with it.
+func (c *Cache) attach(e *cacheEntry, b []byte) {
+	add := int64(cap(b)) + attachHeaderBytes
+	set := &c.sets[e.hash&c.mask]
+	set.mu.Lock()
+	defer set.mu.Unlock()
+	slot := -1
+	for w := 0; w < cacheWays; w++ {
+		if set.slots[w].Load() == e {
+			slot = w
+		}
+	}
+	if slot < 0 || e.attach.Load() != nil || e.size+add > c.setBytes {
+		return
+	}
+	for set.bytes+add > c.setBytes {
+		w := set.victim(c.fifo, slot)
+		if w < 0 {
+			return
+		}
+		set.remove(w)
+		c.evicts.Add(1)
+	}
+	e.attach.Store(&b)
+	e.size += add
+	set.bytes += add
 }
 
 // remove empties slot w. The caller holds set.mu.
@@ -260,16 +342,16 @@ func (set *cacheSet) remove(w int) {
 	set.bytes -= e.size
 }
 
-// victim picks the slot to evict: the oldest entry never hit since it was
-// inserted or last aged; when every entry has been hit, all are aged by one
-// and the choice is made again. It returns -1 for an empty set. The caller
-// holds set.mu.
-func (set *cacheSet) victim(fifo bool) int {
+// victim picks the slot to evict, never slot keep (-1 for none): the oldest
+// entry never hit since it was inserted or last aged; when every entry has
+// been hit, all are aged by one and the choice is made again. It returns -1
+// when there is nothing to evict. The caller holds set.mu.
+func (set *cacheSet) victim(fifo bool, keep int) int {
 	for round := 0; round <= maxFreq; round++ {
 		best, bestSeq, any := -1, uint64(0), false
 		for w := 0; w < cacheWays; w++ {
 			e := set.slots[w].Load()
-			if e == nil {
+			if e == nil || w == keep {
 				continue
 			}
 			any = true
@@ -292,9 +374,13 @@ func (set *cacheSet) victim(fifo bool) int {
 }
 
 // newEntry copies the verified token and everything its claims and header
-// point at into memory owned by the entry.
-func newEntry(h uint64, t *Token, size int64) *cacheEntry {
-	block := make([]byte, len(t.raw)+len(t.buf))
+// point at into memory owned by the entry, and counts that memory: the
+// block, the entry and the audience list, each as the allocator reserves it.
+func newEntry(h uint64, t *Token) *cacheEntry {
+	// append rounds the capacity up to the allocation's size class.
+	block := append([]byte(nil), make([]byte, len(t.raw)+len(t.buf))...)
+	size := int64(cap(block)) + entryStructBytes
+	block = block[:len(t.raw)+len(t.buf)]
 	copy(block, t.raw)
 	scratch := block[len(t.raw):]
 	copy(scratch, t.buf)
@@ -307,16 +393,18 @@ func newEntry(h uint64, t *Token, size int64) *cacheEntry {
 	c := t.Claims
 	c.Issuer, c.Subject, c.ID, c.Scope, c.raw = r.of(c.Issuer), r.of(c.Subject), r.of(c.ID), r.of(c.Scope), r.of(c.raw)
 	if len(c.Audience) > 0 {
-		auds := make([][]byte, len(c.Audience))
+		auds := append([][]byte(nil), make([][]byte, len(c.Audience))...)
+		size += int64(cap(auds)) * sliceHeaderBytes
 		for i, a := range c.Audience {
 			auds[i] = r.of(a)
 		}
-		c.Audience = auds[:len(auds):len(auds)]
+		c.Audience = auds[:len(c.Audience):len(c.Audience)]
 	} else {
 		c.Audience = nil
 	}
 	e.claims = c
 	e.payload = r.of(t.payload)
+	e.size = size
 	return e
 }
 
@@ -355,9 +443,11 @@ func (t *Token) fromEntry(e *cacheEntry) {
 // Attach stores b (for instance precomputed response headers) with the cache
 // entry of the token t was just verified into, for Token.Attachment to
 // return on later hits. The first attachment wins; b must not be modified
-// afterwards. It does nothing when t has no cache entry.
+// afterwards. b's capacity counts against the cache's byte budget, which
+// may evict other entries; Attach does nothing when t has no cache entry,
+// the entry has been evicted meanwhile, or b cannot fit the budget.
 func (v *Verifier) Attach(t *Token, b []byte) {
-	if t.entry != nil && t.entry.attach.Load() == nil {
-		t.entry.attach.CompareAndSwap(nil, &b)
+	if e := t.entry; e != nil && e.attach.Load() == nil && v.cache != nil {
+		v.cache.attach(e, b)
 	}
 }

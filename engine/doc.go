@@ -19,5 +19,8 @@
 //
 // Every failure is an *Error: errors.Is matches its reason (ErrExpired,
 // ErrBadSignature, ...), Reason gives a stable code and OAuthCode the RFC
-// 6750 error for the WWW-Authenticate header.
+// 6750 error for the WWW-Authenticate header. After a failure the Token
+// holds nothing readable — no claim, header, payload or attachment — so a
+// rejected token's claims cannot be used by mistake; diagnostics come from
+// the error.
 package engine

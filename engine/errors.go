@@ -83,7 +83,7 @@ var (
 	ErrIssuedInFuture  = newReason("issued_in_future", OAuthInvalidToken, "token was issued in the future (iat)")
 	ErrTooOld          = newReason("too_old", OAuthInvalidToken, "token is older than the maximum token age")
 	ErrIssuer          = newReason("issuer", OAuthInvalidToken, "token issuer is not accepted")
-	ErrAudience        = newReason("audience", OAuthInsufficientScope, "token audience is not accepted")
+	ErrAudience        = newReason("audience", OAuthInvalidToken, "token audience is not accepted")
 	ErrTyp             = newReason("typ", OAuthInvalidToken, "token typ is not the required type")
 	ErrMissingClaim    = newReason("missing_claim", OAuthInvalidToken, "token lacks a required claim")
 	ErrClaimType       = newReason("claim_type", OAuthInvalidToken, "token claim has the wrong JSON type")

@@ -49,9 +49,11 @@ func ExampleVerifier_Verify() {
 	if errors.As(err, &e) {
 		fmt.Printf("tampered: %s (%s, %s)\n", e, e.Reason(), e.OAuthCode())
 	}
+	fmt.Printf("sub after the rejection: %q\n", t.Claims.Subject) // nothing of a rejected token stays readable
 	// Output:
 	// sub=alice scope "orders:write": true
 	// tampered: token signature is invalid (bad_signature, invalid_token)
+	// sub after the rejection: ""
 }
 
 // Errors compare with errors.Is against the exported reasons.

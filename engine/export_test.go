@@ -13,3 +13,20 @@ func CacheSetBytes(c *Cache) int64 { return c.setBytes }
 // SetCacheFIFO makes replacement plain FIFO, ignoring hits, so benchmarks can
 // compare the policies.
 func SetCacheFIFO(c *Cache) { c.fifo = true }
+
+// CacheEntryBytes returns the sum of the sizes of the entries in the cache,
+// walking them, to check the per-set totals Stats reports.
+func CacheEntryBytes(c *Cache) int64 {
+	var n int64
+	for i := range c.sets {
+		set := &c.sets[i]
+		set.mu.Lock()
+		for w := range set.slots {
+			if e := set.slots[w].Load(); e != nil {
+				n += e.size
+			}
+		}
+		set.mu.Unlock()
+	}
+	return n
+}

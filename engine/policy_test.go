@@ -142,8 +142,13 @@ func TestErrorsCarryOAuthCodes(t *testing.T) {
 	if !errors.As(engine.ErrExpired, &e) || e.OAuthCode() != engine.OAuthInvalidToken || e.Reason() != "expired" {
 		t.Fatalf("ErrExpired: %v", e)
 	}
-	if engine.ErrScope.OAuthCode() != engine.OAuthInsufficientScope || engine.ErrAudience.OAuthCode() != engine.OAuthInsufficientScope {
-		t.Fatal("scope and audience failures are insufficient_scope (403)")
+	if engine.ErrScope.OAuthCode() != engine.OAuthInsufficientScope {
+		t.Fatal("a missing scope is insufficient_scope (403)")
+	}
+	// RFC 9068 §4: a token for another audience is invalid_token (401), not
+	// a lack of scope.
+	if engine.ErrAudience.OAuthCode() != engine.OAuthInvalidToken || errNoAud(t).OAuthCode() != engine.OAuthInvalidToken {
+		t.Fatalf("audience failures: %q, want %q", engine.ErrAudience.OAuthCode(), engine.OAuthInvalidToken)
 	}
 	refined := engine.ErrExpired.Refine("token expired at noon")
 	if !errors.Is(refined, engine.ErrExpired) || errors.Is(refined, engine.ErrNotYetValid) || refined.Reason() != "expired" {
@@ -196,4 +201,19 @@ func TestVerifySignatureOnly(t *testing.T) {
 	if err := f.v.VerifySignature(bad, &res); err == nil {
 		t.Fatal("tampered token passed signature-only verification")
 	}
+}
+
+// errNoAud returns the error for a token without aud, a refinement of
+// ErrAudience.
+func errNoAud(t *testing.T) *engine.Error {
+	t.Helper()
+	f := newFixture(t, engine.HS256, nil)
+	claims := accessClaims()
+	delete(claims, "aud")
+	var res engine.Token
+	var e *engine.Error
+	if err := f.v.VerifyString(f.token(t, claims), &res); !errors.As(err, &e) || !errors.Is(err, engine.ErrAudience) {
+		t.Fatalf("token without aud: got %v, want ErrAudience", err)
+	}
+	return e
 }

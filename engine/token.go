@@ -9,8 +9,8 @@ package engine
 type Token struct {
 	// Header is the protected header.
 	Header Header
-	// Claims are the registered claims; trust them only after Verify
-	// returned nil.
+	// Claims are the registered claims. After a failed Verify they are
+	// empty, as is everything else the Token returns.
 	Claims Claims
 
 	key     *Key
@@ -49,7 +49,9 @@ func (t *Token) Attachment() []byte {
 	return nil
 }
 
-// reset forgets the previous result, keeping the scratch memory.
+// reset forgets the previous result, keeping the scratch memory. Verify
+// calls it with nil on every failure, so that no claim of a rejected token
+// stays readable.
 func (t *Token) reset(raw []byte) {
 	if !t.hit && cap(t.Claims.Audience) > cap(t.auds) {
 		t.auds = t.Claims.Audience // keep the array the last parse grew

@@ -215,10 +215,22 @@ func (v *Verifier) Cache() *Cache { return v.cache }
 
 // Verify checks token — signature with the trusted key, then the policy —
 // and fills t. It returns nil only for a token that is genuine, meant for
-// this verifier and valid now; otherwise an *Error naming the reason. With
-// the cache on, a token seen valid before is answered without cryptography
-// after its time limits and its key are checked again.
+// this verifier and valid now; otherwise an *Error naming the reason, and t
+// holds nothing readable: its Header, Claims, Payload, Attachment and Key
+// are empty, whatever the failure and whatever t held before. With the cache
+// on, a token seen valid before is answered without cryptography after its
+// time limits and its key are checked again.
 func (v *Verifier) Verify(token []byte, t *Token) error {
+	if err := v.verifyCached(token, t); err != nil {
+		t.reset(nil)
+		return err
+	}
+	return nil
+}
+
+// verifyCached is Verify before the failure reset: the cache, then the full
+// path, storing a newly verified token.
+func (v *Verifier) verifyCached(token []byte, t *Token) error {
 	t.reset(token)
 	if len(token) == 0 {
 		return errEmpty
@@ -259,8 +271,17 @@ func (v *Verifier) VerifyString(token string, t *Token) error {
 // VerifySignature checks only the compact JWS: structure, header and the
 // signature with the trusted key. The payload may be any bytes
 // (t.Payload()); no claim is read or checked and nothing is cached. The key
-// is looked up without an issuer.
+// is looked up without an issuer. On failure t holds nothing readable, as
+// after Verify.
 func (v *Verifier) VerifySignature(token []byte, t *Token) error {
+	if err := v.verifySignature(token, t); err != nil {
+		t.reset(nil)
+		return err
+	}
+	return nil
+}
+
+func (v *Verifier) verifySignature(token []byte, t *Token) error {
 	t.reset(token)
 	if len(token) == 0 {
 		return errEmpty

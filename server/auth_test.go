@@ -291,8 +291,10 @@ func TestAuthAnyMethodAndSubpath(t *testing.T) {
 func TestAuthAudienceAndScopePolicies(t *testing.T) {
 	f := newFixture(t, engine.HS256, "")
 	r := f.auth(t, f.token(t, func(c map[string]any) { c["aud"] = "api://elsewhere" }))
-	if r.status != 403 || !strings.Contains(r.header("Www-Authenticate"), `error="insufficient_scope"`) || strings.Contains(r.header("Www-Authenticate"), "scope=\"") {
-		t.Errorf("wrong audience: %d %q", r.status, r.header("Www-Authenticate"))
+	// RFC 9068 §4: a token for another audience is an invalid token (401),
+	// not a lack of scope.
+	if r.status != 401 || !strings.Contains(r.header("Www-Authenticate"), `error="invalid_token"`) || strings.Contains(r.header("Www-Authenticate"), "scope=\"") {
+		t.Errorf("wrong audience: %d %q, want 401 invalid_token", r.status, r.header("Www-Authenticate"))
 	}
 
 	g := &fixture{key: signer(t, engine.HS256, "k-HS256"), clock: newFakeClock(), dir: t.TempDir()}

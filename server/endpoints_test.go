@@ -38,7 +38,7 @@ func TestVerifyEndpoint(t *testing.T) {
 		{"", "invalid_token", "malformed"},
 		{"garbage", "invalid_token", "malformed"},
 		{f.token(t, func(c map[string]any) { c["exp"] = epoch.Add(-time.Hour).Unix() }), "invalid_token", "expired"},
-		{f.token(t, func(c map[string]any) { c["aud"] = "x" }), "insufficient_scope", "audience"},
+		{f.token(t, func(c map[string]any) { c["aud"] = "x" }), "invalid_token", "audience"},
 		{`{"token":5}`, "invalid_token", "malformed"},
 		{`{"tok":"x"}`, "invalid_token", "malformed"},
 		{`{"token":"a"} {"token":"b"}`, "invalid_token", "malformed"},
@@ -172,7 +172,7 @@ rules:
 		status            int
 	}{
 		// B's policy applies to B's tokens: A's audience is not B's.
-		{"B token with A audience", mustSign(t, b, claims(func(c map[string]any) { c["iss"] = otherIssuer; c["email"] = "x" })), "audience", 403},
+		{"B token with A audience", mustSign(t, b, claims(func(c map[string]any) { c["iss"] = otherIssuer; c["email"] = "x" })), "audience", 401},
 		{"B token without email", mustSign(t, b, claims(func(c map[string]any) { c["iss"] = otherIssuer; c["aud"] = "api://other" })), "missing_claim", 401},
 		// A token claiming issuer B but signed by A's key.
 		{"forged issuer", mustSign(t, a, claims(func(c map[string]any) { c["iss"] = otherIssuer; c["aud"] = "api://other"; c["email"] = "x" })), "", 401},

@@ -54,7 +54,7 @@ func TestMiddlewareHTTP(t *testing.T) {
 		{"both", map[string]string{"Authorization": "Bearer " + tok, "Cookie": "session=" + tok}, 401, `error="invalid_token"`},
 		{"none", nil, 401, `Bearer realm="api"`},
 		{"expired", map[string]string{"Authorization": "Bearer " + f.token(t, func(c map[string]any) { c["exp"] = epoch.Unix() - 3600 })}, 401, "expired"},
-		{"audience", map[string]string{"Authorization": "Bearer " + f.token(t, func(c map[string]any) { c["aud"] = "x" })}, 403, `error="insufficient_scope"`},
+		{"audience", map[string]string{"Authorization": "Bearer " + f.token(t, func(c map[string]any) { c["aud"] = "x" })}, 401, `error="invalid_token"`},
 	}
 	for _, c := range cases {
 		seenUser, seenSub = "unset", ""

@@ -6,9 +6,10 @@
 //
 // Answers follow RFC 6750: 200 exactly with identity headers for a valid
 // token; 401 with `WWW-Authenticate: Bearer realm="…", error="invalid_token",
-// error_description="…"` for a bad one; 401 with a bare challenge when there
-// is no token; 403 with error="insufficient_scope" when a valid token lacks a
-// required scope or audience. A bad token never gets 400 or 5xx, and the
+// error_description="…"` for a bad one, including a token for another
+// audience (RFC 9068 §4); 401 with a bare challenge when there is no token;
+// 403 with error="insufficient_scope" when a valid token lacks a required
+// scope. A bad token never gets 400 or 5xx, and the
 // token is never echoed.
 package server
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -95,6 +96,9 @@ func serve(ctx context.Context, args []string, envConfig string, stdout, stderr 
 		}
 		fmt.Fprintf(stdout, "jwtgate serve: %s\n", msg)
 		return exitOK
+	}
+	if os.Getenv("GOMEMLIMIT") == "" && *cfg.Cache.Entries != 0 { // an operator's GOMEMLIMIT wins
+		debug.SetMemoryLimit(engine.MemoryLimitFor(cfg.Cache.MaxBytes)) // see engine.MemoryLimitFor
 	}
 	logger, err := server.NewLogger(cfg.Log, stderr)
 	if err != nil {

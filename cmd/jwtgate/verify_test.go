@@ -68,7 +68,7 @@ func TestVerifyInvalidTokens(t *testing.T) {
 		{"alg none", noneHeader + "." + body + ".", "alg_none", "invalid_token", nil},
 		{"malformed", "not-a-token", "malformed", "invalid_token", nil},
 		{"wrong issuer", f.token(t, map[string]any{"iss": "https://evil"}), "issuer", "invalid_token", []string{"--issuer", "https://idp"}},
-		{"wrong audience", f.token(t, map[string]any{"aud": "other"}), "audience", "insufficient_scope", []string{"--audience", "api"}},
+		{"wrong audience", f.token(t, map[string]any{"aud": "other"}), "audience", "invalid_token", []string{"--audience", "api"}},
 		{"too large", strings.Repeat("a", engine.DefaultMaxTokenSize+1), "too_large", "invalid_token", nil},
 	}
 	for _, c := range cases {
