@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 
-	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 )
 
@@ -113,12 +112,11 @@ func (h *handler) readyz(ctx *fasthttp.RequestCtx) {
 }
 
 // serveMetrics writes the Prometheus text format: the server's own set,
-// then the process and Go runtime metrics.
+// then the process and Go runtime metrics, every family with HELP and TYPE.
 func (h *handler) serveMetrics(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
 	ctx.Response.Header.SetCanonical(hdrCacheControl, noStore)
 	var b bytes.Buffer
-	h.metrics.set.WritePrometheus(&b)
-	metrics.WriteProcessMetrics(&b)
+	h.metrics.writeMetrics(&b)
 	ctx.SetBody(b.Bytes())
 }
