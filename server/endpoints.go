@@ -26,6 +26,7 @@ func (h *handler) verify(ctx *fasthttp.RequestCtx) {
 	x := exchangePool.Get().(*exchange)
 	defer exchangePool.Put(x)
 	ctx.Response.Header.SetCanonical(hdrCacheControl, noStore)
+	x.issuer = ""
 	tok, ok := verifyBodyToken(ctx.PostBody())
 	if !ok {
 		h.deny(ctx, x, endpointVerify, errVerifyBody)
@@ -47,6 +48,9 @@ func (h *handler) verify(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType(contentJSON)
 	ctx.SetBody(b)
 	h.metrics.verifyOK.Inc()
+	if h.logRequests {
+		h.logRequest(ctx, x, endpointVerify, fasthttp.StatusOK, "ok")
+	}
 }
 
 // verifyBodyToken reads the token from a /verify body: the token itself

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/jwtgate/jwtgate/engine"
+	"github.com/jwtgate/jwtgate/keystore"
+	"github.com/jwtgate/jwtgate/server/config"
 )
 
 func init() {
@@ -41,7 +43,8 @@ invalid (or standard input held no token), 2 for bad flags or an unusable
 --jwks.
 
 This is a debugging tool: without --issuer it accepts any issuer and without
---audience any audience (jwtgate serve always checks them). exp is still
+--audience any audience (jwtgate serve always checks them); with --discovery
+the issuer is the discovery URL unless --issuer names it. exp is still
 required; the clock leeway is 30s; the keys' own algorithms decide (a token
 cannot choose its algorithm).
 
@@ -64,8 +67,9 @@ const verifyLineSlack = 1 << 10
 const jwksLoadTimeout = 10 * time.Second
 
 func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	f := newFlags("verify", "--jwks FILE|URL [--issuer ISS] [--audience AUD] [--no-claims] [--summary] [TOKEN]", verifyAbout, stderr)
-	jwks := f.String("jwks", "", "JWKS `FILE or URL` holding the verification keys (required)")
+	f := newFlags("verify", "--jwks FILE|URL | --discovery URL [--issuer ISS] [--audience AUD] [--no-claims] [--summary] [TOKEN]", verifyAbout, stderr)
+	jwks := f.String("jwks", "", "JWKS `FILE or URL` holding the verification keys (this or --discovery is required)")
+	discovery := f.String("discovery", "", "find the keys by OpenID discovery at this issuer `URL`; without --issuer the issuer is the URL")
 	var issuers, audiences stringList
 	f.Var(&issuers, "issuer", "accepted \"iss\" `ISS`; repeat for several (default: any issuer)")
 	f.Var(&audiences, "audience", "accepted \"aud\" `AUD`; repeat for several (default: any audience)")
@@ -79,8 +83,29 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(pos) > 1 {
 		return f.usageErr("takes at most one TOKEN argument, got %d (pass several on standard input, one per line)", len(pos))
 	}
-	if *jwks == "" {
-		return f.usageErr("--jwks is required: a JWKS file or an http(s) URL")
+	if *jwks == "" && *discovery == "" {
+		return f.usageErr("--jwks is required: a JWKS file or an http(s) URL (or --discovery with the issuer's URL)")
+	}
+	if *jwks != "" && *discovery != "" {
+		return f.usageErr("give --jwks or --discovery, not both: discovery finds the JWKS itself")
+	}
+	keySource := keystore.Issuer{JWKSFile: *jwks}
+	if isURL(*jwks) {
+		keySource = keystore.Issuer{JWKSURL: *jwks}
+	}
+	sourceName := "--jwks " + describeSource(*jwks)
+	if *discovery != "" {
+		if !isURL(*discovery) {
+			return f.usageErr("--discovery %q: must be the issuer's http(s) URL", *discovery)
+		}
+		if len(issuers) > 1 {
+			return f.usageErr("--discovery checks the document against one issuer: give at most one --issuer")
+		}
+		if len(issuers) == 0 { // OpenID Connect Discovery §4: the document is at ISSUER/.well-known/openid-configuration
+			issuers = stringList{config.DiscoveryIssuer(*discovery)}
+		}
+		keySource = keystore.Issuer{Issuer: issuers[0], Discovery: *discovery}
+		sourceName = "--discovery " + *discovery
 	}
 	if *noClaims && (len(issuers) > 0 || len(audiences) > 0) {
 		return f.usageErr("--no-claims checks no claim: it cannot be combined with --issuer or --audience")
@@ -91,9 +116,9 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	ctx, cancel := context.WithTimeout(context.Background(), jwksLoadTimeout)
 	defer cancel()
-	store, err := openJWKS(ctx, *jwks, stderr)
+	store, err := openKeys(ctx, keySource, stderr)
 	if err != nil {
-		return f.usageErr("--jwks %s: %v", describeSource(*jwks), err)
+		return f.usageErr("%s: %v", sourceName, err)
 	}
 	defer store.Close()
 	verifier, err := engine.New(engine.Config{
