@@ -163,16 +163,15 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // held in memory whole.
 const maxTokenSizeLimit = 16 << 20
 
-// Errors verify reports beyond the verifier's own.
-var (
-	// errEmptyLine is a blank or whitespace-only input line.
-	errEmptyLine = engine.ErrMalformed.Refine("the line is blank: no token to verify")
-	// errBearer is a token pasted with the scheme of its Authorization header.
-	errBearer = engine.ErrMalformed.Refine(`the token starts with "Bearer ": pass the token alone, without the Authorization header's scheme`)
-)
+// errBearer is a token pasted with the scheme of its Authorization header.
+var errBearer = engine.ErrMalformed.Refine(`the token starts with "Bearer ": pass the token alone, without the Authorization header's scheme`)
 
-// emptyReason is the reason reported for a blank input line.
-const emptyReason = "empty"
+// The verdict on a blank or whitespace-only input line: it has a line of
+// its own, so that verdicts stay in step with the input.
+const (
+	emptyReason      = "empty"
+	emptyDescription = "the line is blank: no token to verify"
+)
 
 // verifyRun verifies a stream of tokens with one reused engine.Token and
 // output buffer: a token costs no allocation beyond the verifier's own.
@@ -201,7 +200,7 @@ func (r *verifyRun) verify(token []byte) {
 	if len(token) == 0 {
 		r.invalid++
 		if !r.summary {
-			r.out.Write(r.w.invalidReason(engine.OAuthInvalidToken, emptyReason, errEmptyLine.Error()))
+			r.out.Write(r.w.invalidReason(engine.OAuthInvalidToken, emptyReason, emptyDescription))
 		}
 		return
 	}
