@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/textproto"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -424,4 +425,83 @@ func TestREADMESnippets(t *testing.T) {
 			}
 		}
 	}
+}
+
+// lookAlikes are spellings of the identity headers that Go-based proxies
+// pass on as other headers, and that CGI, WSGI, PHP and nginx-variable
+// backends read as the identity header itself (HTTP_X_AUTH_SUBJECT): every
+// character but a letter or a digit becomes "_".
+var lookAlikes = []string{
+	"X_Auth_Subject", "X.Auth.Subject", "X~Auth~Subject", "X-Auth_Subject", "x_auth_subject",
+	"X!Auth!Subject", "X+Auth+Subject", "X|Auth|Subject", "X^Auth^Subject", "X`Auth`Subject",
+	"X'Auth'Subject", "X#Auth#Subject", "X$Auth$Subject", "X%Auth%Subject", "X&Auth&Subject", "X*Auth*Subject",
+	"X_Auth_Issuer", "X.Auth.Scope",
+}
+
+// cgiName is the variable name a CGI-style backend gives header name.
+func cgiName(name string) string {
+	b := []byte(strings.ToUpper(name))
+	for i, c := range b {
+		if !('A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			b[i] = '_'
+		}
+	}
+	return "HTTP_" + string(b)
+}
+
+// checkNoLookAlikes sends a valid token with look-alikes of the identity
+// headers and checks that the upstream gets none of them: only jwtgate's
+// X-Auth-Subject, X-Auth-Issuer and X-Auth-Scope carry those names.
+func checkNoLookAlikes(t *testing.T, base string, g *jwtgate) {
+	tok := g.token(t, "alice", "read")
+	req, err := http.NewRequest("GET", base+"/orders", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	for _, name := range lookAlikes {
+		req.Header[name] = []string{"mallory"} // exactly as spelled, not canonicalized
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	var echo echoed
+	if err := json.Unmarshal(body, &echo); err != nil {
+		t.Fatalf("upstream body %q: %v", body, err)
+	}
+	identity := map[string]string{cgiName("X-Auth-Subject"): "alice", cgiName("X-Auth-Issuer"): issuer, cgiName("X-Auth-Scope"): "read"}
+	for name, values := range echo.Headers {
+		want, isIdentity := identity[cgiName(name)]
+		if !isIdentity {
+			continue
+		}
+		if name != textproto.CanonicalMIMEHeaderKey(name) || strings.ContainsAny(name, "_.") {
+			t.Errorf("upstream got the look-alike %q: %q (a CGI backend reads it as %s)", name, values, cgiName(name))
+			continue
+		}
+		if len(values) != 1 || values[0] != want {
+			t.Errorf("upstream got %s: %q, want jwtgate's %q only", name, values, want)
+		}
+	}
+	for _, v := range [...]string{"X-Auth-Subject", "X-Auth-Issuer", "X-Auth-Scope"} {
+		if len(echo.Headers[v]) != 1 {
+			t.Errorf("upstream got %s %q, want jwtgate's", v, echo.Headers[v])
+		}
+	}
+}
+
+func TestNginxDropsLookAlikeHeaders(t *testing.T) {
+	g, u := startJWTGate(t), startUpstream(t)
+	checkNoLookAlikes(t, startNginx(t, g, u), g)
+}
+
+func TestCaddyDropsLookAlikeHeaders(t *testing.T) {
+	g, u := startJWTGate(t), startUpstream(t)
+	checkNoLookAlikes(t, startCaddy(t, g, u), g)
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 
-	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 )
 
@@ -27,6 +26,7 @@ func (h *handler) verify(ctx *fasthttp.RequestCtx) {
 	x := exchangePool.Get().(*exchange)
 	defer exchangePool.Put(x)
 	ctx.Response.Header.SetCanonical(hdrCacheControl, noStore)
+	x.issuer = ""
 	tok, ok := verifyBodyToken(ctx.PostBody())
 	if !ok {
 		h.deny(ctx, x, endpointVerify, errVerifyBody)
@@ -48,6 +48,9 @@ func (h *handler) verify(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType(contentJSON)
 	ctx.SetBody(b)
 	h.metrics.verifyOK.Inc()
+	if h.logRequests {
+		h.logRequest(ctx, x, endpointVerify, fasthttp.StatusOK, "ok")
+	}
 }
 
 // verifyBodyToken reads the token from a /verify body: the token itself
@@ -113,12 +116,11 @@ func (h *handler) readyz(ctx *fasthttp.RequestCtx) {
 }
 
 // serveMetrics writes the Prometheus text format: the server's own set,
-// then the process and Go runtime metrics.
+// then the process and Go runtime metrics, every family with HELP and TYPE.
 func (h *handler) serveMetrics(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
 	ctx.Response.Header.SetCanonical(hdrCacheControl, noStore)
 	var b bytes.Buffer
-	h.metrics.set.WritePrometheus(&b)
-	metrics.WriteProcessMetrics(&b)
+	h.metrics.writeMetrics(&b)
 	ctx.SetBody(b.Bytes())
 }

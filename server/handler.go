@@ -88,6 +88,7 @@ type exchange struct {
 	args    fasthttp.Args
 	uri     fasthttp.URI
 	orig    request
+	issuer  string // the issuer whose verifier checked the token, for the request log
 }
 
 var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
@@ -131,6 +132,7 @@ func (h *handler) auth(ctx *fasthttp.RequestCtx) {
 	defer exchangePool.Put(x)
 	req := &ctx.Request
 	ctx.Response.Header.SetCanonical(hdrCacheControl, noStore)
+	x.issuer = ""
 
 	query := req.URI().QueryString()
 	x.orig.known = false
@@ -179,7 +181,7 @@ func (h *handler) auth(ctx *fasthttp.RequestCtx) {
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	h.metrics.authOK.Inc()
 	if h.logRequests {
-		h.logger.Info("request", "endpoint", "auth", "status", 200, "sub", string(x.tok.Claims.Subject), "cached", x.tok.FromCache())
+		h.logRequest(ctx, x, endpointAuth, fasthttp.StatusOK, "ok")
 	}
 }
 
@@ -187,6 +189,7 @@ func (h *handler) auth(ctx *fasthttp.RequestCtx) {
 // for the latency histogram.
 func (h *handler) verifyToken(tok []byte, x *exchange) (*route, error) {
 	rt := h.router.pick(tok, x)
+	x.issuer = rt.issuer
 	start := time.Now()
 	err := rt.v.Verify(tok, &x.tok)
 	h.metrics.verify.observe(time.Since(start))
@@ -222,6 +225,6 @@ func (h *handler) deny(ctx *fasthttp.RequestCtx, x *exchange, e endpoint, d *den
 	ctx.SetBody(x.buf)
 	h.metrics.denied(e, d)
 	if h.logRequests {
-		h.logger.Info("request", "endpoint", endpointNames[e], "status", d.status, "reason", d.reason)
+		h.logRequest(ctx, x, e, d.status, d.reason)
 	}
 }

@@ -6,32 +6,36 @@ import (
 	"sort"
 	"time"
 
-	"github.com/VictoriaMetrics/metrics"
-
 	"github.com/jwtgate/jwtgate/keystore"
 )
 
-// Key store metric names.
-const (
+// Key store metric families; see metricsmeta.go for how to add one.
+var (
 	// jwtgate_jwks_fetches_total{outcome="ok|not_modified|timeout|network|status|too_large|invalid|redirect|discovery"}
-	metricFetches = "jwtgate_jwks_fetches_total"
+	metricFetches = family("jwtgate_jwks_fetches_total", typeCounter,
+		`JWKS and discovery fetches by outcome: "ok", "not_modified" (HTTP 304), or the kind of failure.`)
 	// jwtgate_unknown_kid_total{outcome="refetched|cooled_down|negative_hit"}
-	metricUnknownKid = "jwtgate_unknown_kid_total"
+	metricUnknownKid = family("jwtgate_unknown_kid_total", typeCounter,
+		`Tokens with a kid no key has: "refetched" the JWKS, refused during the issuer's "cooled_down" period, or a cached "negative_hit".`)
 	// jwtgate_issuer_keys{issuer}: usable keys now.
-	metricIssuerKeys = "jwtgate_issuer_keys"
+	metricIssuerKeys = family("jwtgate_issuer_keys", typeGauge,
+		"Usable verification keys of the issuer now.")
 	// jwtgate_issuer_ready{issuer}: 1 when the issuer has usable keys.
-	metricIssuerReady = "jwtgate_issuer_ready"
+	metricIssuerReady = family("jwtgate_issuer_ready", typeGauge,
+		"1 when the issuer has usable keys, else 0.")
 	// jwtgate_jwks_last_refresh_age_seconds{issuer}: time since the last
 	// good load or fetch; absent until the first one.
-	metricRefreshAge = "jwtgate_jwks_last_refresh_age_seconds"
+	metricRefreshAge = family("jwtgate_jwks_last_refresh_age_seconds", typeGauge,
+		"Seconds since the issuer's keys were last loaded or fetched successfully; absent until the first success.")
 	// jwtgate_ready: 1 when every issuer has usable keys (what /readyz says).
-	metricReady = "jwtgate_ready"
+	metricReady = family("jwtgate_ready", typeGauge,
+		"1 when every issuer has usable keys (what /readyz reports), else 0.")
 )
 
 // writeKeystoreMetrics writes the key store's counters and per-issuer state.
 func writeKeystoreMetrics(w io.Writer, store *keystore.Store, now time.Time) {
 	st := store.Stats()
-	metrics.WriteMetadataIfNeeded(w, metricFetches, "counter")
+	writeFamilyHeader(w, metricFetches)
 	fmt.Fprintf(w, "%s{outcome=\"ok\"} %d\n", metricFetches, st.FetchOK)
 	fmt.Fprintf(w, "%s{outcome=\"not_modified\"} %d\n", metricFetches, st.FetchNotModified)
 	kinds := make([]string, 0, len(st.FetchErrors))
@@ -42,17 +46,17 @@ func writeKeystoreMetrics(w io.Writer, store *keystore.Store, now time.Time) {
 	for _, k := range kinds {
 		fmt.Fprintf(w, "%s{outcome=\"%s\"} %d\n", metricFetches, labelValue(k), st.FetchErrors[k])
 	}
-	metrics.WriteMetadataIfNeeded(w, metricUnknownKid, "counter")
+	writeFamilyHeader(w, metricUnknownKid)
 	fmt.Fprintf(w, "%s{outcome=\"refetched\"} %d\n", metricUnknownKid, st.UnknownKidRefetched)
 	fmt.Fprintf(w, "%s{outcome=\"cooled_down\"} %d\n", metricUnknownKid, st.UnknownKidCooledDown)
 	fmt.Fprintf(w, "%s{outcome=\"negative_hit\"} %d\n", metricUnknownKid, st.UnknownKidNegativeHit)
 
 	issuers := store.Issuers()
-	metrics.WriteMetadataIfNeeded(w, metricIssuerKeys, "gauge")
+	writeFamilyHeader(w, metricIssuerKeys)
 	for _, is := range issuers {
 		fmt.Fprintf(w, "%s{issuer=\"%s\"} %d\n", metricIssuerKeys, labelValue(is.Issuer), is.Keys)
 	}
-	metrics.WriteMetadataIfNeeded(w, metricIssuerReady, "gauge")
+	writeFamilyHeader(w, metricIssuerReady)
 	ready := 1
 	for _, is := range issuers {
 		r := 0
@@ -63,11 +67,12 @@ func writeKeystoreMetrics(w io.Writer, store *keystore.Store, now time.Time) {
 		}
 		fmt.Fprintf(w, "%s{issuer=\"%s\"} %d\n", metricIssuerReady, labelValue(is.Issuer), r)
 	}
-	metrics.WriteMetadataIfNeeded(w, metricRefreshAge, "gauge")
+	writeFamilyHeader(w, metricRefreshAge)
 	for _, is := range issuers {
 		if !is.LastRefresh.IsZero() {
 			fmt.Fprintf(w, "%s{issuer=\"%s\"} %g\n", metricRefreshAge, labelValue(is.Issuer), now.Sub(is.LastRefresh).Seconds())
 		}
 	}
-	metrics.WriteGaugeUint64(w, metricReady, uint64(ready))
+	writeFamilyHeader(w, metricReady)
+	fmt.Fprintf(w, "%s %d\n", metricReady, ready)
 }

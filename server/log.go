@@ -1,10 +1,14 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/jwtgate/jwtgate/server/config"
 )
@@ -36,4 +40,51 @@ func NewLogger(cfg config.Log, w io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("log.format: unknown format %q", cfg.Format)
+}
+
+// logRequest writes the request log line (log.requests: true) of a request
+// answered with status for reason ("ok" when allowed):
+//
+//	level=INFO msg=request endpoint=auth method=GET uri=/api/x status=401 reason=expired latency=41µs cached=false issuer=https://idp sub=""
+//
+// method and uri are the original request's, as the proxy forwarded them
+// (X-Forwarded-Method/-Uri, X-Original-Method/-URI), else jwtgate's own;
+// issuer is the issuer whose keys checked the token, "" before that; sub is
+// the subject of an allowed token. The caller checks h.logRequests first, so
+// that a server not logging requests does no work and allocates nothing.
+func (h *handler) logRequest(ctx *fasthttp.RequestCtx, x *exchange, e endpoint, status int, reason string) {
+	req := &ctx.Request.Header
+	method := req.PeekBytes(hdrForwardedMethod)
+	if len(method) == 0 {
+		method = req.PeekBytes(hdrOriginalMethod)
+	}
+	if len(method) == 0 {
+		method = req.Method()
+	}
+	uri := req.PeekBytes(hdrForwardedURI)
+	if len(uri) == 0 {
+		uri = req.PeekBytes(hdrOriginalURI)
+	}
+	if len(uri) == 0 {
+		uri = req.RequestURI()
+	}
+	var latency time.Duration
+	if start := ctx.Time(); !start.IsZero() { // zero for a RequestCtx not served by fasthttp.Server
+		latency = time.Since(start)
+	}
+	var sub string
+	if status == fasthttp.StatusOK && e == endpointAuth {
+		sub = string(x.tok.Claims.Subject)
+	}
+	h.logger.LogAttrs(context.Background(), slog.LevelInfo, "request",
+		slog.String("endpoint", endpointNames[e]),
+		slog.String("method", string(method)),
+		slog.String("uri", string(uri)),
+		slog.Int("status", status),
+		slog.String("reason", reason),
+		slog.Duration("latency", latency),
+		slog.Bool("cached", status == fasthttp.StatusOK && x.tok.FromCache()),
+		slog.String("issuer", x.issuer),
+		slog.String("sub", sub),
+	)
 }

@@ -12,17 +12,22 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 )
 
-// Metric names (Prometheus text format, served at /metrics).
-const (
+// Metric families of the request path (Prometheus text format, served at
+// /metrics); see metricsmeta.go for how to add one.
+var (
 	// jwtgate_requests_total{endpoint="auth|verify",outcome="allow|deny|forbid",reason="ok|<engine reason>|no_token|..."}
-	metricRequests = "jwtgate_requests_total"
+	metricRequests = family("jwtgate_requests_total", typeCounter,
+		`Requests to /auth and /verify by endpoint, outcome (allow, deny = 401, forbid = 403) and reason ("ok" or why the token was refused).`)
 	// jwtgate_verify_duration_seconds: histogram of the engine Verify calls
 	// of /auth and /verify (cache hits included), buckets from 100ns to 5s.
-	metricVerifyDuration = "jwtgate_verify_duration_seconds"
-	// jwtgate_token_cache_{hits,misses,inserts,evictions,invalidations}_total{issuer},
-	// jwtgate_token_cache_entries{issuer}, jwtgate_token_cache_bytes{issuer}
-	metricCachePrefix = "jwtgate_token_cache_"
+	metricVerifyDuration = family("jwtgate_verify_duration_seconds", typeHistogram,
+		"Time spent verifying a token for /auth and /verify, verified-token cache hits included.")
 )
+
+// metricCachePrefix begins the token cache families:
+// jwtgate_token_cache_{hits,misses,inserts,evictions,invalidations}_total{issuer},
+// jwtgate_token_cache_entries{issuer}, jwtgate_token_cache_bytes{issuer}.
+const metricCachePrefix = "jwtgate_token_cache_"
 
 // serverMetrics are the counters of one server, in a metrics.Set of its
 // own (never the process-wide default set).
@@ -128,7 +133,7 @@ func (h *latencyHistogram) observe(d time.Duration) {
 }
 
 func (h *latencyHistogram) write(w io.Writer, name string) {
-	metrics.WriteMetadataIfNeeded(w, name, "histogram")
+	writeFamilyHeader(w, name)
 	var cum uint64
 	for i, b := range h.bounds {
 		cum += h.counts[i].Load()
@@ -156,8 +161,8 @@ func writeCacheMetrics(w io.Writer, routes []*route) {
 		}
 	}
 	for f, field := range cacheFields {
-		name := metricCachePrefix + field.name
-		metrics.WriteMetadataIfNeeded(w, name, field.typ)
+		name := field.family
+		writeFamilyHeader(w, name)
 		for _, st := range stats {
 			if st.ok {
 				fmt.Fprintf(w, "%s{issuer=\"%s\"} %d\n", name, labelValue(st.issuer), st.s[f])
@@ -169,10 +174,14 @@ func writeCacheMetrics(w io.Writer, routes []*route) {
 // cacheStats are engine.CacheStats in cacheFields order.
 type cacheStats [7]uint64
 
-var cacheFields = [7]struct{ name, typ string }{
-	{"hits_total", "counter"}, {"misses_total", "counter"}, {"inserts_total", "counter"},
-	{"evictions_total", "counter"}, {"invalidations_total", "counter"},
-	{"entries", "gauge"}, {"bytes", "gauge"},
+var cacheFields = [7]struct{ family string }{
+	{family(metricCachePrefix+"hits_total", typeCounter, "Tokens of the issuer answered from the verified-token cache, without cryptography.")},
+	{family(metricCachePrefix+"misses_total", typeCounter, "Tokens of the issuer not found in the verified-token cache.")},
+	{family(metricCachePrefix+"inserts_total", typeCounter, "Verified tokens of the issuer added to the cache.")},
+	{family(metricCachePrefix+"evictions_total", typeCounter, "Cache entries of the issuer evicted to stay within the entry or byte limit.")},
+	{family(metricCachePrefix+"invalidations_total", typeCounter, "Cache entries of the issuer dropped because their key was removed or rotated.")},
+	{family(metricCachePrefix+"entries", typeGauge, "Tokens of the issuer in the verified-token cache now.")},
+	{family(metricCachePrefix+"bytes", typeGauge, "Bytes the issuer's verified-token cache entries hold now, every byte an entry keeps.")},
 }
 
 // labelValue escapes a Prometheus label value.

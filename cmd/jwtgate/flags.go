@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // Exit codes shared by every command.
@@ -83,7 +84,7 @@ func (f *cliFlags) parse(args []string, stdout io.Writer) (positional []string, 
 				f.printHelp(stdout)
 				return nil, exitOK, true
 			}
-			fmt.Fprintf(f.stderr, "jwtgate %s: %s\n", f.name, flagError(err))
+			fmt.Fprintf(f.stderr, "jwtgate %s: %s%s\n", f.name, flagError(err), f.hint(err))
 			fmt.Fprintf(f.stderr, "Run 'jwtgate %s --help' for usage.\n", f.name)
 			return nil, exitUsage, true
 		}
@@ -98,6 +99,32 @@ func (f *cliFlags) parse(args []string, stdout io.Writer) (positional []string, 
 		args = rest[1:]
 	}
 }
+
+// hint returns what to add to a flag parse error so that it names the fix:
+// the closest flag to an unknown one, or the units of a duration.
+func (f *cliFlags) hint(err error) string {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		var names []string
+		f.VisitAll(func(fl *flag.Flag) { names = append(names, fl.Name) })
+		return didYouMean(name, names, "--")
+	}
+	// invalid value "1d" for flag -exp: parse error
+	if _, rest, ok := strings.Cut(msg, " for flag -"); ok {
+		name, _, _ := strings.Cut(strings.TrimLeft(rest, "-"), ":")
+		if fl := f.Lookup(name); fl != nil {
+			if g, ok := fl.Value.(flag.Getter); ok {
+				if _, isDuration := g.Get().(time.Duration); isDuration {
+					return durationHint
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// durationHint is what a bad duration flag is told.
+const durationHint = ` (a duration is a number with a unit: ns, us, ms, s, m or h, e.g. 90s, 15m or 24h for a day; "d" is not a unit)`
 
 // usageErr prints a usage error for the command and returns exitUsage.
 func (f *cliFlags) usageErr(format string, args ...any) int {

@@ -31,7 +31,7 @@ func runKeys(args []string, stdout, stderr io.Writer) int {
 	}
 	sub, ok := keysSubcommands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "jwtgate keys: unknown subcommand %q\n\n", args[0])
+		fmt.Fprintf(stderr, "jwtgate keys: unknown subcommand %q%s\n\n", args[0], didYouMean(args[0], commandNames(keysSubcommands), ""))
 		keysUsage(stderr)
 		return exitUsage
 	}

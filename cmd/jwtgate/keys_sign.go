@@ -138,7 +138,31 @@ func readPrivateJWK(path string) (*sign.Key, error) {
 	if len(data) > maxKeyFile {
 		return nil, fmt.Errorf("larger than %d bytes", maxKeyFile)
 	}
+	if err := notPrivateJWK(data); err != nil {
+		return nil, err
+	}
 	return sign.ParsePrivateJWK(data)
+}
+
+// errNeedPrivateJWK ends the errors of a key file that cannot sign.
+const errNeedPrivateJWK = "--key needs the private JWK that 'jwtgate keys generate' wrote with --out-private (or printed first, without it)"
+
+// notPrivateJWK reports a key file that is a public key set or a public JWK,
+// the documents 'jwtgate keys generate' writes beside the private JWK.
+func notPrivateJWK(data []byte) error {
+	var doc map[string]json.RawMessage
+	if json.Unmarshal(data, &doc) != nil {
+		return nil // ParsePrivateJWK says what is wrong
+	}
+	if _, ok := doc["keys"]; ok {
+		return errors.New(`this is a public key set (a JWKS, {"keys":[...]}), which verifies but cannot sign: ` + errNeedPrivateJWK)
+	}
+	var kty string
+	json.Unmarshal(doc["kty"], &kty)
+	if _, private := doc["d"]; !private && kty != "oct" && kty != "" {
+		return errors.New(`this is a public JWK (it has no private member "d"), which verifies but cannot sign: ` + errNeedPrivateJWK)
+	}
+	return nil
 }
 
 // jsonObject decodes s as one JSON object ("" is the empty object), keeping

@@ -210,3 +210,30 @@ func TestKeysErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestKeysSignWithPublicKeyNamesTheFix checks that signing with the public
+// JWKS or a public JWK, which 'keys generate' writes beside the private
+// JWK, says so and names the file to use.
+func TestKeysSignWithPublicKeyNamesTheFix(t *testing.T) {
+	dir := t.TempDir()
+	priv, jwks := filepath.Join(dir, "k.key.json"), filepath.Join(dir, "jwks.json")
+	if code, _, errOut := runCmd(t, "", "keys", "generate", "--alg", "ES256", "--out-private", priv, "--out-jwks", jwks); code != exitOK {
+		t.Fatalf("generate: %d %s", code, errOut)
+	}
+	var set struct{ Keys []json.RawMessage }
+	data, _ := os.ReadFile(jwks)
+	if err := json.Unmarshal(data, &set); err != nil || len(set.Keys) != 1 {
+		t.Fatalf("JWKS %s: %v", data, err)
+	}
+	pub := filepath.Join(dir, "pub.json")
+	os.WriteFile(pub, set.Keys[0], 0o600)
+	for file, want := range map[string]string{jwks: "this is a public key set", pub: "this is a public JWK"} {
+		code, _, errOut := runCmd(t, "", "keys", "sign", "--key", file)
+		if code != exitUsage || !strings.Contains(errOut, want) || !strings.Contains(errOut, "--out-private") {
+			t.Errorf("--key %s: exit %d, stderr %q: want 2, %q and the private JWK's flag", file, code, errOut, want)
+		}
+	}
+	if code, _, errOut := runCmd(t, "", "keys", "sign", "--key", priv); code != exitOK {
+		t.Errorf("--key of the private JWK: exit %d %s", code, errOut)
+	}
+}

@@ -37,12 +37,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	switch name := args[0]; name {
+	case "-version", "--version":
+		return runVersion(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
 			if c, ok := commands[args[1]]; ok {
 				return c.run([]string{"--help"}, stdout, stderr)
 			}
-			fmt.Fprintf(stderr, "jwtgate: unknown command %q\n", args[1])
+			fmt.Fprintf(stderr, "jwtgate: unknown command %q%s\n", args[1], didYouMean(args[1], commandNames(commands), ""))
 			return exitUsage
 		}
 		usage(stdout)
@@ -50,7 +52,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	default:
 		c, ok := commands[name]
 		if !ok {
-			fmt.Fprintf(stderr, "jwtgate: unknown command %q\n\n", name)
+			fmt.Fprintf(stderr, "jwtgate: unknown command %q%s\n\n", name, didYouMean(name, commandNames(commands), ""))
 			usage(stderr)
 			return exitUsage
 		}
@@ -71,14 +73,20 @@ func usage(w io.Writer) {
 // listCommands prints a heading and one line per command, sorted by name,
 // then a blank line.
 func listCommands(w io.Writer, heading string, table map[string]command) {
-	names := make([]string, 0, len(table))
-	for name := range table {
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	names := commandNames(table)
 	fmt.Fprintln(w, heading)
 	for _, name := range names {
 		fmt.Fprintf(w, "  %-9s %s\n", name, table[name].summary)
 	}
 	fmt.Fprintln(w)
+}
+
+// commandNames returns the names of a command table, sorted.
+func commandNames(table map[string]command) []string {
+	names := make([]string, 0, len(table))
+	for name := range table {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
 }

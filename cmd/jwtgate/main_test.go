@@ -64,3 +64,33 @@ func TestFlagError(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// TestErrorsSuggestTheFix checks that a mistyped command, subcommand or flag
+// is answered with the closest real one, and a bad duration with its units.
+func TestErrorsSuggestTheFix(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"verfy"}, `unknown command "verfy"; did you mean verify?`},
+		{[]string{"serv"}, `unknown command "serv"; did you mean serve?`},
+		{[]string{"help", "kyes"}, `unknown command "kyes"; did you mean keys?`},
+		{[]string{"keys", "gen"}, `unknown subcommand "gen"; did you mean generate?`},
+		{[]string{"keys", "sing"}, `unknown subcommand "sing"; did you mean sign?`},
+		{[]string{"verify", "--jwk", "x"}, "flag provided but not defined: --jwk; did you mean --jwks?"},
+		{[]string{"verify", "--isuer", "x"}, "--isuer; did you mean --issuer?"},
+		{[]string{"serve", "--listn", "x"}, "--listn; did you mean --listen?"},
+		{[]string{"keys", "sign", "--exp", "1d"}, `invalid value "1d" for flag --exp: parse error (a duration is a number with a unit: ns, us, ms, s, m or h, e.g. 90s, 15m or 24h`},
+	}
+	for _, c := range cases {
+		code, _, errOut := runCmd(t, "", c.args...)
+		if code != exitUsage || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, stderr %q: want 2 and %q", c.args, code, errOut, c.want)
+		}
+	}
+	for _, args := range [][]string{{"frobnicate"}, {"verify", "--zzzzzz"}} {
+		if _, _, errOut := runCmd(t, "", args...); strings.Contains(errOut, "did you mean") {
+			t.Errorf("%v: %q suggests a name that is not close", args, errOut)
+		}
+	}
+}

@@ -65,6 +65,7 @@ func serve(ctx context.Context, args []string, envConfig string, stdout, stderr 
 	f.Var(&auds, "audience", "an accepted \"aud\" (repeatable)")
 	check := f.Bool("check-config", false, "validate the configuration, print the verdict and exit (0 valid, 1 invalid)")
 	demoAlg := f.String("demo-alg", "EdDSA", "algorithm of the demo-mode key: EdDSA or ES256")
+	logOpts := addLogFlags(f)
 	if rest, code, stop := f.parse(args, stdout); stop {
 		return code
 	} else if len(rest) > 0 {
@@ -78,6 +79,9 @@ func serve(ctx context.Context, args []string, envConfig string, stdout, stderr 
 	demo := path == "" && !o.HasKeySource()
 
 	cfg, err := loadServeConfig(path, o, demo)
+	if err == nil {
+		err = logOpts.apply(f, cfg)
+	}
 	if err != nil {
 		printConfigErrors(stderr, err)
 		if *check {

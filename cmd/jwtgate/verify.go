@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/jwtgate/jwtgate/engine"
+	"github.com/jwtgate/jwtgate/keystore"
+	"github.com/jwtgate/jwtgate/server/config"
 )
 
 func init() {
@@ -25,11 +27,15 @@ func init() {
 
 const verifyAbout = `
 Verifies TOKEN, or without it one token per line of standard input (spaces
-and CR/LF around a token are ignored, blank lines skipped, lines are at most
-64 KiB and tokens at most 16 KiB). Prints one JSON object per token:
+and CR/LF around a token are ignored; tokens are at most --max-token-size
+bytes, 16 KiB by default). Prints exactly one JSON object per input line, in
+input order, so that the Nth output line is the verdict on the Nth input line:
 
   {"valid":true,"header":{...},"claims":{...}}
   {"valid":false,"error":"invalid_token","reason":"expired","description":"token has expired"}
+
+A blank line is {"valid":false,...,"reason":"empty",...}. Pass the token
+alone, without the "Bearer " of an Authorization header.
 
 "error" is the RFC 6750 code a server would send, "reason" the stable
 machine-readable cause. Exit status: 0 if every token is valid, 1 if any is
@@ -37,7 +43,8 @@ invalid (or standard input held no token), 2 for bad flags or an unusable
 --jwks.
 
 This is a debugging tool: without --issuer it accepts any issuer and without
---audience any audience (jwtgate serve always checks them). exp is still
+--audience any audience (jwtgate serve always checks them); with --discovery
+the issuer is the discovery URL unless --issuer names it. exp is still
 required; the clock leeway is 30s; the keys' own algorithms decide (a token
 cannot choose its algorithm).
 
@@ -47,21 +54,28 @@ valid UTF-8, else base64url-encoded as "payload_base64url".
 
 --summary prints only {"valid":N,"invalid":M}, for bulk runs.`
 
-// verifyLineMax bounds one line of standard input; longer lines are
-// reported as too large without being held in memory.
+// verifyLineMax bounds one line of standard input, unless --max-token-size
+// asks for more; longer lines are reported as too large without being held
+// in memory.
 const verifyLineMax = 64 << 10
+
+// verifyLineSlack is what a line may hold beyond the largest token: the
+// spaces and CR/LF around it.
+const verifyLineSlack = 1 << 10
 
 // jwksLoadTimeout bounds loading --jwks (fetching a URL).
 const jwksLoadTimeout = 10 * time.Second
 
 func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	f := newFlags("verify", "--jwks FILE|URL [--issuer ISS] [--audience AUD] [--no-claims] [--summary] [TOKEN]", verifyAbout, stderr)
-	jwks := f.String("jwks", "", "JWKS `FILE or URL` holding the verification keys (required)")
+	f := newFlags("verify", "--jwks FILE|URL | --discovery URL [--issuer ISS] [--audience AUD] [--no-claims] [--summary] [TOKEN]", verifyAbout, stderr)
+	jwks := f.String("jwks", "", "JWKS `FILE or URL` holding the verification keys (this or --discovery is required)")
+	discovery := f.String("discovery", "", "find the keys by OpenID discovery at this issuer `URL`; without --issuer the issuer is the URL")
 	var issuers, audiences stringList
 	f.Var(&issuers, "issuer", "accepted \"iss\" `ISS`; repeat for several (default: any issuer)")
 	f.Var(&audiences, "audience", "accepted \"aud\" `AUD`; repeat for several (default: any audience)")
 	noClaims := f.Bool("no-claims", false, "check only the signature; the payload may be any bytes")
 	summary := f.Bool("summary", false, "print only {\"valid\":N,\"invalid\":M}")
+	maxSize := f.Int("max-token-size", engine.DefaultMaxTokenSize, "reject tokens longer than `BYTES` (serve: limits.max_token_bytes)")
 	pos, code, stop := f.parse(args, stdout)
 	if stop {
 		return code
@@ -69,26 +83,51 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(pos) > 1 {
 		return f.usageErr("takes at most one TOKEN argument, got %d (pass several on standard input, one per line)", len(pos))
 	}
-	if *jwks == "" {
-		return f.usageErr("--jwks is required: a JWKS file or an http(s) URL")
+	if *jwks == "" && *discovery == "" {
+		return f.usageErr("--jwks is required: a JWKS file or an http(s) URL (or --discovery with the issuer's URL)")
+	}
+	if *jwks != "" && *discovery != "" {
+		return f.usageErr("give --jwks or --discovery, not both: discovery finds the JWKS itself")
+	}
+	keySource := keystore.Issuer{JWKSFile: *jwks}
+	if isURL(*jwks) {
+		keySource = keystore.Issuer{JWKSURL: *jwks}
+	}
+	sourceName := "--jwks " + describeSource(*jwks)
+	if *discovery != "" {
+		if !isURL(*discovery) {
+			return f.usageErr("--discovery %q: must be the issuer's http(s) URL", *discovery)
+		}
+		if len(issuers) > 1 {
+			return f.usageErr("--discovery checks the document against one issuer: give at most one --issuer")
+		}
+		if len(issuers) == 0 { // OpenID Connect Discovery §4: the document is at ISSUER/.well-known/openid-configuration
+			issuers = stringList{config.DiscoveryIssuer(*discovery)}
+		}
+		keySource = keystore.Issuer{Issuer: issuers[0], Discovery: *discovery}
+		sourceName = "--discovery " + *discovery
 	}
 	if *noClaims && (len(issuers) > 0 || len(audiences) > 0) {
 		return f.usageErr("--no-claims checks no claim: it cannot be combined with --issuer or --audience")
 	}
+	if *maxSize < 1 || *maxSize > maxTokenSizeLimit {
+		return f.usageErr("--max-token-size %d: must be between 1 and %d bytes", *maxSize, maxTokenSizeLimit)
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), jwksLoadTimeout)
 	defer cancel()
-	store, err := openJWKS(ctx, *jwks, stderr)
+	store, err := openKeys(ctx, keySource, stderr)
 	if err != nil {
-		return f.usageErr("--jwks %s: %v", describeSource(*jwks), err)
+		return f.usageErr("%s: %v", sourceName, err)
 	}
 	defer store.Close()
 	verifier, err := engine.New(engine.Config{
-		Keys:        store,
-		Issuers:     issuers,
-		AnyIssuer:   len(issuers) == 0,
-		Audiences:   audiences,
-		AnyAudience: len(audiences) == 0,
+		Keys:         store,
+		Issuers:      issuers,
+		AnyIssuer:    len(issuers) == 0,
+		Audiences:    audiences,
+		AnyAudience:  len(audiences) == 0,
+		MaxTokenSize: *maxSize,
 	})
 	if err != nil {
 		return f.usageErr("%v", err)
@@ -96,6 +135,7 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	out := bufio.NewWriterSize(stdout, 64<<10)
 	r := &verifyRun{verifier: verifier, out: out, noClaims: *noClaims, summary: *summary}
+	r.setMaxSize(*maxSize)
 	if len(pos) == 1 {
 		r.verify(bytes.TrimSpace([]byte(pos[0])))
 	} else if err := r.verifyLines(stdin); err != nil {
@@ -119,6 +159,20 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// maxTokenSizeLimit bounds --max-token-size: a line of standard input is
+// held in memory whole.
+const maxTokenSizeLimit = 16 << 20
+
+// errBearer is a token pasted with the scheme of its Authorization header.
+var errBearer = engine.ErrMalformed.Refine(`the token starts with "Bearer ": pass the token alone, without the Authorization header's scheme`)
+
+// The verdict on a blank or whitespace-only input line: it has a line of
+// its own, so that verdicts stay in step with the input.
+const (
+	emptyReason      = "empty"
+	emptyDescription = "the line is blank: no token to verify"
+)
+
 // verifyRun verifies a stream of tokens with one reused engine.Token and
 // output buffer: a token costs no allocation beyond the verifier's own.
 type verifyRun struct {
@@ -128,11 +182,32 @@ type verifyRun struct {
 	w              resultWriter
 	noClaims       bool
 	summary        bool
+	lineMax        int   // bytes of one input line held at most
+	tooLarge       error // engine.ErrTooLarge naming the cap and --max-token-size
 	valid, invalid uint64
 }
 
-// verify checks one token and writes its result line.
+// setMaxSize sizes the line buffer for tokens of up to n bytes and builds
+// the too-large error that names the cap.
+func (r *verifyRun) setMaxSize(n int) {
+	r.lineMax = max(verifyLineMax, n+verifyLineSlack)
+	r.tooLarge = engine.ErrTooLarge.Refine(fmt.Sprintf("token is larger than the maximum of %d bytes; raise it with --max-token-size (limits.max_token_bytes in the serve config)", n))
+}
+
+// verify checks one token, already trimmed of surrounding space, and writes
+// its result line.
 func (r *verifyRun) verify(token []byte) {
+	if len(token) == 0 {
+		r.invalid++
+		if !r.summary {
+			r.out.Write(r.w.invalidReason(engine.OAuthInvalidToken, emptyReason, emptyDescription))
+		}
+		return
+	}
+	if hasBearerPrefix(token) {
+		r.record(errBearer)
+		return
+	}
 	var err error
 	if r.noClaims {
 		err = r.verifier.VerifySignature(token, &r.token)
@@ -145,6 +220,9 @@ func (r *verifyRun) verify(token []byte) {
 // record counts the outcome of the token just verified into r.token and
 // writes its line.
 func (r *verifyRun) record(err error) {
+	if err == engine.ErrTooLarge && r.tooLarge != nil {
+		err = r.tooLarge
+	}
 	if err != nil {
 		r.invalid++
 		if !r.summary {
@@ -162,7 +240,7 @@ func (r *verifyRun) record(err error) {
 // the input has nothing more buffered, so that an interactive user sees each
 // answer before typing the next token.
 func (r *verifyRun) verifyLines(in io.Reader) error {
-	br := bufio.NewReaderSize(in, verifyLineMax)
+	br := bufio.NewReaderSize(in, max(r.lineMax, verifyLineMax))
 	for {
 		if br.Buffered() == 0 && !r.summary {
 			if err := r.out.Flush(); err != nil {
@@ -180,9 +258,10 @@ func (r *verifyRun) verifyLines(in io.Reader) error {
 			}
 			continue
 		}
-		if token := bytes.TrimSpace(line); len(token) > 0 {
-			r.verify(token)
+		if err == io.EOF && len(line) == 0 {
+			return nil // the input ended with a newline, or was empty
 		}
+		r.verify(bytes.TrimSpace(line))
 		if err == io.EOF {
 			return nil
 		}
@@ -190,6 +269,14 @@ func (r *verifyRun) verifyLines(in io.Reader) error {
 			return err
 		}
 	}
+}
+
+// hasBearerPrefix reports whether token begins with the "Bearer " scheme of
+// an Authorization header, in any case.
+func hasBearerPrefix(token []byte) bool {
+	const scheme = "bearer"
+	return len(token) > len(scheme) && bytes.EqualFold(token[:len(scheme)], []byte(scheme)) &&
+		(token[len(scheme)] == ' ' || token[len(scheme)] == '\t')
 }
 
 // skipLine discards the rest of an overlong line, up to and including its

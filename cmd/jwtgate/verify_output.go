@@ -43,12 +43,17 @@ func (w *resultWriter) invalid(err error) []byte {
 	} else if e := (*engine.Error)(nil); errors.As(err, &e) {
 		code, reason = e.OAuthCode(), e.Reason()
 	}
+	return w.invalidReason(code, reason, err.Error())
+}
+
+// invalidReason renders {"valid":false,"error":CODE,"reason":REASON,"description":DESC}.
+func (w *resultWriter) invalidReason(code, reason, desc string) []byte {
 	b := append(w.buf[:0], `{"valid":false,"error":`...)
 	b = appendJSONString(b, code)
 	b = append(b, `,"reason":`...)
 	b = appendJSONString(b, reason)
 	b = append(b, `,"description":`...)
-	b = appendJSONString(b, err.Error())
+	b = appendJSONString(b, desc)
 	b = append(b, "}\n"...)
 	w.buf = b
 	return b

@@ -103,7 +103,10 @@ func TestVerifyStdinBulk(t *testing.T) {
 	want := []struct {
 		valid bool
 		what  string
-	}{{true, "a"}, {false, "expired"}, {true, "b"}, {true, "a"}, {false, "malformed"}}
+	}{ // one verdict per input line, blank ones included, in input order
+		{false, "empty"}, {true, "a"}, {false, "empty"}, {false, "expired"},
+		{true, "b"}, {true, "a"}, {false, "empty"}, {false, "malformed"},
+	}
 	if len(rs) != len(want) {
 		t.Fatalf("%d results, want %d:\n%s", len(rs), len(want), out)
 	}
@@ -140,10 +143,75 @@ func TestVerifyStdinOverlongLine(t *testing.T) {
 
 func TestVerifyEmptyInputFails(t *testing.T) {
 	f := newFixture(t, engine.HS256, "k1")
-	for _, input := range []string{"", "\n\n  \r\n"} {
-		code, out, errOut := runCmd(t, input, "verify", "--jwks", f.jwks)
-		if code != exitFailure || out != "" || !strings.Contains(errOut, "no token") {
-			t.Fatalf("input %q: exit %d, stdout %q, stderr %q: want 1 and a message", input, code, out, errOut)
+	code, out, errOut := runCmd(t, "", "verify", "--jwks", f.jwks)
+	if code != exitFailure || out != "" || !strings.Contains(errOut, "no token") {
+		t.Fatalf("no input: exit %d, stdout %q, stderr %q: want 1 and a message", code, out, errOut)
+	}
+}
+
+// TestVerifyBlankLinesKeepTheirPlace checks that a blank or whitespace-only
+// line gets its own "empty" verdict, so that the Nth verdict always belongs
+// to the Nth line.
+func TestVerifyBlankLinesKeepTheirPlace(t *testing.T) {
+	f := newFixture(t, engine.HS256, "k1")
+	valid := f.token(t, map[string]any{"sub": "a"})
+	for _, c := range []struct {
+		input string
+		want  []string // "a" for the valid token, else the reason
+	}{
+		{"\n\n  \r\n", []string{"empty", "empty", "empty"}},
+		{valid + "\n\n" + valid + "\n", []string{"a", "empty", "a"}},
+		{"\t\r\n" + valid + "\r\n \t ", []string{"empty", "a", "empty"}},
+		{"\r\n", []string{"empty"}},
+	} {
+		code, out, errOut := runCmd(t, c.input, "verify", "--jwks", f.jwks)
+		rs := parseResults(t, out)
+		if code != exitFailure || len(rs) != len(c.want) {
+			t.Fatalf("input %q: exit %d, %d results, want 1 and %d:\n%s%s", c.input, code, len(rs), len(c.want), out, errOut)
+		}
+		for i, w := range c.want {
+			got := rs[i].Reason
+			if rs[i].Valid {
+				got = fmt.Sprint(rs[i].Claims["sub"])
+			}
+			if got != w {
+				t.Errorf("input %q, line %d: %q, want %q", c.input, i+1, got, w)
+			}
+			if w == "empty" && (rs[i].Valid || rs[i].Error != engine.OAuthInvalidToken || rs[i].Description == "") {
+				t.Errorf("input %q, line %d: %+v: want invalid with an error code and a description", c.input, i+1, rs[i])
+			}
+		}
+	}
+}
+
+// TestVerifyMessagesNameTheFix checks the verdicts a new user meets first:
+// an oversized token names the cap and --max-token-size, which raises it;
+// a token pasted with "Bearer " says so.
+func TestVerifyMessagesNameTheFix(t *testing.T) {
+	f := newFixture(t, engine.HS256, "k1")
+	big := f.token(t, map[string]any{"pad": strings.Repeat("x", engine.DefaultMaxTokenSize)})
+	code, out, _ := runCmd(t, "", "verify", "--jwks", f.jwks, big)
+	rs := parseResults(t, out)
+	if code != exitFailure || len(rs) != 1 || rs[0].Reason != "too_large" ||
+		!strings.Contains(rs[0].Description, fmt.Sprint(engine.DefaultMaxTokenSize)) || !strings.Contains(rs[0].Description, "--max-token-size") {
+		t.Fatalf("oversized token: exit %d, %s: want too_large naming %d and --max-token-size", code, out, engine.DefaultMaxTokenSize)
+	}
+	code, out, errOut := runCmd(t, big+"\n", "verify", "--jwks", f.jwks, "--max-token-size", fmt.Sprint(len(big)))
+	if code != exitOK || !parseResults(t, out)[0].Valid {
+		t.Fatalf("--max-token-size %d: exit %d, %s%s: want the token valid", len(big), code, out, errOut)
+	}
+	huge := f.token(t, map[string]any{"pad": strings.Repeat("x", 2*verifyLineMax)})
+	code, out, errOut = runCmd(t, huge+"\n", "verify", "--jwks", f.jwks, "--max-token-size", fmt.Sprint(len(huge)))
+	if code != exitOK || !parseResults(t, out)[0].Valid {
+		t.Fatalf("a token longer than the default line buffer with --max-token-size %d: exit %d, %s%s", len(huge), code, out, errOut)
+	}
+
+	tok := f.token(t, nil)
+	for _, pasted := range []string{"Bearer " + tok, "bearer\t" + tok} {
+		code, out, _ = runCmd(t, pasted+"\n", "verify", "--jwks", f.jwks)
+		rs = parseResults(t, out)
+		if code != exitFailure || len(rs) != 1 || !strings.Contains(rs[0].Description, `"Bearer "`) {
+			t.Fatalf("%q: exit %d, %s: want invalid saying the token starts with \"Bearer \"", pasted, code, out)
 		}
 	}
 }
@@ -291,6 +359,7 @@ func TestVerifyUsageErrors(t *testing.T) {
 		{[]string{"--jwks", f.jwks + ".missing", tok}, "--jwks file " + f.jwks + ".missing"},
 		{[]string{"--jwks", notJWKS, tok}, "--jwks file " + notJWKS},
 		{[]string{"--summary=maybe", "--jwks", f.jwks, tok}, "--summary"},
+		{[]string{"--max-token-size", "0", "--jwks", f.jwks, tok}, "--max-token-size"},
 	}
 	for _, c := range cases {
 		code, out, errOut := runCmd(t, "", append([]string{"verify"}, c.args...)...)
@@ -333,7 +402,8 @@ func TestVerifyRunAllocs(t *testing.T) {
 	for _, summary := range []bool{false, true} {
 		for _, noClaims := range []bool{false, true} {
 			r := &verifyRun{verifier: v, out: bufio.NewWriter(io.Discard), summary: summary, noClaims: noClaims}
-			for _, tok := range [][]byte{valid, expired} {
+			r.setMaxSize(engine.DefaultMaxTokenSize)
+			for _, tok := range [][]byte{valid, expired, nil, append([]byte("Bearer "), valid...)} {
 				r.verify(tok) // warm the buffers and the cache
 				if n := testing.AllocsPerRun(200, func() { r.verify(tok) }); n != 0 {
 					t.Errorf("summary=%v no-claims=%v: %v allocations per token, want 0", summary, noClaims, n)

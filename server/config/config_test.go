@@ -152,7 +152,7 @@ func TestParseRejectsWithLine(t *testing.T) {
 	}{
 		{"unknown top key", "listen: 1.2.3.4:80\nlisen: x\n", 2, "lisen"},
 		{"unknown issuer key", minimal + "    audience: [x]\n", 6, "audience"},
-		{"wrong type", "listen: [a]\n", 1, "Listen"},
+		{"wrong type", "listen: [a]\n", 1, "listen: must be a string"},
 		{"duration as number", minimal + "    leeway: 30\n", 6, "not a duration"},
 		{"bad duration", minimal + "    cooldown: soon\n", 6, "soon"},
 		{"duplicate key", "listen: a:1\nlisten: b:2\n", 2, "listen"},

@@ -25,7 +25,7 @@ log:
 `))
 	fmt.Println(err)
 	// Output:
-	// line 5: unknown field "audeince"
+	// line 5: issuers[0].audeince: unknown field "audeince"
 	// line 3: issuers[0].audiences: is required: the audiences this issuer's tokens must be meant for (set any_audience: true to skip the audience check explicitly)
 	// line 6: log.level: must be debug, info, warn or error, not "loud"
 }

@@ -1,6 +1,9 @@
 package config
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Overrides are command-line settings; they take precedence over the file.
 // The issuer settings apply to the single-issuer case: they create the
@@ -62,6 +65,9 @@ func (c *Config) Apply(o Overrides) error {
 		if !o.HasKeySource() {
 			return &Error{Field: "--issuer, --audience", Msg: "need a key source: --jwks-url, --jwks-file or --discovery (or a config file with issuers)"}
 		}
+		if o.Issuer == "" && o.Discovery != "" {
+			o.Issuer = DiscoveryIssuer(o.Discovery)
+		}
 		if o.Issuer == "" {
 			return &Error{Field: "--issuer", Msg: "is required: the exact \"iss\" of the tokens to accept"}
 		}
@@ -84,10 +90,19 @@ func (c *Config) Apply(o Overrides) error {
 		is.Audiences, is.AnyAudience = append([]string(nil), o.Audiences...), false
 	}
 	if o.Discovery != "" && is.Issuer == "" {
-		// The discovery document names the issuer; without --issuer it
-		// must still be stated, since the document's issuer is checked
-		// against it.
-		return &Error{Field: "--issuer", Msg: "is required with --discovery: the discovery document's issuer must equal it"}
+		is.Issuer, is.AnyIssuer = DiscoveryIssuer(o.Discovery), false
 	}
 	return nil
+}
+
+// wellKnownConfig is the OpenID Connect discovery path (OIDC Discovery §4).
+const wellKnownConfig = "/.well-known/openid-configuration"
+
+// DiscoveryIssuer returns the issuer a discovery URL stands for when no
+// issuer is given: by OpenID Connect Discovery §4 the document lives at the
+// issuer's URL + "/.well-known/openid-configuration", so the URL without
+// that suffix is the issuer (a URL without the suffix is the issuer as it
+// is). The document's "issuer" must still equal it exactly.
+func DiscoveryIssuer(discoveryURL string) string {
+	return strings.TrimSuffix(discoveryURL, wellKnownConfig)
 }

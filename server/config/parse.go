@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 )
 
 // MaxFileBytes caps the size of a configuration file.
@@ -120,6 +124,9 @@ func decode(data []byte, file string) (cfg *Config, err error) {
 	}
 	tree, err := parser.ParseBytes(data, 0)
 	if err != nil {
+		if line := tabIndentLine(data); line > 0 {
+			return nil, &Error{File: file, Line: line, Msg: "a tab in the indentation: YAML indents with spaces only; replace the tab with spaces"}
+		}
 		return nil, yamlError(err, file)
 	}
 	cfg = &Config{src: &source{file: file, ast: tree}}
@@ -134,7 +141,17 @@ func decode(data []byte, file string) (cfg *Config, err error) {
 			return nil, err
 		}
 		if err := yaml.UnmarshalWithOptions(data, cfg, yaml.Strict()); err != nil {
-			return nil, yamlError(err, file)
+			if te := (*yaml.TypeError)(nil); errors.As(err, &te) {
+				return nil, typeError(te, tree, file)
+			}
+			e := yamlError(err, file)
+			if ne := (*yaml.UnexpectedNodeTypeError)(nil); errors.As(err, &ne) {
+				e.Msg = "must be " + nodeTypeName(ne.Expected) + ", not " + nodeTypeName(ne.Actual)
+			}
+			if ye := yaml.Error(nil); errors.As(err, &ye) && e.Field == "" {
+				e.Field = pathAt(tree, ye.GetToken())
+			}
+			return nil, e
 		}
 	}
 	return cfg, nil
@@ -149,7 +166,7 @@ func docLine(d *ast.DocumentNode) int {
 
 // yamlError turns a go-yaml error into an *Error with its line and a
 // one-line message.
-func yamlError(err error, file string) error {
+func yamlError(err error, file string) *Error {
 	var ye yaml.Error
 	if errors.As(err, &ye) {
 		e := &Error{File: file, Msg: oneLine(ye.GetMessage())}
@@ -163,6 +180,148 @@ func yamlError(err error, file string) error {
 		msg = msg[:i] // go-yaml appends the source excerpt
 	}
 	return &Error{File: file, Msg: oneLine(msg)}
+}
+
+// tabIndentLine returns the first line (from 1) whose indentation holds a
+// tab, or 0.
+func tabIndentLine(data []byte) int {
+	for n, line := range bytes.Split(data, []byte("\n")) {
+		indent := line[:len(line)-len(bytes.TrimLeft(line, " \t"))]
+		if bytes.IndexByte(indent, '\t') >= 0 && len(bytes.TrimSpace(line)) > 0 {
+			return n + 1
+		}
+	}
+	return 0
+}
+
+// typeError reports a value of the wrong type by its YAML path and line and
+// the type the setting takes, e.g. `issuers[0].require_kid: must be a
+// boolean (true or false), not the string "true": remove the quotes`.
+func typeError(te *yaml.TypeError, tree *ast.File, file string) error {
+	e := &Error{File: file}
+	var got string
+	if tk := te.Token; tk != nil {
+		if tk.Position != nil {
+			e.Line = tk.Position.Line
+		}
+		e.Field = pathAt(tree, tk)
+		got = describeToken(tk)
+	}
+	want := describeType(te.DstType)
+	e.Msg = "must be " + want
+	if got != "" {
+		e.Msg += ", not " + got
+	}
+	if tk := te.Token; tk != nil && (tk.Type == token.DoubleQuoteType || tk.Type == token.SingleQuoteType) {
+		if _, err := strconv.ParseBool(tk.Value); err == nil && te.DstType.Kind() == reflect.Bool {
+			e.Msg += ": remove the quotes"
+		} else if _, err := strconv.ParseFloat(tk.Value, 64); err == nil && isNumber(te.DstType.Kind()) {
+			e.Msg += ": remove the quotes"
+		}
+	}
+	return e
+}
+
+// pathAt returns the YAML path ("issuers[0].require_kid") of the value
+// whose token is tk, or "".
+func pathAt(tree *ast.File, tk *token.Token) string {
+	if tree == nil || tk == nil || tk.Position == nil {
+		return ""
+	}
+	f := &nodeFinder{line: tk.Position.Line, column: tk.Position.Column}
+	for _, doc := range tree.Docs {
+		if doc != nil && doc.Body != nil {
+			ast.Walk(f, doc.Body)
+		}
+	}
+	return strings.TrimPrefix(strings.TrimPrefix(f.path, "$"), ".")
+}
+
+// nodeFinder finds the path of the innermost node at a line and column.
+type nodeFinder struct {
+	line, column int
+	path         string
+}
+
+func (f *nodeFinder) Visit(n ast.Node) ast.Visitor {
+	if mv, ok := n.(*ast.MappingValueNode); ok {
+		if tk := mv.Value.GetToken(); tk != nil && tk.Position != nil && tk.Position.Line == f.line && tk.Position.Column == f.column {
+			f.path = mv.Value.GetPath()
+		}
+	}
+	if tk := n.GetToken(); tk != nil && tk.Position != nil && tk.Position.Line == f.line && tk.Position.Column == f.column && f.path == "" {
+		f.path = n.GetPath()
+	}
+	return f
+}
+
+// describeToken names a scalar as the user wrote it: `the string "true"`.
+func describeToken(tk *token.Token) string {
+	switch tk.Type {
+	case token.DoubleQuoteType, token.SingleQuoteType:
+		return strconv.Quote(tk.Value) + " (a quoted string)"
+	case token.StringType:
+		return "the string " + strconv.Quote(tk.Value)
+	case token.IntegerType, token.FloatType, token.BinaryIntegerType, token.OctetIntegerType, token.HexIntegerType:
+		return "the number " + tk.Value
+	case token.BoolType:
+		return "the boolean " + tk.Value
+	case token.NullType:
+		return "null"
+	case token.SequenceStartType, token.SequenceEntryType:
+		return "a list"
+	case token.MappingStartType, token.MappingValueType:
+		return "a mapping"
+	}
+	return ""
+}
+
+// describeType names what a setting of Go type t takes, in YAML terms.
+func describeType(t reflect.Type) string {
+	if t == nil {
+		return "another type"
+	}
+	if t == reflect.TypeFor[time.Duration]() {
+		return "a duration such as 30s, 5m or 24h"
+	}
+	switch k := t.Kind(); {
+	case k == reflect.Bool:
+		return "a boolean (true or false)"
+	case isNumber(k):
+		return "a number"
+	case k == reflect.String:
+		return "a string"
+	case k == reflect.Slice || k == reflect.Array:
+		return "a list (- item, or [a, b])"
+	case k == reflect.Map || k == reflect.Struct:
+		return "a mapping (key: value)"
+	case k == reflect.Pointer:
+		return describeType(t.Elem())
+	}
+	return "a " + t.Kind().String()
+}
+
+// nodeTypeName names a YAML node type for messages.
+func nodeTypeName(t ast.NodeType) string {
+	switch t {
+	case ast.SequenceType:
+		return "a list (- item, or [a, b])"
+	case ast.MappingType, ast.MappingValueType:
+		return "a mapping (key: value)"
+	case ast.StringType:
+		return "a string"
+	case ast.IntegerType, ast.FloatType:
+		return "a number"
+	case ast.BoolType:
+		return "a boolean"
+	case ast.NullType:
+		return "empty (null)"
+	}
+	return "a " + strings.ToLower(t.String())
+}
+
+func isNumber(k reflect.Kind) bool {
+	return k >= reflect.Int && k <= reflect.Float64
 }
 
 // oneLine joins the lines of a message.

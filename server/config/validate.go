@@ -118,6 +118,20 @@ func (c *Config) defaults() {
 	}
 }
 
+// listenHint suggests the host:port a malformed listen address meant: a
+// bare port becomes 127.0.0.1:PORT (or :PORT for every interface), a bare
+// host HOST:8080.
+func listenHint(addr string) string {
+	if _, err := strconv.Atoi(strings.TrimPrefix(addr, ":")); err == nil && addr != "" {
+		port := strings.TrimPrefix(addr, ":")
+		return fmt.Sprintf("; to listen on port %s of this machine only write 127.0.0.1:%s, on every interface :%s", port, port, port)
+	}
+	if addr != "" && !strings.ContainsAny(addr, ":[]/ ") {
+		return fmt.Sprintf("; add the port, e.g. %s:8080", addr)
+	}
+	return ""
+}
+
 func setInt(v *int, def int) {
 	if *v == 0 {
 		*v = def
@@ -126,7 +140,7 @@ func setInt(v *int, def int) {
 
 func (c *Config) checkServer(p *problems) {
 	if host, port, err := net.SplitHostPort(c.Listen); err != nil {
-		p.add("listen", "%q is not a host:port address: %v", c.Listen, err)
+		p.add("listen", "%q is not a host:port address: %v%s", c.Listen, err, listenHint(c.Listen))
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		p.add("listen", "%q has no valid port", c.Listen)
 	} else if strings.ContainsAny(host, " /") {
