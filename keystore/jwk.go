@@ -50,8 +50,8 @@ type ParseOptions struct {
 // precise reason). err is non-nil only when the document is not a JWKS, is
 // too large, mixes symmetric secrets and asymmetric keys (ErrMixedSymmetry,
 // judged on every key listed, usable or not, whatever the source), holds a
-// secret while opts.Fetched (ErrPublishedSecret), is ambiguous (two keys with the same
-// kid and algorithm), or has no usable key left.
+// secret while opts.Fetched (ErrPublishedSecret), is ambiguous (two keys
+// with the same kid and algorithm), or has no usable key left.
 func ParseJWKS(data []byte, opts ParseOptions) (keys []*engine.Key, skipped []error, err error) {
 	max := opts.MaxSize
 	if max <= 0 {
@@ -104,9 +104,8 @@ func ParseJWKS(data []byte, opts ParseOptions) (keys []*engine.Key, skipped []er
 }
 
 // checkSymmetry rejects a set that lists both a symmetric secret and an
-// asymmetric key, or, when fetched, any secret. It reads
-// each item's kty (items that are not objects with a string kty are left to
-// parseJWK).
+// asymmetric key, or, when fetched, any secret. It reads each item's kty
+// (items that are not objects with a string kty are left to parseJWK).
 func checkSymmetry(items []json.RawMessage, fetched bool) error {
 	secret, public := -1, -1
 	var publicKty string
