@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jwtgate/jwtgate/engine"
+	"github.com/jwtgate/jwtgate/keystore"
 )
 
 // fixture is shared by every test and benchmark of one process: RSA key
@@ -25,23 +26,58 @@ func mustFixture(tb testing.TB) *Fixture {
 }
 
 // TestLibrariesAgree proves that every compared verifier is configured to
-// check the same things: each accepts the valid token of each algorithm and
-// rejects every hostile one (tampered, wrong iss, wrong aud, expired, no exp,
-// nbf or iat in the future, unknown kid, alg none, alg confusion and mismatch).
+// check the same things: each, trusting the key set of an algorithm, accepts
+// its valid token and rejects every hostile one (tampered, wrong iss, the
+// other set's iss, wrong aud, expired, no exp, nbf or iat in the future,
+// unknown kid, alg none, alg confusion and mismatch).
 func TestLibrariesAgree(t *testing.T) {
 	f := mustFixture(t)
 	for _, lib := range Libs {
 		t.Run(lib.Name, func(t *testing.T) {
-			bind, err := lib.New(f)
-			if err != nil {
-				t.Fatal(err)
-			}
 			for _, alg := range Algs {
+				bind, err := lib.New(f, f.Set(alg))
+				if err != nil {
+					t.Fatal(err)
+				}
 				if err := CheckCases(f, lib, bind, alg); err != nil {
 					t.Error(err)
 				}
 			}
 		})
+	}
+}
+
+// TestKeySets checks the fixture's key sets: the public keys and the HMAC
+// secret in separate sets with distinct issuers (jwtgate refuses a set that
+// mixes them), every algorithm's key in its own set, and the valid tokens
+// issued by their set's issuer.
+func TestKeySets(t *testing.T) {
+	f := mustFixture(t)
+	if f.Public.Issuer == f.Secret.Issuer {
+		t.Fatalf("both key sets have issuer %q", f.Public.Issuer)
+	}
+	for _, set := range f.Sets() {
+		if _, _, err := keystore.ParseJWKS(set.JWKS, keystore.ParseOptions{}); err != nil {
+			t.Errorf("%s: %v", set.Issuer, err)
+		}
+	}
+	for _, alg := range Algs {
+		set := f.Set(alg)
+		n := 0
+		for _, k := range set.Keys {
+			if (k.Alg.Family() == engine.FamilyHMAC) != (alg.Family() == engine.FamilyHMAC) {
+				t.Errorf("%s: key %s in the set of %s", set.Issuer, k.Kid, alg)
+			}
+			if k == f.Keys[alg] {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s: its key is %d times in its set", alg, n)
+		}
+		if c := f.Claims(alg); c.Issuer != set.Issuer {
+			t.Errorf("%s: tokens issued by %q, its set's issuer is %q", alg, c.Issuer, set.Issuer)
+		}
 	}
 }
 
@@ -65,7 +101,7 @@ func TestFixtureCases(t *testing.T) {
 			}
 			names[c.Name] = true
 		}
-		for _, want := range []string{"tampered-payload", "tampered-signature", "wrong-iss", "wrong-aud", "expired", "no-exp", "not-yet-valid", "issued-in-future", "unknown-kid", "alg-none"} {
+		for _, want := range []string{"tampered-payload", "tampered-signature", "wrong-iss", "other-set-iss", "wrong-aud", "expired", "no-exp", "not-yet-valid", "issued-in-future", "unknown-kid", "alg-none"} {
 			if !names[want] {
 				t.Errorf("%s: no %s case", alg, want)
 			}
@@ -83,11 +119,11 @@ func TestClockIsHonored(t *testing.T) {
 		if lib.Primitive {
 			continue // reads no claims, so no clock
 		}
-		bind, err := lib.New(late)
-		if err != nil {
-			t.Fatal(err)
-		}
 		for _, alg := range Algs {
+			bind, err := lib.New(late, late.Set(alg))
+			if err != nil {
+				t.Fatal(err)
+			}
 			if err := bind(late.Token(alg))(); err == nil {
 				t.Errorf("%s %s: accepted a token %v past its exp", lib.Name, alg, time.Hour)
 			}
@@ -100,18 +136,18 @@ func TestClockIsHonored(t *testing.T) {
 // a repeated token from the cache.
 func TestJWTGateVariants(t *testing.T) {
 	f := mustFixture(t)
-	uncached, err := newJWTGateVerifier(f, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if uncached.Cache() != nil {
-		t.Fatal("jwtgate variant has a cache")
-	}
-	cached, err := newJWTGateVerifier(f, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, alg := range Algs {
+		uncached, err := newJWTGateVerifier(f, f.Set(alg), -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if uncached.Cache() != nil {
+			t.Fatal("jwtgate variant has a cache")
+		}
+		cached, err := newJWTGateVerifier(f, f.Set(alg), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
 		raw := []byte(f.Token(alg))
 		var tok engine.Token
 		for i := range 2 {
@@ -129,14 +165,11 @@ func TestJWTGateVariants(t *testing.T) {
 // hostile tokens, so that the agreement above is for the right reasons.
 func TestJWTGateRejectsPrecisely(t *testing.T) {
 	f := mustFixture(t)
-	v, err := newJWTGateVerifier(f, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := map[string]error{
 		"tampered-payload":    engine.ErrBadSignature,
 		"tampered-signature":  engine.ErrBadSignature,
 		"wrong-iss":           engine.ErrIssuer,
+		"other-set-iss":       engine.ErrIssuer,
 		"wrong-aud":           engine.ErrAudience,
 		"expired":             engine.ErrExpired,
 		"unknown-kid":         engine.ErrUnknownKid,
@@ -150,6 +183,10 @@ func TestJWTGateRejectsPrecisely(t *testing.T) {
 		"valid":               nil,
 	}
 	for _, alg := range Algs {
+		v, err := newJWTGateVerifier(f, f.Set(alg), -1)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, c := range f.Cases(alg) {
 			w, ok := want[c.Name]
 			if !ok {
@@ -185,7 +222,7 @@ func BenchmarkVerify(b *testing.B) {
 		b.Run("alg="+alg.String(), func(b *testing.B) {
 			for _, lib := range Libs {
 				b.Run("lib="+lib.Name, func(b *testing.B) {
-					bind, err := lib.New(f)
+					bind, err := lib.New(f, f.Set(alg))
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -1,7 +1,10 @@
 // Package bench compares jwtgate with the JWT libraries Go teams use today,
-// on identical work: the same keys (one JWKS), the same realistic access
-// tokens and the same checks (signature with the key looked up by kid, alg
-// bound to the key, iss, aud, exp required, nbf and iat, 30 s leeway).
+// on identical work: the same keys (two JWKS: the public keys, issued by
+// Issuer, and the HS256 secret, issued by HMACIssuer, since a key set holds
+// public keys or secrets, never both), the same realistic access tokens and
+// the same checks (signature with the key looked up by kid, alg bound to
+// the key, iss, aud, exp required, nbf and iat, 30 s leeway). Each verifier
+// trusts the key set of the algorithm it is measured on.
 //
 // Each library is configured once in its own file (jwtgate.go,
 // golangjwt.go, jwx.go, gojose.go) and the bare standard-library primitive
@@ -12,5 +15,6 @@
 //
 // For the HTTP comparison, httpserver.go is the forward-auth endpoint a Go
 // team would write with net/http, golang-jwt and keyfunc, and
-// jwtgateserver.go starts jwtgate's own server with the same keys and policy.
+// jwtgateserver.go starts jwtgate's own server with the same keys and policy;
+// both trust the two key sets, each for its issuer.
 package bench

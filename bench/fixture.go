@@ -14,8 +14,12 @@ import (
 
 // The policy every compared verifier enforces.
 const (
-	// Issuer is the only accepted "iss".
+	// Issuer is the identity provider that signs with the public-key
+	// algorithms: the only "iss" accepted with the keys of Fixture.Public.
 	Issuer = "https://idp.example.com/"
+	// HMACIssuer is the internal service that signs HS256 tokens with a
+	// shared secret: the only "iss" accepted with Fixture.Secret.
+	HMACIssuer = "https://auth.internal.example.com/"
 	// Audience is the accepted "aud".
 	Audience = "api://orders"
 	// Leeway absorbs clock skew for exp, nbf and iat (jwtgate's default).
@@ -54,15 +58,31 @@ type Case struct {
 	Claims bool
 }
 
+// KeySet is one issuer's trusted keys. A key set holds public keys or HMAC
+// secrets, never both (jwtgate refuses a set that mixes them: their custody
+// differs), so the fixture has two, each with its issuer, as a gateway
+// trusting both kinds is configured.
+type KeySet struct {
+	// Issuer is the only "iss" accepted with these keys.
+	Issuer string
+	// Keys are the set's signing keys.
+	Keys []*sign.Key
+	// JWKS is the JSON Web Key Set of Keys (public keys, or secrets as
+	// "oct" keys), the one input every verifier builds its key lookup from.
+	JWKS []byte
+}
+
 // Fixture is the shared input of every compared verifier: one key per
-// algorithm, their public JWKS, the clock, and per algorithm the valid token
-// and the hostile ones.
+// algorithm in two key sets (public keys, the HMAC secret), the clock, and
+// per algorithm the valid token and the hostile ones.
 type Fixture struct {
 	// Keys are the trusted signing keys, one per algorithm in Algs.
 	Keys map[engine.Alg]*sign.Key
-	// JWKS is the public JSON Web Key Set of Keys (the HS256 key as an
-	// "oct" key), the one input every verifier builds its key lookup from.
-	JWKS []byte
+	// Public is the set of the public keys (RSA, ECDSA, Ed25519), issuer
+	// Issuer.
+	Public KeySet
+	// Secret is the set of the HS256 secret, issuer HMACIssuer.
+	Secret KeySet
 	// Now is the clock every verifier reads. NewFixture sets the wall clock,
 	// so that each library pays for reading the time as it does in production.
 	Now func() time.Time
@@ -81,16 +101,19 @@ func NewFixture() (*Fixture, error) {
 		Minted: time.Now().Truncate(time.Second),
 		cases:  make(map[engine.Alg][]Case, len(Algs)),
 	}
-	keys := make([]*sign.Key, 0, len(Algs))
+	f.Public.Issuer, f.Secret.Issuer = Issuer, HMACIssuer
 	for _, alg := range Algs {
 		k, err := sign.Generate(alg, KidOf(alg))
 		if err != nil {
 			return nil, err
 		}
 		f.Keys[alg] = k
-		keys = append(keys, k)
+		set := f.Set(alg)
+		set.Keys = append(set.Keys, k)
 	}
-	f.JWKS = sign.JWKS(keys...)
+	for _, set := range f.Sets() {
+		set.JWKS = sign.JWKS(set.Keys...)
+	}
 	for _, alg := range Algs {
 		cases, err := f.makeCases(alg)
 		if err != nil {
@@ -103,6 +126,18 @@ func NewFixture() (*Fixture, error) {
 
 // KidOf is the kid of the trusted key for alg, e.g. "rs256-2026-11".
 func KidOf(alg engine.Alg) string { return strings.ToLower(alg.String()) + "-2026-11" }
+
+// Set returns the key set holding the key of alg: Secret for HMAC, Public
+// for the others.
+func (f *Fixture) Set(alg engine.Alg) *KeySet {
+	if alg.Family() == engine.FamilyHMAC {
+		return &f.Secret
+	}
+	return &f.Public
+}
+
+// Sets returns both key sets, Public first.
+func (f *Fixture) Sets() []*KeySet { return []*KeySet{&f.Public, &f.Secret} }
 
 // WithClock returns a copy of f whose verifiers read now instead.
 func (f *Fixture) WithClock(now func() time.Time) *Fixture {
@@ -117,10 +152,11 @@ func (f *Fixture) Token(alg engine.Alg) string { return f.cases[alg][0].Token }
 // Cases returns the valid token for alg (first) and the hostile ones.
 func (f *Fixture) Cases(alg engine.Alg) []Case { return f.cases[alg] }
 
-// Claims returns the claims of the valid tokens.
-func (f *Fixture) Claims() AccessClaims {
+// Claims returns the claims of the valid tokens for alg: their issuer is
+// that of alg's key set.
+func (f *Fixture) Claims(alg engine.Alg) AccessClaims {
 	return AccessClaims{
-		Issuer:    Issuer,
+		Issuer:    f.Set(alg).Issuer,
 		Subject:   "auth0|5f7c8ec7c33c6c004bbafe82",
 		Audience:  Audience,
 		ExpiresAt: f.Minted.Add(Lifetime).Unix(),
@@ -133,7 +169,7 @@ func (f *Fixture) Claims() AccessClaims {
 
 func (f *Fixture) makeCases(alg engine.Alg) ([]Case, error) {
 	key := f.Keys[alg]
-	good := f.Claims()
+	good := f.Claims(alg)
 	valid, err := key.Sign(good)
 	if err != nil {
 		return nil, err
@@ -164,6 +200,15 @@ func (f *Fixture) makeCases(alg engine.Alg) ([]Case, error) {
 	// Genuine signatures, claims the policy refuses.
 	tok, err = signed(func(c *AccessClaims) { c.Issuer = "https://evil.example.com/" })
 	if err := add("wrong-iss", true, tok, err); err != nil {
+		return nil, err
+	}
+	// The issuer of the other key set: trusted, but not with this key.
+	other := Issuer
+	if other == good.Issuer {
+		other = HMACIssuer
+	}
+	tok, err = signed(func(c *AccessClaims) { c.Issuer = other })
+	if err := add("other-set-iss", true, tok, err); err != nil {
 		return nil, err
 	}
 	tok, err = signed(func(c *AccessClaims) { c.Audience = "api://billing" })
@@ -283,7 +328,7 @@ func (f *Fixture) ValidTokens(alg engine.Alg, n int) ([][]byte, error) {
 	key := f.Keys[alg]
 	out := make([][]byte, n)
 	for i := range out {
-		c := f.Claims()
+		c := f.Claims(alg)
 		c.Subject = fmt.Sprintf("auth0|user-%08d", i)
 		c.ID = fmt.Sprintf("6c1f2a4e-9b3d-4f7a-8e2c-%012d", i)
 		tok, err := key.Sign(c)

@@ -26,9 +26,9 @@ type joseClaims struct {
 // leaves three checks to its caller, written here as a careful user would:
 // the key's alg must equal the token's, exp must be present (Validate skips
 // a missing exp), and the time comes from the shared clock.
-func newGoJose(f *Fixture) (Bind, error) {
+func newGoJose(f *Fixture, trusted *KeySet) (Bind, error) {
 	var set jose.JSONWebKeySet
-	if err := json.Unmarshal(f.JWKS, &set); err != nil {
+	if err := json.Unmarshal(trusted.JWKS, &set); err != nil {
 		return nil, err
 	}
 	algs := make([]jose.SignatureAlgorithm, len(Algs))
@@ -56,7 +56,7 @@ func newGoJose(f *Fixture) (Bind, error) {
 		if c.Expiry == nil {
 			return errJoseNoExp
 		}
-		return c.ValidateWithLeeway(jwt.Expected{Issuer: Issuer, AnyAudience: audience, Time: f.Now()}, Leeway)
+		return c.ValidateWithLeeway(jwt.Expected{Issuer: trusted.Issuer, AnyAudience: audience, Time: f.Now()}, Leeway)
 	}
 	return func(token string) Check {
 		return func() error { return verify(token) }

@@ -20,12 +20,13 @@ const (
 )
 
 // NewGolangJWTHandler returns the forward-auth endpoint a Go team would write
-// today with net/http, golang-jwt v5 and keyfunc v3, enforcing the same
-// policy as every compared verifier: the bearer token from Authorization,
-// then 200 with the identity headers, or 401 with an RFC 6750
+// today with net/http, golang-jwt v5 and keyfunc v3, trusting both key sets
+// of f, each for its issuer (as jwtgate's comparison server does), with the
+// same policy as every compared verifier: the bearer token from
+// Authorization, then 200 with the identity headers, or 401 with an RFC 6750
 // WWW-Authenticate challenge.
 func NewGolangJWTHandler(f *Fixture) (http.Handler, error) {
-	p, kf, err := NewGolangJWTParser(f)
+	p, kf, err := NewGolangJWTIssuersParser(f)
 	if err != nil {
 		return nil, err
 	}

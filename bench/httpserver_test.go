@@ -75,8 +75,8 @@ func checkForwardAuth(t *testing.T, f *Fixture, url string) {
 		return resp
 	}
 
-	want := f.Claims()
 	for _, alg := range Algs {
+		want := f.Claims(alg)
 		for _, c := range f.Cases(alg) {
 			resp := get("Bearer " + c.Token)
 			challenge := resp.Header.Get("WWW-Authenticate")
@@ -85,7 +85,7 @@ func checkForwardAuth(t *testing.T, f *Fixture, url string) {
 				if resp.StatusCode != http.StatusOK {
 					t.Errorf("%s %s: status %d (%s), want 200", alg, c.Name, resp.StatusCode, challenge)
 				}
-				for h, v := range map[string]string{HeaderSubject: want.Subject, HeaderIssuer: Issuer, HeaderScope: want.Scope} {
+				for h, v := range map[string]string{HeaderSubject: want.Subject, HeaderIssuer: want.Issuer, HeaderScope: want.Scope} {
 					if got := resp.Header.Get(h); got != v {
 						t.Errorf("%s: %s %q, want %q", alg, h, got, v)
 					}
@@ -141,7 +141,7 @@ func TestValidTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	lib := Libs[0]
-	bind, err := lib.New(f)
+	bind, err := lib.New(f, f.Set(Algs[0]))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,15 +10,15 @@ import (
 
 // newJWTGate configures jwtgate with its verified-token cache off, so that
 // every call does the full parse, key lookup, signature and policy work.
-func newJWTGate(f *Fixture) (Bind, error) { return bindJWTGate(f, -1) }
+func newJWTGate(f *Fixture, set *KeySet) (Bind, error) { return bindJWTGate(f, set, -1) }
 
 // newJWTGateCached configures jwtgate as it ships: the verified-token cache
 // on, so a token seen before skips the cryptography (its exp, nbf and key
 // are checked again on every hit).
-func newJWTGateCached(f *Fixture) (Bind, error) { return bindJWTGate(f, 0) }
+func newJWTGateCached(f *Fixture, set *KeySet) (Bind, error) { return bindJWTGate(f, set, 0) }
 
-func bindJWTGate(f *Fixture, cacheEntries int) (Bind, error) {
-	v, err := newJWTGateVerifier(f, cacheEntries)
+func bindJWTGate(f *Fixture, set *KeySet, cacheEntries int) (Bind, error) {
+	v, err := newJWTGateVerifier(f, set, cacheEntries)
 	if err != nil {
 		return nil, err
 	}
@@ -29,17 +29,17 @@ func bindJWTGate(f *Fixture, cacheEntries int) (Bind, error) {
 	}, nil
 }
 
-func newJWTGateVerifier(f *Fixture, cacheEntries int) (*engine.Verifier, error) {
+func newJWTGateVerifier(f *Fixture, set *KeySet, cacheEntries int) (*engine.Verifier, error) {
 	clock := clockFunc(f.Now)
 	// The key store as the server builds it, from the same JWKS document the
 	// other libraries parse: lookups by kid in a lock-free snapshot.
-	keys, err := keystore.New(keystore.Options{Clock: clock, Logger: quiet}, keystore.Issuer{Issuer: Issuer, JWKS: f.JWKS})
+	keys, err := keystore.New(keystore.Options{Clock: clock, Logger: quiet}, keystore.Issuer{Issuer: set.Issuer, JWKS: set.JWKS})
 	if err != nil {
 		return nil, err
 	}
 	return engine.New(engine.Config{
 		Keys:         keys,
-		Issuers:      []string{Issuer},
+		Issuers:      []string{set.Issuer},
 		Audiences:    []string{Audience},
 		Algorithms:   Algs,
 		Leeway:       Leeway,

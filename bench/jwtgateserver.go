@@ -11,8 +11,9 @@ import (
 )
 
 // JWTGateServer is jwtgate's own server (the forward-auth endpoint of
-// `jwtgate serve`) on a loopback port, trusting the fixture's JWKS with the
-// shared policy.
+// `jwtgate serve`) on a loopback port, trusting the fixture's key sets with
+// the shared policy: one issuer per key set, as jwtgate is configured to
+// trust both public keys and an HMAC secret.
 type JWTGateServer struct {
 	// URL is "http://127.0.0.1:PORT".
 	URL string
@@ -34,13 +35,15 @@ func StartJWTGate(f *Fixture, cacheEntries int) (*JWTGateServer, error) {
 		algs[i] = a.String()
 	}
 	leeway := Leeway
-	cfg.Issuers = []config.Issuer{{
-		Issuer:     Issuer,
-		Audiences:  []string{Audience},
-		Algorithms: algs,
-		Leeway:     &leeway,
-		InlineJWKS: f.JWKS,
-	}}
+	for _, set := range f.Sets() {
+		cfg.Issuers = append(cfg.Issuers, config.Issuer{
+			Issuer:     set.Issuer,
+			Audiences:  []string{Audience},
+			Algorithms: algs,
+			Leeway:     &leeway,
+			InlineJWKS: set.JWKS,
+		})
+	}
 	if cacheEntries < 0 {
 		off := 0
 		cfg.Cache.Entries = &off

@@ -8,15 +8,15 @@ import (
 // newJWX binds lestrrat-go/jwx v3: jwt.Parse with the parsed JWKS (the key
 // is chosen by kid and its "alg" decides the algorithm), validation on,
 // exp required. The options are built once and reused.
-func newJWX(f *Fixture) (Bind, error) {
-	set, err := jwk.Parse(f.JWKS)
+func newJWX(f *Fixture, keys *KeySet) (Bind, error) {
+	set, err := jwk.Parse(keys.JWKS)
 	if err != nil {
 		return nil, err
 	}
 	opts := []jwt.ParseOption{
 		jwt.WithKeySet(set),
 		jwt.WithValidate(true),
-		jwt.WithIssuer(Issuer),
+		jwt.WithIssuer(keys.Issuer),
 		jwt.WithAudience(Audience),
 		jwt.WithRequiredClaim(jwt.ExpirationKey),
 		jwt.WithAcceptableSkew(Leeway),

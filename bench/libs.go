@@ -24,9 +24,10 @@ type Lib struct {
 	Modules []string
 	// Primitive marks the bare signature primitive, which reads no claims.
 	Primitive bool
-	// New configures the library for f: one verifier trusting f.JWKS, for
-	// every algorithm, enforcing the same policy as the others.
-	New func(f *Fixture) (Bind, error)
+	// New configures the library for f and one of its key sets: one
+	// verifier trusting set.JWKS for set.Issuer, allowing every algorithm
+	// of Algs, enforcing the same policy as the others.
+	New func(f *Fixture, set *KeySet) (Bind, error)
 }
 
 // Names of the two references the report compares every library with.
@@ -52,7 +53,8 @@ var ErrAcceptedHostile = errors.New("accepted a token every verifier must reject
 // ErrRejectedValid reports a verifier that rejected the valid token.
 var ErrRejectedValid = errors.New("rejected the valid token")
 
-// CheckCases runs every case of alg through bind: the valid token must be
+// CheckCases runs every case of alg through bind, a verifier of alg's key
+// set (f.Set(alg)): the valid token must be
 // accepted and every hostile one rejected (for the primitive, every one that
 // does not need a claim check). It returns the first disagreement.
 func CheckCases(f *Fixture, lib Lib, bind Bind, alg engine.Alg) error {

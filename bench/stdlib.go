@@ -29,9 +29,9 @@ var (
 // kid; the Check does only what cannot be avoided, the hash and the
 // signature verification with the key's algorithm (for HMAC a reused MAC that
 // allocates nothing). It reads no claims.
-func newStdlib(f *Fixture) (Bind, error) {
-	byKid := make(map[string]*sign.Key, len(f.Keys))
-	for _, k := range f.Keys {
+func newStdlib(_ *Fixture, set *KeySet) (Bind, error) {
+	byKid := make(map[string]*sign.Key, len(set.Keys))
+	for _, k := range set.Keys {
 		byKid[k.Kid] = k
 	}
 	return func(token string) Check {

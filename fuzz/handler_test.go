@@ -13,6 +13,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/jwtgate/jwtgate/engine"
 	"github.com/jwtgate/jwtgate/internal/sign"
 	"github.com/jwtgate/jwtgate/server"
 	"github.com/jwtgate/jwtgate/server/config"
@@ -29,28 +30,64 @@ const (
 	authMaxPayload  = 8192
 )
 
-var (
-	authHandlerOnce sync.Once
-	authHandlerFn   fasthttp.RequestHandler
-	authHandlerErr  error
-)
+// fuzzHMACIssuer is the issuer of the fuzz server's HMAC secrets: an
+// issuer's keys are secrets or public keys, never both, so the server has
+// fuzzIssuer with the public keys and fuzzHMACIssuer with the secrets.
+const fuzzHMACIssuer = "https://hmac.fuzz.example"
 
-func getAuthHandler(tb testing.TB, w *verifyWorld) fasthttp.RequestHandler {
-	tb.Helper()
-	authHandlerOnce.Do(func() { authHandlerFn, authHandlerErr = newAuthHandler(w) })
-	if authHandlerErr != nil {
-		tb.Fatal(authHandlerErr)
-	}
-	return authHandlerFn
+// authWorld is the server of FuzzAuthHandler and its reference: one
+// reference verifier per issuer of the server, holding that issuer's keys.
+type authWorld struct {
+	h    fasthttp.RequestHandler
+	refs []*refVerifier
 }
 
-func newAuthHandler(w *verifyWorld) (fasthttp.RequestHandler, error) {
-	var keys []*sign.Key
-	for _, k := range w.signers {
-		keys = append(keys, k)
+// verify is the reference verdict on token for the server: accepted when
+// the reference of its issuer accepts it (the issuers differ, so at most
+// one does). A refused token gets the first reference's verdict.
+func (a *authWorld) verify(token string) refResult {
+	var first refResult
+	for i, r := range a.refs {
+		res := r.verify(token, true)
+		if res.err == nil {
+			return res
+		}
+		if i == 0 {
+			first = res
+		}
 	}
+	return first
+}
+
+// authIssuer is the issuer of the fuzz server that holds k.
+func authIssuer(k *sign.Key) string {
+	if k.Alg.Family() == engine.FamilyHMAC {
+		return fuzzHMACIssuer
+	}
+	return fuzzIssuer
+}
+
+var (
+	authWorldOnce sync.Once
+	theAuthWorld  *authWorld
+	authWorldErr  error
+)
+
+func getAuthWorld(tb testing.TB, w *verifyWorld) *authWorld {
+	tb.Helper()
+	authWorldOnce.Do(func() { theAuthWorld, authWorldErr = newAuthWorld(w) })
+	if authWorldErr != nil {
+		tb.Fatal(authWorldErr)
+	}
+	return theAuthWorld
+}
+
+func newAuthWorld(w *verifyWorld) (*authWorld, error) {
 	cfg, err := config.Decode([]byte(fmt.Sprintf(`
 issuers:
+  - issuer: %s
+    audiences: [%s]
+    leeway: %ds
   - issuer: %s
     audiences: [%s]
     leeway: %ds
@@ -72,11 +109,29 @@ rules:
     scopes: [admin]
 cache:
   entries: 256
-`, fuzzIssuer, fuzzAudience, fuzzLeeway, authTokenHeader, authTokenPrefix, authCookie, authQuery, authMaxValue, authMaxPayload)))
+`, fuzzIssuer, fuzzAudience, fuzzLeeway, fuzzHMACIssuer, fuzzAudience, fuzzLeeway,
+		authTokenHeader, authTokenPrefix, authCookie, authQuery, authMaxValue, authMaxPayload)))
 	if err != nil {
 		return nil, err
 	}
-	cfg.Issuers[0].InlineJWKS = sign.JWKS(keys...)
+	a := &authWorld{}
+	for i := range cfg.Issuers {
+		is := &cfg.Issuers[i]
+		var keys []*sign.Key
+		ref := *w.ref
+		ref.issuers, ref.keys = []string{is.Issuer}, nil
+		for _, rk := range w.ref.keys {
+			if k := w.signers[rk.kid]; authIssuer(k) == is.Issuer {
+				keys = append(keys, k)
+				ref.keys = append(ref.keys, rk)
+			}
+		}
+		if len(keys) == 0 {
+			return nil, fmt.Errorf("testdata/keys.json has no key for issuer %s", is.Issuer)
+		}
+		is.InlineJWKS = sign.JWKS(keys...)
+		a.refs = append(a.refs, &ref)
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -87,7 +142,8 @@ cache:
 	if err := srv.Start(context.Background()); err != nil {
 		return nil, err
 	}
-	return srv.Handler(), nil
+	a.h = srv.Handler()
+	return a, nil
 }
 
 // FuzzAuthHandler sends arbitrary requests — method, URI, header lines,
@@ -100,19 +156,41 @@ cache:
 // refused request. A plain request with a valid token gets 200.
 func FuzzAuthHandler(f *testing.F) {
 	w := getVerifyWorld(f)
-	h := getAuthHandler(f, w)
-	valid := func(kid, claims string) string {
+	a := getAuthWorld(f, w)
+	// signedAs signs claims with key kid as they are.
+	signedAs := func(kid, claims string) string {
 		tok, err := w.signers[kid].SignRaw([]byte(fmt.Sprintf(`{"alg":%q,"kid":%q}`, w.signers[kid].Alg.String(), kid)), []byte(claims))
 		if err != nil {
 			f.Fatal(err)
 		}
 		return tok
 	}
+	// valid signs claims with key kid, as a token of the key's issuer.
+	valid := func(kid, claims string) string {
+		claims = strings.Replace(claims, fmt.Sprintf(`"iss":%q`, fuzzIssuer), fmt.Sprintf(`"iss":%q`, authIssuer(w.signers[kid])), 1)
+		return signedAs(kid, claims)
+	}
 	hs := valid("hs", seedClaims(""))
 	ed := valid("ed", seedClaims(`"email":"a@b"`))
 	expired := valid("hs", strings.Replace(seedClaims(""), fmt.Sprintf(`"exp":%d`, fuzzNow+3600), fmt.Sprintf(`"exp":%d`, fuzzNow-3600), 1))
 	admin := valid("ed", strings.Replace(seedClaims(""), `"scope":"read write"`, `"scope":"admin"`, 1))
 	ctrl := valid("hs", strings.Replace(seedClaims(""), `"sub":"user-42"`, `"sub":"a\r\nX-Injected: 1"`, 1))
+	// Each issuer's keys verify its tokens only: a secret signing for the
+	// public-key issuer, or a public key for the secrets' issuer, is refused.
+	hsAsPublic := signedAs("hs", seedClaims(""))
+	edAsHMAC := signedAs("ed", strings.Replace(seedClaims(""), fmt.Sprintf(`"iss":%q`, fuzzIssuer), fmt.Sprintf(`"iss":%q`, fuzzHMACIssuer), 1))
+	for _, c := range []struct {
+		name, token string
+		status      int
+	}{{"HMAC issuer's token", hs, 200}, {"public-key issuer's token", ed, 200}, {"secret signing for the public-key issuer", hsAsPublic, 401}, {"public key signing for the HMAC issuer", edAsHMAC, 401}} {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.SetRequestURI("/auth/x")
+		ctx.Request.Header.Set("Authorization", "Bearer "+c.token)
+		a.h(&ctx)
+		if got := ctx.Response.StatusCode(); got != c.status || (a.verify(c.token).err == nil) != (c.status == 200) {
+			f.Fatalf("%s: status %d, reference %v; want %d", c.name, got, a.verify(c.token).err, c.status)
+		}
+	}
 	seeds := []struct {
 		method, uri, headers string
 		body                 []byte
@@ -124,6 +202,10 @@ func FuzzAuthHandler(f *testing.F) {
 		{"POST", "/auth/api/v1?x=1", "X-Auth-Subject: root\nX-Auth-Scope: admin", []byte("body"), hs, 0},
 		{"GET", "/auth/x", "", nil, expired, 0},
 		{"GET", "/auth/x", "", nil, ctrl, 0},
+		{"GET", "/auth/x", "", nil, hsAsPublic, 0},
+		{"GET", "/auth/x", "", nil, edAsHMAC, 0},
+		{"GET", "/auth/x", "", nil, ed, 1},
+		{"GET", "/auth/x", "", nil, hs, 3},
 		{"GET", "/auth", "X-Forwarded-Uri: /admin/x", nil, hs, 0},
 		{"GET", "/auth", "X-Forwarded-Uri: /admin/x", nil, admin, 0},
 		{"GET", "/auth", "X-Forwarded-Uri: /public\nX-Original-URI: /admin", nil, admin, 0},
@@ -174,14 +256,14 @@ func FuzzAuthHandler(f *testing.F) {
 		if len(body) > 0 {
 			ctx.Request.SetBody(body)
 		}
-		h(&ctx)
-		checkAuthResponse(t, w, &ctx, token, plainToken && headers == "" && len(body) == 0 && method == "GET" && uri == "/auth/x")
+		a.h(&ctx)
+		checkAuthResponse(t, a, &ctx, token, plainToken && headers == "" && len(body) == 0 && method == "GET" && uri == "/auth/x")
 	})
 }
 
 // checkAuthResponse applies FuzzAuthHandler's oracle. plain marks a GET of
 // /auth/x whose only token is the Authorization one.
-func checkAuthResponse(t *testing.T, w *verifyWorld, ctx *fasthttp.RequestCtx, token string, plain bool) {
+func checkAuthResponse(t *testing.T, a *authWorld, ctx *fasthttp.RequestCtx, token string, plain bool) {
 	resp := &ctx.Response
 	status := resp.StatusCode()
 	if status >= 500 || status == 400 {
@@ -216,7 +298,7 @@ func checkAuthResponse(t *testing.T, w *verifyWorld, ctx *fasthttp.RequestCtx, t
 		sub := string(resp.Header.Peek("X-Auth-Subject"))
 		var errs []error
 		for _, cand := range requestTokens(&ctx.Request) {
-			ref := w.ref.verify(cand, true)
+			ref := a.verify(cand)
 			if ref.err == nil && refStr(ref.claims.sub) == sub {
 				return
 			}
@@ -226,7 +308,7 @@ func checkAuthResponse(t *testing.T, w *verifyWorld, ctx *fasthttp.RequestCtx, t
 		t.Fatalf("200 for a request without a valid token (subject %q; candidates %q)", sub, requestTokens(&ctx.Request))
 	}
 	if plain {
-		ref := w.ref.verify(token, true)
+		ref := a.verify(token)
 		if ref.err == nil && forwardable(ref) && status != 200 {
 			t.Fatalf("valid token refused with %d: %s", status, resp.Body())
 		}

@@ -41,7 +41,9 @@ type Options struct {
 
 // Issuer configures one issuer's key set: any combination of local sources
 // (JWKS, JWKSFile, PEMFiles, Keys) and at most one remote source (JWKSURL or
-// Discovery). At least one source is required.
+// Discovery). At least one source is required. Together the sources hold
+// HMAC secrets only or public keys only: an issuer whose keys mix them is
+// refused with ErrMixedSymmetry (give each kind an issuer of its own).
 type Issuer struct {
 	// Issuer is the exact "iss" value. "" is allowed only when it is the
 	// store's only issuer: then every token routes here.
@@ -50,9 +52,8 @@ type Issuer struct {
 	JWKSURL string
 	// JWKSFile is a JWKS JSON file, read by Start (and by Refresh).
 	JWKSFile string
-	// JWKS is an inline JWKS JSON document, parsed by New. Unlike a key
-	// file or a fetched set, it may hold both HMAC secrets and public keys
-	// (see ParseOptions.AllowMixedSymmetry).
+	// JWKS is an inline JWKS JSON document, parsed by New. Like a key file,
+	// it may hold HMAC secrets or public keys, not both (ErrMixedSymmetry).
 	JWKS []byte
 	// PEMFiles are PKIX public keys or certificates, read by Start; each key
 	// gets the first algorithm of Algorithms that fits it.

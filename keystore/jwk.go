@@ -39,11 +39,6 @@ type ParseOptions struct {
 	// Fetched marks a set fetched over the network: one holding a
 	// symmetric secret (kty "oct") is rejected with ErrPublishedSecret.
 	Fetched bool
-	// AllowMixedSymmetry accepts a set holding both secrets and public
-	// keys. It is for sets a program builds in memory (Issuer.JWKS), whose
-	// custody is the program's; a set read from a file or fetched is
-	// rejected with ErrMixedSymmetry.
-	AllowMixedSymmetry bool
 }
 
 // ParseJWKS reads a JSON Web Key Set (RFC 7517 §5) and returns its usable
@@ -54,10 +49,9 @@ type ParseOptions struct {
 // A key that fails is skipped and reported in skipped (a *KeyError with the
 // precise reason). err is non-nil only when the document is not a JWKS, is
 // too large, mixes symmetric secrets and asymmetric keys (ErrMixedSymmetry,
-// judged on every key listed, usable or not; unless
-// opts.AllowMixedSymmetry), holds a secret while
-// opts.Fetched (ErrPublishedSecret), is ambiguous (two keys with the same
-// kid and algorithm), or has no usable key left.
+// judged on every key listed, usable or not, whatever the source), holds a
+// secret while opts.Fetched (ErrPublishedSecret), is ambiguous (two keys
+// with the same kid and algorithm), or has no usable key left.
 func ParseJWKS(data []byte, opts ParseOptions) (keys []*engine.Key, skipped []error, err error) {
 	max := opts.MaxSize
 	if max <= 0 {
@@ -84,7 +78,7 @@ func ParseJWKS(data []byte, opts ParseOptions) (keys []*engine.Key, skipped []er
 	if len(items) > MaxKeys {
 		return nil, nil, fmt.Errorf("%w: %d keys, at most %d are accepted", ErrTooManyKeys, len(items), MaxKeys)
 	}
-	if err := checkSymmetry(items, opts.Fetched, opts.AllowMixedSymmetry); err != nil {
+	if err := checkSymmetry(items, opts.Fetched); err != nil {
 		return nil, nil, err
 	}
 	index := make([]int, 0, len(items))
@@ -110,10 +104,9 @@ func ParseJWKS(data []byte, opts ParseOptions) (keys []*engine.Key, skipped []er
 }
 
 // checkSymmetry rejects a set that lists both a symmetric secret and an
-// asymmetric key (unless allowMixed), or, when fetched, any secret. It reads
-// each item's kty (items that are not objects with a string kty are left to
-// parseJWK).
-func checkSymmetry(items []json.RawMessage, fetched, allowMixed bool) error {
+// asymmetric key, or, when fetched, any secret. It reads each item's kty
+// (items that are not objects with a string kty are left to parseJWK).
+func checkSymmetry(items []json.RawMessage, fetched bool) error {
 	secret, public := -1, -1
 	var publicKty string
 	for i, item := range items {
@@ -136,9 +129,33 @@ func checkSymmetry(items []json.RawMessage, fetched, allowMixed bool) error {
 			}
 		}
 	}
-	if secret >= 0 && public >= 0 && !allowMixed {
+	if secret >= 0 && public >= 0 {
 		return fmt.Errorf("%w: key #%d is an HMAC secret (kty oct) and key #%d a public key (kty %s); "+
 			"keep secrets and public keys in separate sets (configure them as separate issuers)", ErrMixedSymmetry, secret, public, publicKty)
+	}
+	return nil
+}
+
+// checkKeySymmetry rejects an issuer's keys, gathered from all its sources
+// (inline set, pre-built keys, key files, PEM files, fetched set), when they
+// hold both an HMAC secret and a public key; name describes key i in the
+// error. It is checkSymmetry's rule for the union of the sources, so that
+// no combination of sources gets round it.
+func checkKeySymmetry(keys []*engine.Key, name func(i int) string) error {
+	secret, public := -1, -1
+	for i, k := range keys {
+		if k.Alg().Family() == engine.FamilyHMAC {
+			if secret < 0 {
+				secret = i
+			}
+		} else if public < 0 {
+			public = i
+		}
+	}
+	if secret >= 0 && public >= 0 {
+		return fmt.Errorf("%w: key %s is an HMAC secret (%s) and key %s a public key (%s); "+
+			"keep secrets and public keys in separate sets (configure them as separate issuers)",
+			ErrMixedSymmetry, name(secret), keys[secret].Alg(), name(public), keys[public].Alg())
 	}
 	return nil
 }

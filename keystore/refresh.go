@@ -183,6 +183,9 @@ func (is *issuer) installLocked(files, remote []*engine.Key) error {
 		}
 		return fmt.Sprintf("#%d of the fetched set", i-len(is.inline)-len(files))
 	}
+	if err := checkKeySymmetry(all, source); err != nil {
+		return err
+	}
 	if err := checkAmbiguous(all, source); err != nil {
 		return err
 	}

@@ -13,9 +13,7 @@ import (
 func (is *issuer) loadInline() error {
 	var keys []*engine.Key
 	if len(is.cfg.JWKS) > 0 {
-		// The program holds an inline set in memory: no file or URL hands
-		// its secrets out with its public keys, so it may mix them.
-		parsed, skipped, err := ParseJWKS(is.cfg.JWKS, ParseOptions{Algorithms: is.cfg.Algorithms, MaxSize: is.cfg.MaxBody, AllowMixedSymmetry: true})
+		parsed, skipped, err := ParseJWKS(is.cfg.JWKS, ParseOptions{Algorithms: is.cfg.Algorithms, MaxSize: is.cfg.MaxBody})
 		is.logSkipped("inline JWKS", skipped)
 		if err != nil {
 			return fmt.Errorf("%w: %s: JWKS: %w", ErrConfig, is.desc, err)

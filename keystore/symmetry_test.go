@@ -3,6 +3,7 @@ package keystore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/jwtgate/jwtgate/engine"
+	"github.com/jwtgate/jwtgate/internal/sign"
 )
 
 // symmetrySets are key sets of every mix of secrets and public keys, with
@@ -52,12 +54,6 @@ func TestKeySetSymmetry(t *testing.T) {
 					want = c.fetched
 				}
 				keys, _, err := ParseJWKS(c.set, ParseOptions{Fetched: fetched})
-				if !fetched {
-					allowed, _, err := ParseJWKS(c.set, ParseOptions{AllowMixedSymmetry: true})
-					if (err == nil) != (len(allowed) > 0) || (err != nil && !errors.Is(err, ErrNoUsableKeys)) {
-						t.Fatalf("AllowMixedSymmetry: %d keys, %v", len(allowed), err)
-					}
-				}
 				if want == nil {
 					if err != nil || len(keys) == 0 {
 						t.Fatalf("fetched=%v: %d keys, %v", fetched, len(keys), err)
@@ -77,9 +73,9 @@ func TestKeySetSymmetry(t *testing.T) {
 	}
 }
 
-// TestKeySetSymmetryLocalSources: a mixed set from a key file fails Start,
-// naming the reason and the file; an inline set, built by the program in
-// memory, may mix.
+// TestKeySetSymmetryLocalSources: a mixed set from an inline set fails New,
+// and from a key file fails Start, naming the reason (and the file): one
+// rule for every source.
 func TestKeySetSymmetryLocalSources(t *testing.T) {
 	for _, c := range symmetrySets(t) {
 		if c.local == nil {
@@ -87,9 +83,14 @@ func TestKeySetSymmetryLocalSources(t *testing.T) {
 		}
 		t.Run(c.name, func(t *testing.T) {
 			inline, err := New(Options{Clock: newFakeClock(), Logger: (&logBuffer{}).logger()}, Issuer{Issuer: testIssuer, JWKS: c.set})
-			if err != nil || !inline.Ready() {
+			if inline != nil {
+				inline.Close()
+				t.Fatal("inline: a mixed set was accepted")
+			}
+			if !errors.Is(err, ErrMixedSymmetry) || !errors.Is(err, ErrConfig) {
 				t.Fatalf("inline: %v", err)
 			}
+			mustContain(t, err.Error(), c.text, testIssuer, "JWKS: key set mixes", "separate issuers")
 			path := filepath.Join(t.TempDir(), "keys.json")
 			if err := os.WriteFile(path, c.set, 0o600); err != nil {
 				t.Fatal(err)
@@ -177,6 +178,72 @@ func serveDiscovery(t *testing.T, f *remoteFixture, iss string, body []byte) {
 			w.Write(body)
 		default:
 			http.NotFound(w, r)
+		}
+	})
+}
+
+// TestKeySetSymmetryAcrossSources: an issuer's sources together follow the
+// same rule as one set: secrets from one source and public keys from
+// another (inline set, pre-built keys, key file, PEM file, fetched set) are
+// refused, naming both keys and their sources.
+func TestKeySetSymmetryAcrossSources(t *testing.T) {
+	hs, rs := signer(t, engine.HS256, "x-hs"), signer(t, engine.RS256, "x-rs")
+	engineKey := func(k *sign.Key) *engine.Key {
+		ek, err := k.EngineKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ek
+	}
+	dir := t.TempDir()
+	pemPath, secretsPath := filepath.Join(dir, "rs.pem"), filepath.Join(dir, "secrets.json")
+	if err := os.WriteFile(pemPath, pkixPEM(t, rs), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(secretsPath, jwks(t, jwk(t, hs)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		cfg  Issuer
+		text string
+	}{
+		{"inline set and pre-built key", Issuer{JWKS: jwks(t, jwk(t, hs)), Keys: []*engine.Key{engineKey(rs)}},
+			"key #0 of the inline keys is an HMAC secret (HS256) and key #1 of the inline keys a public key (RS256)"},
+		{"pre-built key and PEM file", Issuer{Keys: []*engine.Key{engineKey(hs)}, PEMFiles: []string{pemPath}},
+			"key #0 of the inline keys is an HMAC secret (HS256) and key #0 of the key files a public key (RS256)"},
+		{"key file and PEM file", Issuer{JWKSFile: secretsPath, PEMFiles: []string{pemPath}},
+			"key #0 of the key files is an HMAC secret (HS256) and key #1 of the key files a public key (RS256)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.cfg.Issuer = testIssuer
+			s, err := New(Options{Clock: newFakeClock(), Logger: (&logBuffer{}).logger()}, c.cfg)
+			if err == nil {
+				defer s.Close()
+				err = s.Start(context.Background())
+			}
+			if !errors.Is(err, ErrMixedSymmetry) || !errors.Is(err, ErrConfig) {
+				t.Fatalf("%v", err)
+			}
+			mustContain(t, err.Error(), c.text, "separate issuers")
+			if s != nil {
+				if err := checkKeySymmetry(s.issuers[0].snap.Load().keys, func(i int) string { return fmt.Sprint(i) }); err != nil {
+					t.Fatalf("published: %v", err)
+				}
+			}
+		})
+	}
+	t.Run("inline secret and fetched set", func(t *testing.T) {
+		f := newRemoteFixture(t, func(cfg *Issuer, _ *Options) { cfg.JWKS = jwks(t, jwk(t, hs)) })
+		err := f.s.Refresh(context.Background(), testIssuer)
+		var fe *FetchError
+		if !errors.As(err, &fe) || fe.Kind != KindInvalid || !errors.Is(err, ErrMixedSymmetry) {
+			t.Fatalf("refresh: %v", err)
+		}
+		mustContain(t, err.Error(), "key #0 of the inline keys is an HMAC secret (HS256) and key #0 of the fetched set a public key (ES256)")
+		if _, err := f.s.LookupKey(nil, f.kid, engine.ES256); err == nil {
+			t.Fatal("the fetched key was published next to the secret")
 		}
 	})
 }

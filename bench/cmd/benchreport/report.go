@@ -35,9 +35,10 @@ func writeReport(w io.Writer, m *measurements, info reportInfo) error {
 		p.line("")
 	}
 	p.line("Every library verifies the same tokens (a realistic access token: iss, sub, aud, exp, nbf, iat, jti, scope),")
-	p.line("with keys from the same JWKS looked up by kid, and the same checks: signature with the algorithm bound to")
+	p.line("with keys from the same JWKS looked up by kid (the public keys in one set, the HS256 secret in another with")
+	p.line("its own issuer: jwtgate refuses a set that mixes them), and the same checks: signature with the algorithm bound to")
 	p.line("the key, iss, aud, exp (required), nbf and iat, with 30 s leeway. Before it is timed, every library is shown")
-	p.line("to accept the valid token and reject tampered, wrong-iss, wrong-aud, expired, exp-less, not-yet-valid,")
+	p.line("to accept the valid token and reject tampered, wrong-iss, other-set-iss, wrong-aud, expired, exp-less, not-yet-valid,")
 	p.line("issued-in-the-future, unknown-kid, alg-none, alg-confusion and alg-mismatch tokens (`go test` in bench/ checks")
 	p.line("the same), so none can look fast by checking less.")
 	p.line("")
