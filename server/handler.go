@@ -86,7 +86,6 @@ type exchange struct {
 	peekBuf []byte
 	buf     []byte
 	args    fasthttp.Args
-	uri     fasthttp.URI
 	orig    request
 }
 
@@ -100,28 +99,67 @@ var (
 	contentJSON        = "application/json"
 )
 
-// serve routes a request to its endpoint.
+// serve routes a request to its endpoint on the raw request: a request
+// whose framing is ambiguous is refused before anything else (see
+// framingOK), then the raw request target picks the endpoint (see
+// targetOf); fasthttp's decoded and normalized ctx.Path() is never used.
 func (h *handler) serve(ctx *fasthttp.RequestCtx) {
-	path := ctx.Path()
-	switch {
-	case bytes.HasPrefix(path, authPrefix) && (len(path) == len(authPrefix) || path[len(authPrefix)] == '/'):
+	if !framingOK(ctx.Request.Header.RawHeaders()) {
+		h.refuseFraming(ctx)
+		return
+	}
+	switch targetOf(ctx.Request.Header.RequestURI(), h.jwks != nil) {
+	case targetAuth:
 		h.auth(ctx)
-	case string(path) == "/verify":
+	case targetVerify:
 		h.verify(ctx)
-	case string(path) == "/healthz":
-		h.healthz(ctx)
-	case string(path) == "/readyz":
-		h.readyz(ctx)
-	case string(path) == "/metrics":
-		h.serveMetrics(ctx)
-	case string(path) == "/.well-known/jwks.json" && h.jwks != nil:
-		ctx.SetContentType("application/jwk-set+json")
-		ctx.SetBody(h.jwks)
+	case targetHealthz:
+		if h.getOnly(ctx) {
+			h.healthz(ctx)
+		}
+	case targetReadyz:
+		if h.getOnly(ctx) {
+			h.readyz(ctx)
+		}
+	case targetMetrics:
+		if h.getOnly(ctx) {
+			h.serveMetrics(ctx)
+		}
+	case targetJWKS:
+		if h.getOnly(ctx) {
+			ctx.SetContentType("application/jwk-set+json")
+			ctx.SetBody(h.jwks)
+		}
 	default:
 		ctx.SetStatusCode(fasthttp.StatusNotFound)
 		ctx.SetContentType(contentJSON)
 		ctx.SetBodyString(`{"error":"not_found"}` + "\n")
 	}
+}
+
+// getOnly answers 405 with Allow to a method other than GET or HEAD, and
+// reports whether the method is one of them.
+func (h *handler) getOnly(ctx *fasthttp.RequestCtx) bool {
+	if ctx.IsGet() || ctx.IsHead() {
+		return true
+	}
+	ctx.Response.Header.Set("Allow", "GET, HEAD")
+	ctx.SetStatusCode(fasthttp.StatusMethodNotAllowed)
+	ctx.SetContentType(contentJSON)
+	ctx.SetBodyString(`{"error":"method_not_allowed","description":"use GET or HEAD"}` + "\n")
+	return false
+}
+
+// refuseFraming answers a request whose framing is ambiguous: 400, and the
+// connection closed, lingering so that the answer reaches a client still
+// sending. Whatever follows on the connection — a request smuggled in what
+// the sender meant as a body — is never read as a request.
+func (h *handler) refuseFraming(ctx *fasthttp.RequestCtx) {
+	lingerOnClose(ctx.Conn())
+	ctx.SetConnectionClose()
+	ctx.SetStatusCode(fasthttp.StatusBadRequest)
+	ctx.SetContentType(contentJSON)
+	ctx.SetBodyString(`{"error":"ambiguous_framing","description":"send either Content-Length (digits only, once) or Transfer-Encoding: chunked (exactly, once), never both, and no folded header lines (RFC 9112)"}` + "\n")
 }
 
 // auth is the forward-auth endpoint: /auth and every path under it, any
@@ -132,10 +170,12 @@ func (h *handler) auth(ctx *fasthttp.RequestCtx) {
 	req := &ctx.Request
 	ctx.Response.Header.SetCanonical(hdrCacheControl, noStore)
 
-	query := req.URI().QueryString()
+	// The path and query of this request, raw: the query token source and
+	// the path under /auth (Envoy path_prefix) see the bytes as received.
+	path, query, _ := rawPath(req.Header.RequestURI())
 	x.orig.known = false
 	if h.needOrigin {
-		if d := h.origin.resolveURI(req, ctx.Path(), x); d != nil {
+		if d := h.origin.resolveURI(req, path, query, x); d != nil {
 			h.deny(ctx, x, endpointAuth, d)
 			return
 		}
