@@ -18,6 +18,11 @@ import "bytes"
 // block (RequestHeader.RawHeaders, the bytes as received) and accepts only
 // what every conforming proxy frames the same way.
 
+const (
+	nameTransferEncoding = "transfer-encoding:"
+	nameContentLength    = "content-length:"
+)
+
 var codingChunked = []byte("chunked")
 
 // framingOK reports whether a raw header block (the lines after the request
@@ -47,23 +52,22 @@ func framingOK(raw []byte) bool {
 		if line[0] == ' ' || line[0] == '\t' {
 			return false // obs-fold: RFC 9112 §5.2 allows refusing it
 		}
-		colon := bytes.IndexByte(line, ':')
-		if colon < 0 {
-			continue // fasthttp refuses such a line before the handler runs
-		}
-		name, value := line[:colon], line[colon+1:]
-		for len(value) > 0 && value[0] == ' ' {
-			value = value[1:]
-		}
-		switch {
-		case asciiEqualFold(name, "transfer-encoding"):
+		// Only two names matter; fasthttp refuses a space before the colon.
+		switch line[0] | 0x20 {
+		case 't':
+			if !hasPrefixFold(line, nameTransferEncoding) {
+				continue
+			}
 			te++
-			if !bytes.Equal(value, codingChunked) {
+			if !bytes.Equal(trimLeadingSpaces(line[len(nameTransferEncoding):]), codingChunked) {
 				return false
 			}
-		case asciiEqualFold(name, "content-length"):
+		case 'c':
+			if !hasPrefixFold(line, nameContentLength) {
+				continue
+			}
 			cl++
-			if !allDigits(value) {
+			if !allDigits(trimLeadingSpaces(line[len(nameContentLength):])) {
 				return false
 			}
 		}
@@ -81,4 +85,18 @@ func allDigits(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// hasPrefixFold reports whether b begins with the lower-case ASCII prefix,
+// ignoring the case of b.
+func hasPrefixFold(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && asciiEqualFold(b[:len(prefix)], prefix)
+}
+
+// trimLeadingSpaces drops the spaces (never tabs) that begin b.
+func trimLeadingSpaces(b []byte) []byte {
+	for len(b) > 0 && b[0] == ' ' {
+		b = b[1:]
+	}
+	return b
 }
