@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // rawExchange writes request to a new connection to addr in one write and
@@ -271,3 +273,42 @@ func itoa(n int) string { return strconv.Itoa(n) }
 
 // chunk encodes s as one chunk.
 func chunk(s string) string { return strconv.FormatInt(int64(len(s)), 16) + "\r\n" + s + "\r\n" }
+
+// TestAmbiguousFramingRefusedBeforeTheBody: with HeaderReceived set, a
+// request whose framing is ambiguous gets no "100 Continue" and its body is
+// not awaited — an unfinished chunked body would otherwise hold the answer
+// until the read timeout.
+func TestAmbiguousFramingRefusedBeforeTheBody(t *testing.T) {
+	f, err := newDemoFixture(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := &fasthttp.Server{Handler: f.srv.Handler(), HeaderReceived: f.srv.HeaderReceived(), ReadTimeout: time.Minute}
+	done := make(chan error, 1)
+	go func() { done <- fs.Serve(ln) }()
+	t.Cleanup(func() {
+		fs.Shutdown() //nolint:errcheck
+		<-done
+	})
+	addr := ln.Addr().String()
+	for name, req := range map[string]string{
+		"expect 100-continue": "POST /auth HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"unfinished chunked body": "POST /auth HTTP/1.1\r\nHost: h\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n" +
+			"40\r\nGET /auth HTTP/1.1\r\nHost: h\r\n\r\n",
+		"tab before chunked, unfinished": "POST /auth HTTP/1.1\r\nHost: h\r\nTransfer-Encoding:\tchunked\r\n\r\n5\r\nab",
+	} {
+		t.Run(name, func(t *testing.T) {
+			got := rawExchange(t, addr, req)
+			if len(got) != 1 || got[0].StatusCode != 400 || !got[0].Close {
+				for _, r := range got {
+					t.Logf("%d close=%v", r.StatusCode, r.Close)
+				}
+				t.Fatalf("%d responses, want exactly one 400 with Connection: close", len(got))
+			}
+		})
+	}
+}

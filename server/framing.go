@@ -1,6 +1,10 @@
 package server
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/valyala/fasthttp"
+)
 
 // Message framing (RFC 9112 §6). A proxy in front of jwtgate and jwtgate
 // must agree on where a request ends: if the proxy frames a request by
@@ -85,6 +89,29 @@ func allDigits(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// headerReceived is the fasthttp.Server.HeaderReceived hook. fasthttp runs
+// the handler only after it has answered "Expect: 100-continue" and read the
+// body by its own framing — for a request with ambiguous framing, a body it
+// may wait for until the read timeout. For such a request the hook drops the
+// body framing and the expectation from the parsed header, so that fasthttp
+// answers nothing and reads no body before serve, which still sees the raw
+// header block, refuses it and closes the connection.
+func (h *handler) headerReceived(hdr *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	if !framingOK(hdr.RawHeaders()) {
+		hdr.SetContentLength(0)
+		hdr.Del(fasthttp.HeaderExpect)
+	}
+	return fasthttp.RequestConfig{} // the server's own limits
+}
+
+// HeaderReceived returns the function to set as HeaderReceived on a
+// fasthttp.Server that serves Handler: with it, a request whose framing is
+// ambiguous is refused before fasthttp answers "100 Continue" or reads its
+// body.
+func (s *Server) HeaderReceived() func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+	return s.h.headerReceived
 }
 
 // hasPrefixFold reports whether b begins with the lower-case ASCII prefix,
