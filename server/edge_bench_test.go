@@ -17,7 +17,8 @@ var (
 // edgeChecks is what the front end adds to every /auth request: the framing
 // check, the raw routing and the original path.
 func edgeChecks(dst []byte) ([]byte, bool) {
-	if !framingOK(edgeHeader) || targetOf(edgeTarget, false) != targetAuth {
+	path, _, ok := rawPath(edgeTarget)
+	if !framingOK(edgeHeader) || targetOf(path, ok, false) != targetAuth {
 		return dst, false
 	}
 	return appendOriginalPath(dst[:0], edgeOriginal)
@@ -125,11 +126,12 @@ func TestTargetOf(t *testing.T) {
 		{"h:443", targetNone},
 		{"", targetNone},
 	} {
-		if got := targetOf([]byte(c.uri), false); got != c.want {
+		path, _, ok := rawPath([]byte(c.uri))
+		if got := targetOf(path, ok, false); got != c.want {
 			t.Errorf("%q: %v, want %v", c.uri, got, c.want)
 		}
 	}
-	if targetOf([]byte("/.well-known/jwks.json"), true) != targetJWKS {
+	if targetOf([]byte("/.well-known/jwks.json"), true, true) != targetJWKS {
 		t.Error("the published JWKS is not routed")
 	}
 }

@@ -108,9 +108,10 @@ func (h *handler) serve(ctx *fasthttp.RequestCtx) {
 		h.refuseFraming(ctx)
 		return
 	}
-	switch targetOf(ctx.Request.Header.RequestURI(), h.jwks != nil) {
+	path, query, ok := rawPath(ctx.Request.Header.RequestURI())
+	switch targetOf(path, ok, h.jwks != nil) {
 	case targetAuth:
-		h.auth(ctx)
+		h.auth(ctx, path, query)
 	case targetVerify:
 		h.verify(ctx)
 	case targetHealthz:
@@ -164,15 +165,16 @@ func (h *handler) refuseFraming(ctx *fasthttp.RequestCtx) {
 
 // auth is the forward-auth endpoint: /auth and every path under it, any
 // method. 200 with identity headers, or 401/403 with an RFC 6750 challenge.
-func (h *handler) auth(ctx *fasthttp.RequestCtx) {
+//
+// path and query are those of the raw request target (see rawPath): the
+// query token source and the path under /auth (Envoy path_prefix) see the
+// bytes as received, never fasthttp's decoded ctx.Path().
+func (h *handler) auth(ctx *fasthttp.RequestCtx, path, query []byte) {
 	x := exchangePool.Get().(*exchange)
 	defer exchangePool.Put(x)
 	req := &ctx.Request
 	ctx.Response.Header.SetCanonical(hdrCacheControl, noStore)
 
-	// The path and query of this request, raw: the query token source and
-	// the path under /auth (Envoy path_prefix) see the bytes as received.
-	path, query, _ := rawPath(req.Header.RequestURI())
 	x.orig.known = false
 	if h.needOrigin {
 		if d := h.origin.resolveURI(req, path, query, x); d != nil {

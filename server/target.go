@@ -62,10 +62,9 @@ func isAuthPath(path []byte) bool {
 	return bytes.HasPrefix(path, authPrefix) && (len(path) == len(authPrefix) || path[len(authPrefix)] == '/')
 }
 
-// targetOf routes a raw request target. hasJWKS tells whether the demo JWKS
-// is published.
-func targetOf(uri []byte, hasJWKS bool) target {
-	path, _, ok := rawPath(uri)
+// targetOf routes a raw request path, as rawPath returned it with ok.
+// hasJWKS tells whether the demo JWKS is published.
+func targetOf(path []byte, ok, hasJWKS bool) target {
 	switch {
 	case !ok:
 		return targetNone
