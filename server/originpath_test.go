@@ -1,6 +1,10 @@
 package server
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
 
 func TestAppendOriginalPath(t *testing.T) {
 	cases := []struct {
@@ -74,4 +78,40 @@ func TestAppendOriginalPath(t *testing.T) {
 	if got, ok := appendOriginalPath([]byte("x"), []byte("/a/../b")); !ok || string(got) != "x/b" {
 		t.Errorf("append: %q %v", got, ok)
 	}
+}
+
+// FuzzAppendOriginalPath: an accepted path is normalized for good — it
+// starts with '/', has no empty, "." or ".." segment, no '%', '\', control
+// character or invalid UTF-8, and normalizing it again changes nothing.
+func FuzzAppendOriginalPath(f *testing.F) {
+	for _, s := range []string{"/", "/a/../b", "//a//b/", "/%2e%2e/x", "/a;b/..;/c", "/%c0%af", "/caf%C3%A9/./x", "/a%2fb"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		out, ok := appendOriginalPath(nil, []byte(raw))
+		if !ok {
+			return
+		}
+		s := string(out)
+		if s == "" || s[0] != '/' || strings.Contains(s, "//") || strings.ContainsAny(s, "%\\\x00\x7f") ||
+			!utf8.ValidString(s) {
+			t.Fatalf("%q: %q", raw, s)
+		}
+		for _, seg := range strings.Split(s[1:], "/") {
+			if seg == "." || seg == ".." {
+				t.Fatalf("%q: %q has a dot segment", raw, s)
+			}
+		}
+		for _, c := range out {
+			if c < 0x20 {
+				t.Fatalf("%q: %q has a control character", raw, s)
+			}
+		}
+		// A decoded '#' is a character of the path; only a raw one (a
+		// fragment to some upstreams) is refused.
+		again, ok := appendOriginalPath(nil, []byte(strings.ReplaceAll(s, "#", "%23")))
+		if !ok || string(again) != s {
+			t.Fatalf("%q: %q, then %q %v", raw, s, again, ok)
+		}
+	})
 }
