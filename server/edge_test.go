@@ -312,3 +312,31 @@ func TestAmbiguousFramingRefusedBeforeTheBody(t *testing.T) {
 		})
 	}
 }
+
+// TestFramingRefusalCounted: /metrics counts the requests refused for
+// ambiguous framing.
+func TestFramingRefusalCounted(t *testing.T) {
+	f, err := newDemoFixture(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := f.serve(t)
+	const metric = `jwtgate_http_refused_total{reason="ambiguous_framing"} `
+	metrics := func() string {
+		got := rawExchange(t, addr, "GET /metrics HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+		if len(got) != 1 || got[0].StatusCode != 200 {
+			t.Fatalf("/metrics: %d responses", len(got))
+		}
+		b, _ := io.ReadAll(got[0].Body)
+		return string(b)
+	}
+	if m := metrics(); !strings.Contains(m, metric+"0\n") {
+		t.Fatalf("before: %s", m)
+	}
+	for range 2 {
+		rawExchange(t, addr, "POST /auth HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+	}
+	if m := metrics(); !strings.Contains(m, metric+"2\n") {
+		t.Fatalf("after two refusals: %s", m)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 
 	"github.com/jwtgate/jwtgate/engine"
@@ -15,19 +16,22 @@ import (
 
 // handler answers every endpoint of the server.
 type handler struct {
-	realm       string
-	router      *router
-	sources     TokenSources
-	identity    *identity
-	rules       *ruleSet
-	origin      *origin
-	needOrigin  bool // rules, or a query token source, need the original URI
-	metrics     *serverMetrics
-	ready       func() bool
-	readyDetail func(dst []byte) []byte // JSON array of issuer states for /readyz; may be nil
-	logger      *slog.Logger
-	logRequests bool
-	jwks        []byte // served at /.well-known/jwks.json in demo mode
+	realm      string
+	router     *router
+	sources    TokenSources
+	identity   *identity
+	rules      *ruleSet
+	origin     *origin
+	needOrigin bool // rules, or a query token source, need the original URI
+	metrics    *serverMetrics
+	// framingRefused counts requests refused for ambiguous framing
+	// (jwtgate_http_refused_total{reason="ambiguous_framing"}).
+	framingRefused *metrics.Counter
+	ready          func() bool
+	readyDetail    func(dst []byte) []byte // JSON array of issuer states for /readyz; may be nil
+	logger         *slog.Logger
+	logRequests    bool
+	jwks           []byte // served at /.well-known/jwks.json in demo mode
 }
 
 // handlerDeps are what a handler needs besides its configuration.
@@ -63,6 +67,7 @@ func newHandler(cfg *config.Config, deps handlerDeps) (*handler, error) {
 		h.logger = slog.Default()
 	}
 	h.registerReasons()
+	h.framingRefused = h.metrics.set.NewCounter(`jwtgate_http_refused_total{reason="ambiguous_framing"}`)
 	h.metrics.set.RegisterMetricsWriter(func(w io.Writer) { writeCacheMetrics(w, h.router.routes) })
 	return h, nil
 }
@@ -160,6 +165,7 @@ func (h *handler) refuseFraming(ctx *fasthttp.RequestCtx) {
 	ctx.SetConnectionClose()
 	ctx.SetStatusCode(fasthttp.StatusBadRequest)
 	ctx.SetContentType(contentJSON)
+	h.framingRefused.Inc()
 	ctx.SetBodyString(`{"error":"ambiguous_framing","description":"send either Content-Length (digits only, once) or Transfer-Encoding: chunked (exactly, once), never both, and no folded header lines (RFC 9112)"}` + "\n")
 }
 
