@@ -20,10 +20,7 @@ var errVerifyBody = newDenial(401, codeInvalidToken, "malformed",
 // Route rules and identity headers do not apply: it verifies only.
 func (h *handler) verify(ctx *fasthttp.RequestCtx) {
 	if !ctx.IsPost() {
-		ctx.Response.Header.Set("Allow", "POST")
-		ctx.SetStatusCode(fasthttp.StatusMethodNotAllowed)
-		ctx.SetContentType(contentJSON)
-		ctx.SetBodyString(`{"error":"method_not_allowed","description":"use POST with the token as the body"}` + "\n")
+		methodNotAllowed(ctx, "POST", `{"error":"method_not_allowed","description":"use POST with the token as the body"}`+"\n")
 		return
 	}
 	x := exchangePool.Get().(*exchange)

@@ -143,17 +143,22 @@ func (h *handler) serve(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// getOnly answers 405 with Allow to a method other than GET or HEAD, and
-// reports whether the method is one of them.
+// getOnly answers 405 to a method other than GET or HEAD, and reports
+// whether the method is one of them.
 func (h *handler) getOnly(ctx *fasthttp.RequestCtx) bool {
 	if ctx.IsGet() || ctx.IsHead() {
 		return true
 	}
-	ctx.Response.Header.Set("Allow", "GET, HEAD")
+	methodNotAllowed(ctx, "GET, HEAD", `{"error":"method_not_allowed","description":"use GET or HEAD"}`+"\n")
+	return false
+}
+
+// methodNotAllowed answers 405 with the Allow header and a JSON body.
+func methodNotAllowed(ctx *fasthttp.RequestCtx, allow, body string) {
+	ctx.Response.Header.Set("Allow", allow)
 	ctx.SetStatusCode(fasthttp.StatusMethodNotAllowed)
 	ctx.SetContentType(contentJSON)
-	ctx.SetBodyString(`{"error":"method_not_allowed","description":"use GET or HEAD"}` + "\n")
-	return false
+	ctx.SetBodyString(body)
 }
 
 // refuseFraming answers a request whose framing is ambiguous: 400, and the
