@@ -219,6 +219,11 @@ func FuzzAuthHandler(f *testing.F) {
 		{"GET", "/auth/x", "", nil, "garbage", 0},
 		{"GET", "/auth/x", "", nil, hs[:strings.LastIndexByte(hs, '.')] + ".AAAA", 1},
 		{"PUT", "/auth/%2e%2e/x", "", nil, "e30.e30.", 2},
+		{"GET", "/auth/..%2fhealthz", "", nil, "", 0},
+		{"GET", "http://h/auth/../metrics", "", nil, "", 0},
+		{"GET", "/auth%2f..%2fhealthz", "", nil, hs, 0},
+		{"GET", "/auth/public/..;/admin", "", nil, hs, 0},
+		{"GET", "/auth", "X-Forwarded-Uri: /public/..%2fadmin", nil, hs, 0},
 		{"POST", "/verify", "", []byte(hs), "", 0},
 		{"POST", "/verify", "", []byte(`{"token":"` + ed + `"}`), "", 0},
 		{"POST", "/verify", "", []byte(`{"token":5}`), "", 0},
@@ -276,9 +281,19 @@ func checkAuthResponse(t *testing.T, a *authWorld, ctx *fasthttp.RequestCtx, tok
 			}
 		}
 	}
-	path := string(ctx.Path())
+	// The server routes on the raw request target, never on the decoded,
+	// normalized ctx.Path(): "/auth/..%2fhealthz" is forward-auth, and only
+	// the exact raw paths of the other endpoints answer 200.
+	path := rawTargetPath(string(ctx.Request.Header.RequestURI()))
 	isAuth := path == "/auth" || strings.HasPrefix(path, "/auth/")
 	if !isAuth {
+		switch path {
+		case "/verify", "/healthz", "/readyz", "/metrics":
+		default:
+			if status == 200 {
+				t.Fatalf("200 for %q, not an endpoint", ctx.Request.Header.RequestURI())
+			}
+		}
 		return
 	}
 	switch status {
@@ -313,6 +328,21 @@ func checkAuthResponse(t *testing.T, a *authWorld, ctx *fasthttp.RequestCtx, tok
 			t.Fatalf("valid token refused with %d: %s", status, resp.Body())
 		}
 	}
+}
+
+// rawTargetPath is the raw path of a request target: after the authority of
+// the absolute form, before the query.
+func rawTargetPath(uri string) string {
+	if !strings.HasPrefix(uri, "/") {
+		_, rest, ok := strings.Cut(uri, "://")
+		i := strings.IndexAny(rest, "/?#")
+		if !ok || i < 0 || rest[i] != '/' {
+			return ""
+		}
+		uri = rest[i:]
+	}
+	path, _, _ := strings.Cut(uri, "?")
+	return path
 }
 
 // refStr is the value of an optional reference claim ("" when absent).

@@ -9,27 +9,26 @@ import (
 )
 
 var errVerifyBody = newDenial(401, codeInvalidToken, "malformed",
-	`the /verify body must be the token, or {"token":"<token>"}`)
+	`the /verify body must be the token, or {"token":"<token>"}; or, with an empty body, send the token in Authorization: Bearer <token>`)
 
-// verify is POST /verify: the body is the token or {"token":"..."}. It
+// verify is POST /verify: the body is the token or {"token":"..."}; with an
+// empty body, the token of the Authorization header (Bearer, read as /auth
+// reads it). It
 // answers 200 {"valid":true,"header":{...},"claims":{...}} or 401
 // {"valid":false,"error":"<RFC 6750 code>","reason":"...","description":"..."}.
 // Route rules and identity headers do not apply: it verifies only.
 func (h *handler) verify(ctx *fasthttp.RequestCtx) {
 	if !ctx.IsPost() {
-		ctx.Response.Header.Set("Allow", "POST")
-		ctx.SetStatusCode(fasthttp.StatusMethodNotAllowed)
-		ctx.SetContentType(contentJSON)
-		ctx.SetBodyString(`{"error":"method_not_allowed","description":"use POST with the token as the body"}` + "\n")
+		methodNotAllowed(ctx, "POST", `{"error":"method_not_allowed","description":"use POST with the token as the body"}`+"\n")
 		return
 	}
 	x := exchangePool.Get().(*exchange)
 	defer exchangePool.Put(x)
 	ctx.Response.Header.SetCanonical(hdrCacheControl, noStore)
 	x.issuer = ""
-	tok, ok := verifyBodyToken(ctx.PostBody())
-	if !ok {
-		h.deny(ctx, x, endpointVerify, errVerifyBody)
+	tok, d := verifyRequestToken(&ctx.Request)
+	if d != nil {
+		h.deny(ctx, x, endpointVerify, d)
 		return
 	}
 	rt, err := h.verifyToken(tok, x)
@@ -51,6 +50,30 @@ func (h *handler) verify(ctx *fasthttp.RequestCtx) {
 	if h.logRequests {
 		h.logRequest(ctx, x, endpointVerify, fasthttp.StatusOK, "ok")
 	}
+}
+
+// verifyRequestToken finds the token of a /verify request: the body's, or,
+// when the body is empty (or only whitespace), the Authorization header's
+// Bearer token. A body and a header are not compared: the body wins.
+func verifyRequestToken(req *fasthttp.Request) ([]byte, *denial) {
+	body := req.Body()
+	if len(bytes.TrimSpace(body)) > 0 {
+		tok, ok := verifyBodyToken(body)
+		if !ok {
+			return nil, errVerifyBody
+		}
+		return tok, nil
+	}
+	var f tokenFinder
+	for _, v := range req.Header.PeekAll(fasthttp.HeaderAuthorization) {
+		if tok, d, ok := parseBearer(v); ok {
+			f.add(tok, d)
+		}
+	}
+	if f.n == 0 {
+		return nil, errVerifyBody
+	}
+	return f.result()
 }
 
 // verifyBodyToken reads the token from a /verify body: the token itself

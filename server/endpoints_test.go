@@ -67,6 +67,41 @@ func TestVerifyEndpoint(t *testing.T) {
 	}
 }
 
+// TestVerifyAuthorizationHeader: POST /verify with an empty body verifies
+// the Authorization header's Bearer token, read as /auth reads it; a body,
+// when there is one, is the token.
+func TestVerifyAuthorizationHeader(t *testing.T) {
+	f := newFixture(t, engine.ES256, "")
+	tok := f.token(t)
+	expired := f.token(t, func(c map[string]any) { c["exp"] = epoch.Add(-time.Hour).Unix() })
+	for _, c := range []struct {
+		name, body string
+		headers    []string
+		status     int
+		reason     string
+	}{
+		{"bearer", "", []string{"Authorization: Bearer " + tok}, 200, ""},
+		{"scheme case and spaces", " \n", []string{"Authorization: bEaReR   " + tok}, 200, ""},
+		{"expired", "", []string{"Authorization: Bearer " + expired}, 401, "expired"},
+		{"bearer without token", "", []string{"Authorization: Bearer"}, 401, "malformed"},
+		{"two tokens in one header", "", []string{"Authorization: Bearer " + tok + " " + tok}, 401, "malformed"},
+		{"two headers", "", []string{"Authorization: Bearer " + tok, "Authorization: Bearer " + tok}, 401, "multiple_tokens"},
+		{"another scheme", "", []string{"Authorization: Basic dXNlcjpwYXNz"}, 401, "malformed"},
+		{"nothing", "", nil, 401, "malformed"},
+		{"the body wins", expired, []string{"Authorization: Bearer " + tok}, 401, "expired"},
+		{"the body wins, valid", tok, []string{"Authorization: Bearer " + expired}, 200, ""},
+	} {
+		r := call(f.h, "POST", "/verify", c.body, c.headers...)
+		var out map[string]any
+		if err := json.Unmarshal([]byte(r.body), &out); err != nil {
+			t.Fatalf("%s: %v: %s", c.name, err, r.body)
+		}
+		if r.status != c.status || out["valid"] != (c.status == 200) || c.reason != "" && out["reason"] != c.reason {
+			t.Errorf("%s: %d %s", c.name, r.status, r.body)
+		}
+	}
+}
+
 func TestHealthReadyMetrics(t *testing.T) {
 	f := newFixture(t, engine.HS256, "")
 	if r := call(f.h, "GET", "/healthz", ""); r.status != 200 || !strings.Contains(r.body, `"ok"`) {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 
 	"github.com/jwtgate/jwtgate/engine"
@@ -15,19 +16,22 @@ import (
 
 // handler answers every endpoint of the server.
 type handler struct {
-	realm       string
-	router      *router
-	sources     TokenSources
-	identity    *identity
-	rules       *ruleSet
-	origin      *origin
-	needOrigin  bool // rules, or a query token source, need the original URI
-	metrics     *serverMetrics
-	ready       func() bool
-	readyDetail func(dst []byte) []byte // JSON array of issuer states for /readyz; may be nil
-	logger      *slog.Logger
-	logRequests bool
-	jwks        []byte // served at /.well-known/jwks.json in demo mode
+	realm      string
+	router     *router
+	sources    TokenSources
+	identity   *identity
+	rules      *ruleSet
+	origin     *origin
+	needOrigin bool // rules, or a query token source, need the original URI
+	metrics    *serverMetrics
+	// framingRefused counts requests refused for ambiguous framing
+	// (jwtgate_http_refused_total{reason="ambiguous_framing"}).
+	framingRefused *metrics.Counter
+	ready          func() bool
+	readyDetail    func(dst []byte) []byte // JSON array of issuer states for /readyz; may be nil
+	logger         *slog.Logger
+	logRequests    bool
+	jwks           []byte // served at /.well-known/jwks.json in demo mode
 }
 
 // handlerDeps are what a handler needs besides its configuration.
@@ -63,6 +67,7 @@ func newHandler(cfg *config.Config, deps handlerDeps) (*handler, error) {
 		h.logger = slog.Default()
 	}
 	h.registerReasons()
+	h.framingRefused = h.metrics.set.NewCounter(`jwtgate_http_refused_total{reason="ambiguous_framing"}`)
 	h.metrics.set.RegisterMetricsWriter(func(w io.Writer) { writeCacheMetrics(w, h.router.routes) })
 	return h, nil
 }
@@ -86,7 +91,6 @@ type exchange struct {
 	peekBuf []byte
 	buf     []byte
 	args    fasthttp.Args
-	uri     fasthttp.URI
 	orig    request
 	issuer  string // the issuer whose verifier checked the token, for the request log
 }
@@ -101,23 +105,38 @@ var (
 	contentJSON        = "application/json"
 )
 
-// serve routes a request to its endpoint.
+// serve routes a request to its endpoint on the raw request: a request
+// whose framing is ambiguous is refused before anything else (see
+// framingOK), then the raw request target picks the endpoint (see
+// targetOf); fasthttp's decoded and normalized ctx.Path() is never used.
 func (h *handler) serve(ctx *fasthttp.RequestCtx) {
-	path := ctx.Path()
-	switch {
-	case bytes.HasPrefix(path, authPrefix) && (len(path) == len(authPrefix) || path[len(authPrefix)] == '/'):
-		h.auth(ctx)
-	case string(path) == "/verify":
+	if !framingOK(ctx.Request.Header.RawHeaders()) {
+		h.refuseFraming(ctx)
+		return
+	}
+	path, query, ok := rawPath(ctx.Request.Header.RequestURI())
+	switch targetOf(path, ok, h.jwks != nil) {
+	case targetAuth:
+		h.auth(ctx, path, query)
+	case targetVerify:
 		h.verify(ctx)
-	case string(path) == "/healthz":
-		h.healthz(ctx)
-	case string(path) == "/readyz":
-		h.readyz(ctx)
-	case string(path) == "/metrics":
-		h.serveMetrics(ctx)
-	case string(path) == "/.well-known/jwks.json" && h.jwks != nil:
-		ctx.SetContentType("application/jwk-set+json")
-		ctx.SetBody(h.jwks)
+	case targetHealthz:
+		if h.getOnly(ctx) {
+			h.healthz(ctx)
+		}
+	case targetReadyz:
+		if h.getOnly(ctx) {
+			h.readyz(ctx)
+		}
+	case targetMetrics:
+		if h.getOnly(ctx) {
+			h.serveMetrics(ctx)
+		}
+	case targetJWKS:
+		if h.getOnly(ctx) {
+			ctx.SetContentType("application/jwk-set+json")
+			ctx.SetBody(h.jwks)
+		}
 	default:
 		ctx.SetStatusCode(fasthttp.StatusNotFound)
 		ctx.SetContentType(contentJSON)
@@ -125,19 +144,53 @@ func (h *handler) serve(ctx *fasthttp.RequestCtx) {
 	}
 }
 
+// getOnly answers 405 to a method other than GET or HEAD, and reports
+// whether the method is one of them.
+func (h *handler) getOnly(ctx *fasthttp.RequestCtx) bool {
+	if ctx.IsGet() || ctx.IsHead() {
+		return true
+	}
+	methodNotAllowed(ctx, "GET, HEAD", `{"error":"method_not_allowed","description":"use GET or HEAD"}`+"\n")
+	return false
+}
+
+// methodNotAllowed answers 405 with the Allow header and a JSON body.
+func methodNotAllowed(ctx *fasthttp.RequestCtx, allow, body string) {
+	ctx.Response.Header.Set("Allow", allow)
+	ctx.SetStatusCode(fasthttp.StatusMethodNotAllowed)
+	ctx.SetContentType(contentJSON)
+	ctx.SetBodyString(body)
+}
+
+// refuseFraming answers a request whose framing is ambiguous: 400, and the
+// connection closed, lingering so that the answer reaches a client still
+// sending. Whatever follows on the connection — a request smuggled in what
+// the sender meant as a body — is never read as a request.
+func (h *handler) refuseFraming(ctx *fasthttp.RequestCtx) {
+	lingerOnClose(ctx.Conn())
+	ctx.SetConnectionClose()
+	ctx.SetStatusCode(fasthttp.StatusBadRequest)
+	ctx.SetContentType(contentJSON)
+	h.framingRefused.Inc()
+	ctx.SetBodyString(`{"error":"ambiguous_framing","description":"send either Content-Length (digits only, once) or Transfer-Encoding: chunked (exactly, once), never both, and no folded header lines (RFC 9112)"}` + "\n")
+}
+
 // auth is the forward-auth endpoint: /auth and every path under it, any
 // method. 200 with identity headers, or 401/403 with an RFC 6750 challenge.
-func (h *handler) auth(ctx *fasthttp.RequestCtx) {
+//
+// path and query are those of the raw request target (see rawPath): the
+// query token source and the path under /auth (Envoy path_prefix) see the
+// bytes as received, never fasthttp's decoded ctx.Path().
+func (h *handler) auth(ctx *fasthttp.RequestCtx, path, query []byte) {
 	x := exchangePool.Get().(*exchange)
 	defer exchangePool.Put(x)
 	req := &ctx.Request
 	ctx.Response.Header.SetCanonical(hdrCacheControl, noStore)
 	x.issuer = ""
 
-	query := req.URI().QueryString()
 	x.orig.known = false
 	if h.needOrigin {
-		if d := h.origin.resolveURI(req, ctx.Path(), x); d != nil {
+		if d := h.origin.resolveURI(req, path, query, x); d != nil {
 			h.deny(ctx, x, endpointAuth, d)
 			return
 		}

@@ -50,8 +50,8 @@ func newOrigin(cfg *config.ForwardAuth) *origin {
 	return o
 }
 
-// request is the original request as resolved: normalized path (percent
-// decoded, dot segments removed, as the proxy routes it), raw query, method.
+// request is the original request as resolved: path as the route rules
+// see it (see appendOriginalPath), raw query, method.
 type request struct {
 	known  bool
 	path   []byte
@@ -59,21 +59,24 @@ type request struct {
 	method []byte
 }
 
-// resolveURI fills x.orig from the forward-auth request. authPath is the
-// (normalized) path of the request to jwtgate.
-func (o *origin) resolveURI(req *fasthttp.Request, authPath []byte, x *exchange) *denial {
+// resolveURI fills x.orig from the forward-auth request. authPath and
+// authQuery are the raw path and query of the request to jwtgate (see
+// rawPath): every candidate — a forwarded URI header or the path under
+// /auth — is taken from the bytes as received and goes through the same
+// appendOriginalPath, never through fasthttp's decoded ctx.Path().
+func (o *origin) resolveURI(req *fasthttp.Request, authPath, authQuery []byte, x *exchange) *denial {
 	x.orig.known = false
 	x.orig.path, x.orig.query = x.orig.path[:0], x.orig.query[:0]
 	switch o.uriMode {
 	case config.SourcePath:
-		return x.candidatePath(req, authPath, true)
+		return x.candidatePath(authPath, authQuery, true)
 	case config.SourceAuto:
 		for _, h := range [...][]byte{hdrForwardedURI, hdrOriginalURI} {
 			if d := x.candidateHeader(req, h); d != nil {
 				return d
 			}
 		}
-		return x.candidatePath(req, authPath, false)
+		return x.candidatePath(authPath, authQuery, false)
 	default:
 		return x.candidateHeader(req, o.uriHeader)
 	}
@@ -90,45 +93,47 @@ func (x *exchange) candidateHeader(req *fasthttp.Request, h []byte) *denial {
 		// absolute URL, "*", garbage) cannot be matched against rules.
 		return errURIAmbiguous
 	}
-	// "//admin" is a path to the proxy (nginx merges slashes) but a
-	// network-path reference to a URI parser: drop the extra slashes.
-	for len(raw) > 1 && raw[1] == '/' {
-		raw = raw[1:]
+	path, query := raw, []byte(nil)
+	if i := bytes.IndexByte(raw, '?'); i >= 0 {
+		path, query = raw[:i], raw[i+1:]
 	}
-	x.uri.Reset()
-	if err := x.uri.Parse(nil, raw); err != nil {
-		return errURIAmbiguous
-	}
-	return x.addCandidate(x.uri.Path(), x.uri.QueryString())
+	return x.addCandidate(path, query)
 }
 
-// candidatePath adds the path under /auth (Envoy path_prefix). With bare it
-// also counts a request for exactly /auth, as the root.
-func (x *exchange) candidatePath(req *fasthttp.Request, authPath []byte, bare bool) *denial {
-	if !bytes.HasPrefix(authPath, authPrefix) {
+// candidatePath adds the raw path under /auth (Envoy path_prefix: the
+// client's path as Envoy forwards it upstream, appended to /auth). With bare
+// it also counts a request for exactly /auth, as the root.
+func (x *exchange) candidatePath(authPath, authQuery []byte, bare bool) *denial {
+	if !isAuthPath(authPath) {
 		return nil
 	}
 	rest := authPath[len(authPrefix):]
-	switch {
-	case len(rest) > 0 && rest[0] == '/':
-	case len(rest) == 0 && bare:
+	if len(rest) == 0 {
+		if !bare {
+			return nil
+		}
 		rest = slash
-	default:
-		return nil
 	}
-	return x.addCandidate(rest, req.URI().QueryString())
+	return x.addCandidate(rest, authQuery)
 }
 
 var slash = []byte("/")
 
-func (x *exchange) addCandidate(path, query []byte) *denial {
+// addCandidate normalizes a raw path and adds it with its query; a second
+// candidate must agree with the first.
+func (x *exchange) addCandidate(rawPath, query []byte) *denial {
+	var ok bool
+	x.buf, ok = appendOriginalPath(x.buf[:0], rawPath)
+	if !ok {
+		return errURIEncoding
+	}
 	if !x.orig.known {
 		x.orig.known = true
-		x.orig.path = append(x.orig.path[:0], path...)
+		x.orig.path = append(x.orig.path[:0], x.buf...)
 		x.orig.query = append(x.orig.query[:0], query...)
 		return nil
 	}
-	if !bytes.Equal(x.orig.path, path) || !bytes.Equal(x.orig.query, query) {
+	if !bytes.Equal(x.orig.path, x.buf) || !bytes.Equal(x.orig.query, query) {
 		return errURIAmbiguous
 	}
 	return nil

@@ -17,7 +17,7 @@ var engineReasons = []*engine.Error{
 // serverDenials are the server's own fixed refusals.
 var serverDenials = []*denial{
 	errMultipleTokens, errBearerEmpty, errBearerSpaces, errHeaderEmpty, errNoToken,
-	errURIAmbiguous, errURIUnknown, errMethodUnknown, errMethodAmbiguous, errVerifyBody,
+	errURIAmbiguous, errURIEncoding, errURIUnknown, errMethodUnknown, errMethodAmbiguous, errVerifyBody,
 }
 
 // registerReasons creates the request counter of every reason the handler
