@@ -67,7 +67,7 @@ func newHandler(cfg *config.Config, deps handlerDeps) (*handler, error) {
 		h.logger = slog.Default()
 	}
 	h.registerReasons()
-	h.framingRefused = h.metrics.set.NewCounter(`jwtgate_http_refused_total{reason="ambiguous_framing"}`)
+	h.framingRefused = h.metrics.set.NewCounter(metricHTTPRefused + `{reason="ambiguous_framing"}`)
 	h.metrics.set.RegisterMetricsWriter(func(w io.Writer) { writeCacheMetrics(w, h.router.routes) })
 	return h, nil
 }

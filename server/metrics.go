@@ -22,6 +22,9 @@ var (
 	// of /auth and /verify (cache hits included), buckets from 100ns to 5s.
 	metricVerifyDuration = family("jwtgate_verify_duration_seconds", typeHistogram,
 		"Time spent verifying a token for /auth and /verify, verified-token cache hits included.")
+	// jwtgate_http_refused_total{reason="ambiguous_framing"}
+	metricHTTPRefused = family("jwtgate_http_refused_total", typeCounter,
+		"Requests refused at the HTTP layer before any endpoint, by reason (ambiguous_framing: Content-Length with Transfer-Encoding, or a transfer coding other than exactly chunked).")
 )
 
 // metricCachePrefix begins the token cache families:
