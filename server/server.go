@@ -243,8 +243,9 @@ func (s *Server) Stop() { s.stopOnce.Do(func() { close(s.stopNow) }) }
 // most limits.shutdown_timeout; it closes the key store. Stop cuts the
 // first two phases short.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	l := newListener(ln, s.logger, s.acceptErrors)
 	errc := make(chan error, 1)
-	go func() { errc <- s.Serve(ln) }()
+	go func() { errc <- s.fs.Serve(l) }()
 	select {
 	case err := <-errc:
 		s.Close()
@@ -279,12 +280,16 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	if stopped {
 		s.logger.Warn("shutting down: stopped at once, in-flight requests dropped", "open_connections", s.fs.GetOpenConnectionsCount())
 		err = nil
-		// Close the listener, in case the drain period was cut short;
-		// an error here only repeats an earlier one.
+		// Close the idle connections at least; busy ones are dropped when
+		// the process exits.
 		sctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		s.Shutdown(sctx) //nolint:errcheck // see above
+		s.Shutdown(sctx) //nolint:errcheck // the context is done: it returns at once
 	}
+	// Shutdown closes the listener only if Serve has registered it: close
+	// it here too, so that a Serve that has not started yet (or whose
+	// shutdown Stop cut short) returns.
+	l.Close() //nolint:errcheck // closed twice: the error only repeats
 	if serr := <-errc; err == nil {
 		err = serr
 	}
