@@ -35,16 +35,19 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// childServe runs jwtgate serve under an open-file limit of n.
+// childServe runs jwtgate serve under an open-file limit of n (0: the
+// inherited one).
 func childServe(n, args string) int {
 	limit, err := strconv.ParseUint(n, 10, 64)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", envChildNofile, err)
 		return 3
 	}
-	if err := setFileLimit(limit); err != nil {
-		fmt.Fprintf(os.Stderr, "setrlimit: %v\n", err)
-		return 3
+	if limit != 0 {
+		if err := setFileLimit(limit); err != nil {
+			fmt.Fprintf(os.Stderr, "setrlimit: %v\n", err)
+			return 3
+		}
 	}
 	return runServe(strings.Split(args, "\n"), os.Stdout, os.Stderr)
 }
@@ -145,6 +148,39 @@ func TestServeOutOfDescriptors(t *testing.T) {
 	}
 }
 
+// TestServeSignals: the first SIGTERM starts the drain (/readyz 503,
+// Connection: close), a second one stops at once although the drain period
+// is an hour.
+func TestServeSignals(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("needs SIGTERM, which Windows cannot send")
+	}
+	key := sign.MustGenerate(engine.ES256, "sig")
+	child := startChild(t, 0, "--config", writeConfig(t, key, ""), "--drain-period", "1h")
+	addr := regexp.MustCompile(`listen=(\S+)`).FindStringSubmatch(child.await(t, "jwtgate serving"))[1]
+	if status, err := request(addr, "/readyz", ""); err != nil || status != 200 {
+		t.Fatalf("/readyz before SIGTERM: %d %v", status, err)
+	}
+	if err := child.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	child.await(t, "draining")
+	resp, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatalf("/readyz while draining: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 || !resp.Close {
+		t.Errorf("/readyz while draining: %d, Connection: close %t; want 503 and close", resp.StatusCode, resp.Close)
+	}
+	if code := child.stop(t); code != 0 {
+		t.Errorf("exit %d after the second SIGTERM:\n%s", code, child.stderr())
+	}
+	if !strings.Contains(child.stderr(), "stopping at once") {
+		t.Errorf("the second signal is not logged:\n%s", child.stderr())
+	}
+}
+
 // request sends GET path with a bearer token on a new connection and
 // returns the status.
 func request(addr, path, tok string) (int, error) {
@@ -191,6 +227,7 @@ func startChild(t *testing.T, nofile int, args ...string) *child {
 	}
 	c := &child{cmd: exec.Command(exe), lines: make(chan string, 1000), exited: make(chan struct{})}
 	c.cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", envChildNofile, nofile), envChildArgs+"="+strings.Join(args, "\n"))
+	c.cmd.Stdout = io.Discard
 	stderr, err := c.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
