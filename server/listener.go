@@ -99,7 +99,7 @@ func (l *listener) logAcceptError(err error, delay time.Duration) {
 	n := l.unlogged
 	l.lastLog, l.unlogged = now, 0
 	l.mu.Unlock()
-	l.logger.Warn("accepting connections failed; retrying (raise the open-file limit, or lower limits.concurrency)",
+	l.logger.Warn("accepting connections failed; retrying (raise the open-file limit with ulimit -n, or limits.fd_headroom to refuse connections sooner)",
 		"error", err, "errors", n, "retry_in", delay)
 }
 

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -390,6 +391,14 @@ func httpError(ctx *fasthttp.RequestCtx, err error) {
 type fasthttpLogger struct{ l *slog.Logger }
 
 func (f fasthttpLogger) Printf(format string, args ...any) {
+	if strings.HasPrefix(format, "The incoming connection cannot be served") {
+		// fasthttp's advice (raise Server.Concurrency) would run the
+		// process out of descriptors: say what the cap is made of.
+		f.l.Warn("connections over the cap answered 503 and closed (logged at most once a minute; counted in "+metricConnsRefused+
+			"): the cap is limits.concurrency, lowered to the open-file limit less limits.fd_headroom; raise the open-file limit (ulimit -n) to serve more",
+			"component", "fasthttp", "message", fmt.Sprintf(format, args...))
+		return
+	}
 	f.l.Warn(fmt.Sprintf(format, args...), "component", "fasthttp")
 }
 

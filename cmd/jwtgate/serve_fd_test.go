@@ -144,6 +144,9 @@ func TestServeOutOfDescriptors(t *testing.T) {
 			if code := child.stop(t); code != 0 {
 				t.Errorf("exit %d after SIGTERM:\n%s", code, child.stderr())
 			}
+			if tc.name == "cap" && !strings.Contains(child.stderr(), "limits.fd_headroom") {
+				t.Errorf("the refusals are not logged with their fix:\n%s", child.stderr())
+			}
 		})
 	}
 }
