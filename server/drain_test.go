@@ -182,8 +182,8 @@ func TestStopEndsDrain(t *testing.T) {
 	}
 }
 
-// TestNoDrainPeriod: drain_period 0s stops accepting at once, never
-// draining.
+// TestNoDrainPeriod: with drain_period 0s Run stops accepting at once, and
+// the server is unready from the start of the shutdown all the same.
 func TestNoDrainPeriod(t *testing.T) {
 	f := newFixture(t, engine.HS256, "limits:\n  drain_period: 0s\n")
 	r := runServer(t, f, loopback(t))
@@ -191,8 +191,11 @@ func TestNoDrainPeriod(t *testing.T) {
 	if err := r.wait(t); err != nil {
 		t.Errorf("Run: %v", err)
 	}
-	if f.srv.Draining() {
-		t.Error("drained with drain_period 0s")
+	if !f.srv.Draining() || f.srv.Ready() {
+		t.Errorf("after shutdown: draining %t, ready %t; want unready", f.srv.Draining(), f.srv.Ready())
+	}
+	if _, err := net.Dial("tcp", r.addr); err == nil {
+		t.Error("the server still accepts connections after Run returned")
 	}
 }
 

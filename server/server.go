@@ -239,7 +239,8 @@ func (s *Server) Close() { s.store.Close() }
 func (s *Server) Stop() { s.stopOnce.Do(func() { close(s.stopNow) }) }
 
 // Run serves on ln until ctx ends (SIGTERM, SIGINT), then shuts down in
-// three phases, each logged: it drains (see Drain) for limits.drain_period;
+// three phases, each logged: it drains (see Drain; /readyz is 503 from then
+// on) for limits.drain_period;
 // it stops accepting connections and waits for in-flight requests for at
 // most limits.shutdown_timeout; it closes the key store. Stop cuts the
 // first two phases short.
@@ -253,9 +254,11 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
+	// Unready at once, even without a drain period: the shutdown may still
+	// wait for requests in flight.
+	s.Drain()
 	stopped := false
 	if period := *s.cfg.Limits.DrainPeriod; period > 0 {
-		s.Drain()
 		s.logger.Info("shutting down: draining (/readyz 503, Connection: close on every answer)", "drain_period", period)
 		stopped = !sleepOrClosed(period, s.stopNow)
 	}
@@ -272,10 +275,12 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		}()
 		err = s.Shutdown(sctx)
 		cancel()
-		select {
-		case <-s.stopNow:
-			stopped = true
-		default:
+		if err != nil {
+			select {
+			case <-s.stopNow:
+				stopped = true
+			default:
+			}
 		}
 	}
 	if stopped {
