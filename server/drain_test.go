@@ -91,9 +91,10 @@ func TestDrainLosesNoRequest(t *testing.T) {
 	errs := make(chan error, clients)
 	for i := 0; i < clients; i++ {
 		go func() {
+			var once sync.Once
+			defer once.Do(started.Done) // on every return
 			c, err := net.Dial("tcp", r.addr)
 			if err != nil {
-				started.Done()
 				errs <- err
 				return
 			}
@@ -102,8 +103,8 @@ func TestDrainLosesNoRequest(t *testing.T) {
 			for n := 0; ; n++ {
 				sent.Add(1)
 				resp, err := roundTrip(c, br, req)
-				if n == 0 {
-					started.Done()
+				if n == 20 {
+					once.Do(started.Done) // under way: signal once every client is
 				}
 				if err != nil {
 					errs <- fmt.Errorf("request %d: %w", n, err)
@@ -154,6 +155,7 @@ func TestDrainLosesNoRequest(t *testing.T) {
 	if err := r.wait(t); err != nil {
 		t.Errorf("Run: %v", err)
 	}
+	t.Logf("%d requests sent on %d keep-alive connections, %d answered", sent.Load(), clients, answered.Load())
 	if sent.Load() != answered.Load() || closed.Load() != clients {
 		t.Errorf("sent %d, answered %d, told to close %d of %d clients", sent.Load(), answered.Load(), closed.Load(), clients)
 	}
