@@ -222,6 +222,7 @@ func (f *fixture) serve(tb testing.TB) string {
 	go func() { done <- f.srv.Run(ctx, ln) }()
 	tb.Cleanup(func() {
 		cancel()
+		f.srv.Stop() // no drain period: the test is over
 		<-done
 	})
 	return ln.Addr().String()

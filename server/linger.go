@@ -16,17 +16,6 @@ const (
 	lingerBytes = 256 << 10
 )
 
-// lingerListener wraps every accepted connection in a lingerConn.
-type lingerListener struct{ net.Listener }
-
-func (l lingerListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &lingerConn{Conn: c}, nil
-}
-
 // lingerConn closes, when asked to linger, the way nginx's lingering_close
 // does. fasthttp refuses a request it cannot read (header block or body over
 // the limits, malformed HTTP) by answering and closing at once, with the

@@ -21,8 +21,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 
 	"github.com/jwtgate/jwtgate/engine"
@@ -49,11 +53,20 @@ type Options struct {
 // Server is a configured jwtgate server: key store, verifiers, handler and
 // fasthttp server.
 type Server struct {
-	cfg    *config.Config
-	store  *keystore.Store
-	h      *handler
-	fs     *fasthttp.Server
-	logger *slog.Logger
+	cfg     *config.Config
+	store   *keystore.Store
+	h       *handler
+	fs      *fasthttp.Server
+	logger  *slog.Logger
+	connCap int // open connections served at once; more are refused
+
+	acceptErrors *metrics.Counter // temporary accept errors, backed off
+
+	draining     atomic.Bool
+	drainOnce    sync.Once
+	drainStarted chan struct{} // closed when draining starts
+	stopOnce     sync.Once
+	stopNow      chan struct{} // closed by Stop
 }
 
 // New builds a server from a validated configuration. It does no I/O: Start
@@ -85,24 +98,43 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := newHandler(cfg, handlerDeps{keys: store, ready: store.Ready, clock: clock, logger: logger})
+	s := &Server{
+		cfg: cfg, store: store, logger: logger,
+		connCap:      connectionCap(cfg.Limits.Concurrency, cfg.Limits.FDHeadroom, descriptorLimit()),
+		drainStarted: make(chan struct{}),
+		stopNow:      make(chan struct{}),
+	}
+	h, err := newHandler(cfg, handlerDeps{keys: store, ready: s.Ready, clock: clock, logger: logger})
 	if err != nil {
 		return nil, err
 	}
+	s.h = h
 	h.jwks = opts.PublishJWKS
-	h.readyDetail = func(dst []byte) []byte { return appendIssuerStates(dst, store.Issuers()) }
+	// /readyz: {"ready":false,"issuers":[...],"reason":"draining"} while
+	// draining, whatever the issuers' state.
+	h.readyDetail = func(dst []byte) []byte {
+		dst = appendIssuerStates(dst, store.Issuers())
+		if s.draining.Load() {
+			dst = append(dst, `,"reason":"draining"`...)
+		}
+		return dst
+	}
 	h.metrics.set.RegisterMetricsWriter(func(w io.Writer) { writeKeystoreMetrics(w, store, clock.Now()) })
-	s := &Server{cfg: cfg, store: store, h: h, logger: logger}
+	s.acceptErrors = h.metrics.set.NewCounter(metricAcceptErrors)
+	h.metrics.set.RegisterMetricsWriter(s.writeConnMetrics)
 	s.fs = &fasthttp.Server{
-		Handler:                      h.serve,
-		NoDefaultServerHeader:        true,
-		NoDefaultContentType:         true,
-		ReadTimeout:                  cfg.Limits.ReadTimeout,
-		WriteTimeout:                 cfg.Limits.WriteTimeout,
-		IdleTimeout:                  cfg.Limits.IdleTimeout,
-		ReadBufferSize:               cfg.Limits.MaxHeaderBytes,
-		MaxRequestBodySize:           cfg.Limits.MaxVerifyBodyBytes,
-		Concurrency:                  cfg.Limits.Concurrency,
+		Handler:               s.serve,
+		NoDefaultServerHeader: true,
+		NoDefaultContentType:  true,
+		ReadTimeout:           cfg.Limits.ReadTimeout,
+		WriteTimeout:          cfg.Limits.WriteTimeout,
+		IdleTimeout:           cfg.Limits.IdleTimeout,
+		ReadBufferSize:        cfg.Limits.MaxHeaderBytes,
+		MaxRequestBodySize:    cfg.Limits.MaxVerifyBodyBytes,
+		// fasthttp serves each connection on one worker for its whole
+		// life, so Concurrency caps the open connections: one more is
+		// answered 503 and closed at once.
+		Concurrency:                  s.connCap,
 		DisablePreParseMultipartForm: true,
 		CloseOnShutdown:              true,
 		// Idle workers are cleaned (and, after Shutdown, the cleaner itself
@@ -111,6 +143,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		MaxIdleWorkerDuration: time.Second,
 		Logger:                fasthttpLogger{logger},
 		ErrorHandler:          httpError,
+		// Badly framed requests are refused before any 100 Continue and
+		// before fasthttp waits for a body it should not read.
+		HeaderReceived: h.headerReceived,
 	}
 	return s, nil
 }
@@ -157,42 +192,185 @@ func (s *Server) Start(ctx context.Context) error {
 // a fasthttp.Server of one's own or calling it in tests.
 func (s *Server) Handler() fasthttp.RequestHandler { return s.h.serve }
 
-// Ready reports whether every issuer has usable keys.
-func (s *Server) Ready() bool { return s.store.Ready() }
+// Ready reports whether every issuer has usable keys and the server is not
+// draining: what /readyz answers.
+func (s *Server) Ready() bool { return !s.draining.Load() && s.store.Ready() }
 
-// Serve answers requests on ln until Shutdown.
-// Connections closed after a refused request linger (see lingerConn) so that
-// the refusal reaches a client still sending.
-func (s *Server) Serve(ln net.Listener) error { return s.fs.Serve(lingerListener{ln}) }
+// Draining reports whether the server is draining: Drain was called (Run
+// calls it when its context ends), /readyz answers 503 and every answer
+// carries "Connection: close".
+func (s *Server) Draining() bool { return s.draining.Load() }
 
-// Shutdown stops accepting connections and waits for in-flight requests to
-// finish, or for ctx to end.
+// DrainStarted returns a channel that is closed when draining starts, for
+// other front ends (a gRPC health service) to go unready at the same moment.
+func (s *Server) DrainStarted() <-chan struct{} { return s.drainStarted }
+
+// Drain starts draining: from now on /readyz answers 503 and every answer
+// carries "Connection: close", so that load balancers and keep-alive
+// clients move to other instances while the server still answers them.
+// It does not stop the server; Shutdown does. Drain is idempotent.
+func (s *Server) Drain() {
+	s.drainOnce.Do(func() {
+		s.draining.Store(true)
+		close(s.drainStarted)
+	})
+}
+
+// ConnectionLimit returns the number of connections the server serves at
+// once: limits.concurrency, lowered to the open-file limit less
+// limits.fd_headroom. A connection over it is answered 503 and closed.
+func (s *Server) ConnectionLimit() int { return s.connCap }
+
+// Serve answers requests on ln until Shutdown. A temporary accept error
+// (out of descriptors or kernel memory) never ends it: it backs off and
+// accepts again (see listener). Connections closed after a refused request
+// linger (see lingerConn) so that the refusal reaches a client still
+// sending.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.fs.Serve(newListener(ln, s.logger, s.acceptErrors))
+}
+
+// Shutdown stops accepting connections, closes the idle ones and waits for
+// in-flight requests to finish, or for ctx to end.
 func (s *Server) Shutdown(ctx context.Context) error { return s.fs.ShutdownWithContext(ctx) }
 
 // Close stops the key store's background work. Call it after Shutdown.
 func (s *Server) Close() { s.store.Close() }
 
-// Run serves on ln until ctx ends (SIGTERM, SIGINT), then drains in-flight
-// requests for at most the configured shutdown timeout and closes the key
-// store.
+// Stop ends Run's shutdown at once: the rest of the drain period is skipped
+// and Run returns without waiting for in-flight requests (a second SIGTERM
+// or SIGINT). Stop is idempotent.
+func (s *Server) Stop() { s.stopOnce.Do(func() { close(s.stopNow) }) }
+
+// Run serves on ln until ctx ends (SIGTERM, SIGINT), then shuts down in
+// three phases, each logged: it drains (see Drain; /readyz is 503 from then
+// on) for limits.drain_period;
+// it stops accepting connections and waits for in-flight requests for at
+// most limits.shutdown_timeout; it closes the key store. Stop cuts the
+// first two phases short.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	l := newListener(ln, s.logger, s.acceptErrors)
 	errc := make(chan error, 1)
-	go func() { errc <- s.Serve(ln) }()
+	go func() { errc <- s.fs.Serve(l) }()
 	select {
 	case err := <-errc:
 		s.Close()
 		return err
 	case <-ctx.Done():
 	}
-	s.logger.Info("shutting down: draining in-flight requests", "timeout", s.cfg.Limits.ShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.Limits.ShutdownTimeout)
-	defer cancel()
-	err := s.Shutdown(sctx)
+	// Unready at once, even without a drain period: the shutdown may still
+	// wait for requests in flight.
+	s.Drain()
+	stopped := false
+	if period := *s.cfg.Limits.DrainPeriod; period > 0 {
+		s.logger.Info("shutting down: draining (/readyz 503, Connection: close on every answer)", "drain_period", period)
+		stopped = !sleepOrClosed(period, s.stopNow)
+	}
+	var err error
+	if !stopped {
+		s.logger.Info("shutting down: no new connections; waiting for in-flight requests", "timeout", s.cfg.Limits.ShutdownTimeout)
+		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.Limits.ShutdownTimeout)
+		go func() {
+			select {
+			case <-s.stopNow:
+				cancel()
+			case <-sctx.Done():
+			}
+		}()
+		err = s.Shutdown(sctx)
+		cancel()
+		if err != nil {
+			select {
+			case <-s.stopNow:
+				stopped = true
+			default:
+			}
+		}
+	}
+	if stopped {
+		s.logger.Warn("shutting down: stopped at once, in-flight requests dropped", "open_connections", s.fs.GetOpenConnectionsCount())
+		err = nil
+		// Close the idle connections at least; busy ones are dropped when
+		// the process exits.
+		sctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		s.Shutdown(sctx) //nolint:errcheck // the context is done: it returns at once
+	}
+	// Shutdown closes the listener only if Serve has registered it: close
+	// it here too, so that a Serve that has not started yet (or whose
+	// shutdown Stop cut short) returns.
+	l.Close() //nolint:errcheck // closed twice: the error only repeats
 	if serr := <-errc; err == nil {
 		err = serr
 	}
 	s.Close()
+	s.logger.Info("shut down")
 	return err
+}
+
+// serve is the fasthttp handler: every endpoint, and while draining a
+// "Connection: close" on every answer. The connection then closes the way
+// a refused one does (see lingerConn), so that a request the client sent
+// before it read the answer is not met with a reset.
+func (s *Server) serve(ctx *fasthttp.RequestCtx) {
+	s.h.serve(ctx)
+	if s.draining.Load() {
+		ctx.SetConnectionClose()
+		lingerOnClose(ctx.Conn())
+	}
+}
+
+// Connection metric names.
+const (
+	// jwtgate_accept_errors_total: temporary accept errors (out of
+	// descriptors or kernel memory) the listener backed off from.
+	metricAcceptErrors = "jwtgate_accept_errors_total"
+	// jwtgate_connections_open: connections open now.
+	metricConnsOpen = "jwtgate_connections_open"
+	// jwtgate_connections_limit: the connection cap (ConnectionLimit).
+	metricConnsLimit = "jwtgate_connections_limit"
+	// jwtgate_connections_refused_total: connections over the cap,
+	// answered 503 and closed.
+	metricConnsRefused = "jwtgate_connections_refused_total"
+	// jwtgate_draining: 1 while the server drains before it stops.
+	metricDraining = "jwtgate_draining"
+)
+
+// writeConnMetrics writes the connection gauges and counters.
+func (s *Server) writeConnMetrics(w io.Writer) {
+	open := s.fs.GetOpenConnectionsCount()
+	if open > 0 {
+		open-- // fasthttp counts each running accept loop as a connection
+	}
+	metrics.WriteGaugeUint64(w, metricConnsOpen, uint64(open))
+	metrics.WriteGaugeUint64(w, metricConnsLimit, uint64(s.connCap))
+	metrics.WriteCounterUint64(w, metricConnsRefused, uint64(s.fs.GetRejectedConnectionsCount()))
+	var draining uint64
+	if s.draining.Load() {
+		draining = 1
+	}
+	metrics.WriteGaugeUint64(w, metricDraining, draining)
+}
+
+// connectionCap is the number of connections to serve at once: concurrency,
+// lowered so that the connections leave headroom descriptors free of the
+// open-file limit (0: unknown). A limit too low for the headroom leaves
+// half of it to connections.
+func connectionCap(concurrency, headroom int, limit uint64) int {
+	if limit == 0 {
+		return concurrency
+	}
+	avail := limit / 2
+	if limit > 2*uint64(headroom) {
+		avail = limit - uint64(headroom)
+	}
+	if avail < 1 {
+		avail = 1
+	}
+	if avail < uint64(concurrency) {
+		return int(avail)
+	}
+	return concurrency
 }
 
 // httpError answers a request fasthttp could not read — never a token
@@ -222,6 +400,14 @@ func httpError(ctx *fasthttp.RequestCtx, err error) {
 type fasthttpLogger struct{ l *slog.Logger }
 
 func (f fasthttpLogger) Printf(format string, args ...any) {
+	if strings.HasPrefix(format, "The incoming connection cannot be served") {
+		// fasthttp's advice (raise Server.Concurrency) would run the
+		// process out of descriptors: say what the cap is made of.
+		f.l.Warn("connections over the cap answered 503 and closed (logged at most once a minute; counted in "+metricConnsRefused+
+			"): the cap is limits.concurrency, lowered to the open-file limit less limits.fd_headroom; raise the open-file limit (ulimit -n) to serve more",
+			"component", "fasthttp", "message", fmt.Sprintf(format, args...))
+		return
+	}
 	f.l.Warn(fmt.Sprintf(format, args...), "component", "fasthttp")
 }
 

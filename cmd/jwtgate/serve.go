@@ -41,18 +41,46 @@ With no configuration file and no key source, jwtgate starts in demo mode:
 it generates a key, serves its JWKS at /.well-known/jwks.json, trusts it,
 and prints a curl command with a valid 24-hour token.
 
-SIGTERM or SIGINT stops accepting connections and drains the requests in
-flight (limits.shutdown_timeout, default 30s).`
+SIGTERM or SIGINT starts the shutdown: for the drain period (--drain-period,
+limits.drain_period, default 5s) /readyz answers 503 and every answer
+carries "Connection: close", so that proxies and keep-alive clients move
+off; then jwtgate stops accepting connections and waits for the requests in
+flight (limits.shutdown_timeout, default 30s). A second SIGTERM or SIGINT
+stops at once.
+
+The connection cap (limits.concurrency) is lowered to the open-file limit
+less limits.fd_headroom (default 64): a connection over it is answered 503
+and closed, and running out of descriptors only delays accepting.`
 
 func runServe(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	return serve(ctx, args, os.Getenv(config.EnvConfig), stdout, stderr)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	ctx, drain := context.WithCancel(context.Background())
+	defer drain()
+	stopNow := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+		case <-ctx.Done():
+			return
+		}
+		drain()
+		<-sigs
+		close(stopNow)
+	}()
+	return serveUntil(ctx, stopNow, args, os.Getenv(config.EnvConfig), stdout, stderr)
 }
 
 // serve runs the serve command until ctx ends. envConfig is the value of
 // $JWTGATE_CONFIG.
 func serve(ctx context.Context, args []string, envConfig string, stdout, stderr io.Writer) int {
+	return serveUntil(ctx, nil, args, envConfig, stdout, stderr)
+}
+
+// serveUntil runs the serve command: the shutdown starts when ctx ends,
+// and is cut short when stopNow is closed (a second signal).
+func serveUntil(ctx context.Context, stopNow <-chan struct{}, args []string, envConfig string, stdout, stderr io.Writer) int {
 	f := newFlags("serve", "[flags]", serveAbout, stderr)
 	cfgPath := f.String("config", "", "YAML configuration `FILE` (default $"+config.EnvConfig+")")
 	var o config.Overrides
@@ -66,6 +94,7 @@ func serve(ctx context.Context, args []string, envConfig string, stdout, stderr 
 	check := f.Bool("check-config", false, "validate the configuration, print the verdict and exit (0 valid, 1 invalid)")
 	demoAlg := f.String("demo-alg", "EdDSA", "algorithm of the demo-mode key: EdDSA or ES256")
 	logOpts := addLogFlags(f)
+	drainPeriod := f.Duration("drain-period", config.DefaultDrainPeriod, "after SIGTERM, serve with /readyz 503 and \"Connection: close\" for this `DURATION` before stopping (0: stop at once; overrides limits.drain_period)")
 	if rest, code, stop := f.parse(args, stdout); stop {
 		return code
 	} else if len(rest) > 0 {
@@ -78,6 +107,9 @@ func serve(ctx context.Context, args []string, envConfig string, stdout, stderr 
 	}
 	demo := path == "" && !o.HasKeySource()
 
+	if *drainPeriod < 0 {
+		return f.usageErr("--drain-period must not be negative, not %s", *drainPeriod)
+	}
 	cfg, err := loadServeConfig(path, o, demo)
 	if err == nil {
 		err = logOpts.apply(f, cfg)
@@ -88,6 +120,9 @@ func serve(ctx context.Context, args []string, envConfig string, stdout, stderr 
 			return exitFailure
 		}
 		return exitUsage
+	}
+	if f.setFlags()["drain-period"] {
+		cfg.Limits.DrainPeriod = drainPeriod
 	}
 	alg, ok := engine.ParseAlg(*demoAlg)
 	if !ok || (alg != engine.EdDSA && alg != engine.ES256) {
@@ -109,6 +144,7 @@ func serve(ctx context.Context, args []string, envConfig string, stdout, stderr 
 		fmt.Fprintf(stderr, "jwtgate serve: %v\n", err)
 		return exitUsage
 	}
+	fdLimit := server.RaiseDescriptorLimit()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "jwtgate serve: --listen %s: %v\n", cfg.Listen, err)
@@ -145,7 +181,18 @@ func serve(ctx context.Context, args []string, envConfig string, stdout, stderr 
 		fmt.Fprintf(stderr, "jwtgate serve: loading keys: %v\n", err)
 		return exitFailure
 	}
-	logger.Info("jwtgate serving", "listen", ln.Addr().String(), "issuers", len(cfg.Issuers), "ready", srv.Ready())
+	logger.Info("jwtgate serving", "listen", ln.Addr().String(), "issuers", len(cfg.Issuers), "ready", srv.Ready(),
+		"max_connections", srv.ConnectionLimit(), "open_file_limit", fdLimit)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-stopNow: // nil without signals: waits for done
+			logger.Warn("second signal: stopping at once")
+			srv.Stop()
+		case <-done:
+		}
+	}()
 	if demoMode != nil {
 		tok, err := demoMode.Token(server.DemoSubject, engine.SystemClock.Now(), server.DemoTokenTTL)
 		if err != nil {

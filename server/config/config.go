@@ -23,6 +23,8 @@ const (
 	DefaultWriteTimeout       = 10 * time.Second
 	DefaultIdleTimeout        = 120 * time.Second
 	DefaultShutdownTimeout    = 30 * time.Second
+	DefaultDrainPeriod        = 5 * time.Second
+	DefaultFDHeadroom         = 64
 	DefaultCacheEntries       = 65536
 	DefaultCacheBytes         = 128 << 20
 	DefaultMaxValueBytes      = 1024
@@ -205,14 +207,30 @@ type Rule struct {
 
 // Limits bound every input and the server's resources.
 type Limits struct {
-	MaxTokenBytes      int           `yaml:"max_token_bytes"`       // default 16 KiB
-	MaxHeaderBytes     int           `yaml:"max_header_bytes"`      // request header block, default 64 KiB
-	MaxVerifyBodyBytes int           `yaml:"max_verify_body_bytes"` // POST /verify body, default 64 KiB
-	Concurrency        int           `yaml:"concurrency"`           // concurrent connections, default 65536
-	ReadTimeout        time.Duration `yaml:"read_timeout"`          // default 10s
-	WriteTimeout       time.Duration `yaml:"write_timeout"`         // default 10s
-	IdleTimeout        time.Duration `yaml:"idle_timeout"`          // keep-alive, default 120s
-	ShutdownTimeout    time.Duration `yaml:"shutdown_timeout"`      // drain on SIGTERM, default 30s
+	MaxTokenBytes      int `yaml:"max_token_bytes"`       // default 16 KiB
+	MaxHeaderBytes     int `yaml:"max_header_bytes"`      // request header block, default 64 KiB
+	MaxVerifyBodyBytes int `yaml:"max_verify_body_bytes"` // POST /verify body, default 64 KiB
+	// Concurrency caps the open connections (default 65536). The server
+	// lowers it to the process's open-file limit less FDHeadroom, so that
+	// it refuses connections before it runs out of descriptors.
+	Concurrency int `yaml:"concurrency"`
+	// FDHeadroom is the number of descriptors kept free of connections for
+	// key fetches, logs and the listeners (default 64).
+	FDHeadroom   int           `yaml:"fd_headroom"`
+	ReadTimeout  time.Duration `yaml:"read_timeout"`  // default 10s
+	WriteTimeout time.Duration `yaml:"write_timeout"` // default 10s
+	// IdleTimeout closes a keep-alive connection that has had no request
+	// for this long (default 120s: longer than the idle timeouts of the
+	// proxies in front, nginx 60s and Go 90s, so that they hang up first
+	// and never send on a connection jwtgate is closing).
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// DrainPeriod is how long the server keeps serving after SIGTERM, with
+	// /readyz 503 and "Connection: close" on every answer, so that clients
+	// move off before it stops accepting (default 5s; 0s: stop at once).
+	DrainPeriod *time.Duration `yaml:"drain_period"`
+	// ShutdownTimeout bounds the wait for in-flight requests once the
+	// drain period is over (default 30s).
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
 
 // Cache sizes the verified-token cache.

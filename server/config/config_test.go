@@ -41,6 +41,20 @@ func TestParseMinimalAppliesDefaults(t *testing.T) {
 	if cfg.Issuers[0].Leeway != nil {
 		t.Error("leeway set without being configured")
 	}
+	if *cfg.Limits.DrainPeriod != config.DefaultDrainPeriod || cfg.Limits.FDHeadroom != config.DefaultFDHeadroom {
+		t.Errorf("drain period %v, fd headroom %d", *cfg.Limits.DrainPeriod, cfg.Limits.FDHeadroom)
+	}
+}
+
+// TestDrainPeriodZero: drain_period 0s means no drain, not the default.
+func TestDrainPeriodZero(t *testing.T) {
+	cfg, err := config.Parse([]byte(minimal + "limits:\n  drain_period: 0s\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *cfg.Limits.DrainPeriod != 0 {
+		t.Errorf("drain_period 0s became %v", *cfg.Limits.DrainPeriod)
+	}
 }
 
 func TestParseFullSettings(t *testing.T) {
@@ -180,6 +194,9 @@ func TestParseRejectsWithLine(t *testing.T) {
 		{"realm quote", minimal + "realm: 'a\"b'\n", 6, "realm"},
 		{"negative cache", minimal + "cache:\n  entries: -1\n", 7, "cache.entries"},
 		{"bad listen", minimal + "listen: nowhere\n", 6, "host:port"},
+		{"drain period as number", minimal + "limits:\n  drain_period: 5\n", 7, "not a duration"},
+		{"negative drain period", minimal + "limits:\n  drain_period: -1s\n", 7, "drain_period"},
+		{"negative fd headroom", minimal + "limits:\n  fd_headroom: -1\n", 7, "fd_headroom"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { problem(t, c.src, c.line, c.contains) })
@@ -296,7 +313,9 @@ func TestExampleConfig(t *testing.T) {
 	if cfg.Listen != config.DefaultListen || cfg.Limits.MaxTokenBytes != config.DefaultMaxTokenBytes ||
 		cfg.Limits.MaxHeaderBytes != config.DefaultMaxHeaderBytes || *cfg.Cache.Entries != config.DefaultCacheEntries ||
 		cfg.Cache.MaxBytes != config.DefaultCacheBytes || cfg.Identity.MaxValueBytes != config.DefaultMaxValueBytes ||
-		cfg.Limits.ShutdownTimeout != config.DefaultShutdownTimeout || *cfg.Issuers[0].Leeway != 30*time.Second {
+		cfg.Limits.ShutdownTimeout != config.DefaultShutdownTimeout || *cfg.Issuers[0].Leeway != 30*time.Second ||
+		*cfg.Limits.DrainPeriod != config.DefaultDrainPeriod || cfg.Limits.FDHeadroom != config.DefaultFDHeadroom ||
+		cfg.Limits.IdleTimeout != config.DefaultIdleTimeout {
 		t.Error("the example's values drifted from the defaults it documents")
 	}
 }

@@ -21,6 +21,7 @@ const (
 	maxHeaderBytes     = 4 << 20 // fasthttp allocates this per connection
 	maxVerifyBodyBytes = 16 << 20
 	maxConcurrency     = 1 << 20
+	maxFDHeadroom      = 1 << 16
 	maxCacheEntries    = 1 << 22 // the cache's table is allocated up front
 )
 
@@ -102,6 +103,13 @@ func (c *Config) defaults() {
 	}
 	if l.ShutdownTimeout == 0 {
 		l.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if l.DrainPeriod == nil {
+		d := DefaultDrainPeriod
+		l.DrainPeriod = &d
+	}
+	if l.FDHeadroom == 0 {
+		l.FDHeadroom = DefaultFDHeadroom
 	}
 	if c.Cache.Entries == nil {
 		n := DefaultCacheEntries
@@ -450,10 +458,13 @@ func (c *Config) checkLimits(p *problems) {
 	if l.Concurrency < 1 || l.Concurrency > maxConcurrency {
 		p.add("limits.concurrency", "must be between 1 and %d", maxConcurrency)
 	}
+	if l.FDHeadroom < 1 || l.FDHeadroom > maxFDHeadroom {
+		p.add("limits.fd_headroom", "must be between 1 and %d", maxFDHeadroom)
+	}
 	for _, d := range []struct {
 		name string
 		v    int64
-	}{{"read_timeout", int64(l.ReadTimeout)}, {"write_timeout", int64(l.WriteTimeout)}, {"idle_timeout", int64(l.IdleTimeout)}, {"shutdown_timeout", int64(l.ShutdownTimeout)}} {
+	}{{"read_timeout", int64(l.ReadTimeout)}, {"write_timeout", int64(l.WriteTimeout)}, {"idle_timeout", int64(l.IdleTimeout)}, {"shutdown_timeout", int64(l.ShutdownTimeout)}, {"drain_period", int64(*l.DrainPeriod)}} {
 		if d.v < 0 {
 			p.add("limits."+d.name, "must be positive")
 		}
