@@ -59,8 +59,14 @@ func TestDecideAllocs(t *testing.T) {
 		var st State
 		name := fmt.Sprintf("cached=%v", cached)
 		check := func() {
-			if d := pol.Decide(r, f.v, &st); !d.Allowed || d.Route() != "svc-49" || d.Token.FromCache() != cached {
+			d := pol.Decide(r, f.v, &st)
+			if !d.Allowed || d.Route() != "svc-49" || d.Token.FromCache() != cached {
 				t.Fatalf("%s: %d %s %s", name, d.Status(), d.Reason(), d.Route())
+			}
+			n := 0 // what an adapter does with the headers
+			d.VisitHeaders(func(name, value []byte) { n += len(name) + len(value) })
+			if n == 0 {
+				t.Fatal("no identity headers")
 			}
 		}
 		pol.Decide(r, f.v, &st) // warm the State (and the cache)

@@ -3,6 +3,8 @@ package authz
 import (
 	"fmt"
 	"strings"
+
+	"github.com/jwtgate/jwtgate/engine"
 )
 
 // Bounds of a claim path.
@@ -11,18 +13,36 @@ const (
 	maxPathSegments = 16
 )
 
-// claimPath is a parsed claim path: the member names to walk, outermost
-// first.
-type claimPath struct {
+// ClaimPath is a parsed claim path (see the package documentation): the
+// member names to walk, outermost first.
+type ClaimPath struct {
 	text  string // as configured, for messages
 	names []string
 	slot  int // of names[0] in the policy's block index; -1: none
 }
 
+// ParseClaimPath parses a claim path. The error is a *CompileError of kind
+// ErrClaimPath.
+func ParseClaimPath(s string) (ClaimPath, error) {
+	p, err := parseClaimPath(s)
+	if err != nil {
+		return p, &CompileError{Problem: fmt.Sprintf("claim path %q: %v", s, err), Fix: pathFix, Kind: ErrClaimPath}
+	}
+	return p, nil
+}
+
+// pathFix says how to write a claim path.
+const pathFix = `write names separated by dots (realm_access.roles); escape a dot in a name (a\.b) or bracket the name (["https://example.com/roles"])`
+
+// Lookup returns the raw JSON value at the path in the claims of a verified
+// token (for a string, with its quotes and escapes: engine.AppendClaimText
+// renders it), and whether it is there. It does not allocate.
+func (p *ClaimPath) Lookup(c *engine.Claims) ([]byte, bool) { return p.lookup(c.Raw()) }
+
 // parseClaimPath parses the claim path syntax described in the package
 // documentation. The error says what is wrong; the caller adds the fix.
-func parseClaimPath(s string) (claimPath, error) {
-	p := claimPath{text: s, slot: -1}
+func parseClaimPath(s string) (ClaimPath, error) {
+	p := ClaimPath{text: s, slot: -1}
 	if s == "" {
 		return p, fmt.Errorf("the claim path is empty")
 	}
@@ -126,7 +146,7 @@ func parseBracket(s string, i int, name *strings.Builder) (int, error) {
 // lookup walks the path through the JSON object payload and returns the
 // value found, or false when a name is missing or a value on the way is not
 // an object. It does not allocate.
-func (p *claimPath) lookup(payload []byte) ([]byte, bool) {
+func (p *ClaimPath) lookup(payload []byte) ([]byte, bool) {
 	v := payload
 	for _, name := range p.names {
 		var ok bool
@@ -138,4 +158,4 @@ func (p *claimPath) lookup(payload []byte) ([]byte, bool) {
 }
 
 // String returns the path as configured.
-func (p *claimPath) String() string { return p.text }
+func (p *ClaimPath) String() string { return p.text }

@@ -50,7 +50,7 @@ type scalar struct {
 // condition is a compiled Condition.
 type condition struct {
 	op   opKind
-	path claimPath
+	path ClaimPath
 	vals []scalar
 	kids []condition
 	fail *Denial // the refusal when this test, or this any-group, fails
@@ -284,7 +284,7 @@ func compileCondition(p *problems, slots *slotTable, field, route string, c *Con
 	path, err := parseClaimPath(c.Claim)
 	if err != nil {
 		p.add(ErrClaimPath, field+".claim", fmt.Sprintf("claim path %q: %v", c.Claim, err),
-			`write names separated by dots (realm_access.roles); escape a dot in a name (a\.b) or bracket the name (["https://example.com/roles"])`)
+			pathFix)
 	}
 	slots.register(&path)
 	cc.path = path

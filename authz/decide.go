@@ -27,13 +27,14 @@ type Request struct {
 	Headers HeaderSource
 }
 
-// Verifier verifies the tokens Decide finds. A front end with one issuer
-// uses Engine; one with several issuers picks the issuer's verifier.
+// Verifier verifies the tokens Decide finds. Engine is the Verifier of one
+// engine.Verifier, Issuers that of several issuers.
 type Verifier interface {
-	// Verify verifies token into t. scope is the space-separated scopes
-	// the token's issuer requires, for the scope attribute of the refusal
-	// when err is engine.ErrScope (it may be "" otherwise).
-	Verify(token []byte, t *engine.Token) (scope string, err error)
+	// Verify verifies token into st.Token (st's other memory is the
+	// package's). scope is the space-separated scopes the token's issuer
+	// requires, for the scope attribute of the refusal when err is
+	// engine.ErrScope (it may be "" otherwise).
+	Verify(token []byte, st *State) (scope string, err error)
 	// Keeps reports whether the token just verified into t went into a
 	// cache, where Attach can leave a block for later requests.
 	Keeps(t *engine.Token) bool
@@ -53,9 +54,9 @@ type Engine struct {
 	Scope string
 }
 
-// Verify verifies token with e.Verifier.
-func (e *Engine) Verify(token []byte, t *engine.Token) (string, error) {
-	return e.Scope, e.Verifier.Verify(token, t)
+// Verify verifies token with e.Verifier into st.Token.
+func (e *Engine) Verify(token []byte, st *State) (string, error) {
+	return e.Scope, e.Verifier.Verify(token, &st.Token)
 }
 
 // Keeps reports whether e.Verifier has a token cache.
@@ -73,6 +74,8 @@ type State struct {
 	Token engine.Token
 
 	vals     [][]byte
+	peek     engine.Token // Issuers: the unverified claims, to pick an issuer
+	peekBuf  []byte
 	scratch  []byte
 	query    []byte
 	block    []byte
@@ -174,7 +177,7 @@ func (pol *Policy) Decide(req *Request, v Verifier, st *State) *Decision {
 		}
 		return d.deny(r, den)
 	}
-	scope, err := v.Verify(tok, &st.Token)
+	scope, err := v.Verify(tok, st)
 	if err != nil {
 		st.verified = DenialOf(err, scope)
 		return d.deny(r, &st.verified)

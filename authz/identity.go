@@ -1,7 +1,6 @@
 package authz
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"net/textproto"
@@ -30,7 +29,7 @@ type identity struct {
 type identityHeader struct {
 	name    string // canonical header name
 	nameB   []byte
-	claim   claimPath
+	claim   ClaimPath
 	kind    claimKind
 	sep     string
 	json    bool
@@ -104,7 +103,7 @@ func compileIdentity(p *problems, slots *slotTable, cfg *Identity) *identity {
 		path, err := parseClaimPath(h.Claim)
 		if err != nil {
 			p.add(ErrClaimPath, f+".claim", fmt.Sprintf("claim path %q: %v", h.Claim, err),
-				`write names separated by dots (realm_access.roles); escape a dot in a name (a\.b) or bracket the name (["https://example.com/roles"])`)
+				pathFix)
 		}
 		slots.register(&path)
 		ih.claim = path
@@ -223,19 +222,6 @@ func nextValue(block []byte) (v, rest []byte) {
 		return nil, nil
 	}
 	return block[:n], block[n:]
-}
-
-// payloadSegment returns the base64url payload segment of a compact JWS.
-func payloadSegment(tok []byte) []byte {
-	i := bytes.IndexByte(tok, '.')
-	if i < 0 {
-		return nil
-	}
-	j := bytes.IndexByte(tok[i+1:], '.')
-	if j < 0 {
-		return nil
-	}
-	return tok[i+1 : i+1+j]
 }
 
 // hasControl reports whether v holds a byte that must never reach a header:

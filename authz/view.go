@@ -40,7 +40,7 @@ type slotTable struct {
 }
 
 // register gives p the slot of its first name.
-func (s *slotTable) register(p *claimPath) {
+func (s *slotTable) register(p *ClaimPath) {
 	if s == nil || len(p.names) == 0 {
 		p.slot = -1
 		return
@@ -61,7 +61,7 @@ type claimView struct {
 }
 
 // lookup returns the value at path p.
-func (v *claimView) lookup(p *claimPath) ([]byte, bool) {
+func (v *claimView) lookup(p *ClaimPath) ([]byte, bool) {
 	if v.index == nil || p.slot < 0 {
 		return p.lookup(v.raw)
 	}
