@@ -15,10 +15,9 @@ type Request struct {
 	// Host is the original request's host, as sent (a port and a trailing
 	// dot are ignored).
 	Host []byte
-	// Path is the original request's path, percent-decoded and with dot
-	// segments removed (as the proxy routes it). nil when the front end
-	// cannot tell it: then a route table that matches on paths refuses the
-	// request (DenialURIUnknown).
+	// Path is the original request's path as NormalizePath returns it.
+	// nil when the front end cannot tell it: then a route table that
+	// matches on paths refuses the request (DenialURIUnknown).
 	Path []byte
 	// Query is the original request's raw query string, without '?'; the
 	// query token source reads it.
@@ -131,6 +130,15 @@ func (d *Decision) Route() string {
 		return ""
 	}
 	return d.route.name
+}
+
+// RouteIndex returns the position of the route that decided in
+// Policy.Routes (the default route is the last), or -1.
+func (d *Decision) RouteIndex() int {
+	if d.route == nil {
+		return -1
+	}
+	return d.route.index
 }
 
 // VisitHeaders calls fn with the name and value of every identity header of

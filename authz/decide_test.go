@@ -53,6 +53,9 @@ func TestAccessModes(t *testing.T) {
 		if d.Status() != c.status || d.Reason() != c.reason {
 			t.Errorf("%s %.10q: %d %s, want %d %s", c.path, c.tok, d.Status(), d.Reason(), c.status, c.reason)
 		}
+		if i := d.RouteIndex(); i < 0 || pol.Routes()[i] != d.Route() {
+			t.Errorf("%s: route %d %q", c.path, i, d.Route())
+		}
 		got := map[string]string{}
 		d.VisitHeaders(func(name, value []byte) { got[string(name)] = string(value) })
 		if d.Allowed && len(got) != 3 {

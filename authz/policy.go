@@ -62,6 +62,7 @@ var accessNames = [...]string{AccessRequired, AccessOptional, AccessPublic}
 // route is a compiled Route.
 type route struct {
 	name      string
+	index     int    // in Policy.routes
 	field     string // "routes[3]" or "default_route"
 	access    access
 	preflight bool
@@ -114,6 +115,7 @@ func Compile(cfg *Config, opts Options) (*Policy, error) {
 	checkReachable(&p, pol.routes[:len(pol.routes)-1])
 	for i := range pol.routes {
 		r := &pol.routes[i]
+		r.index = i
 		pol.preflight = pol.preflight || r.preflight
 		pol.needPath = pol.needPath || r.path.kind != pathAny
 		pol.needBlock = pol.needBlock || r.require != nil
