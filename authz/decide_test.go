@@ -355,3 +355,28 @@ func TestSettingErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestBearerToken(t *testing.T) {
+	var st State
+	cases := []struct {
+		h      headers
+		tok    string
+		reason string
+	}{
+		{hdr("Authorization", "Bearer abc"), "abc", ""},
+		{hdr("Authorization", "Basic abc"), "", "no_token"},
+		{hdr(), "", "no_token"},
+		{hdr("Authorization", "Bearer a", "Authorization", "Bearer b"), "", "multiple_tokens"},
+		{hdr("Authorization", "Bearer a b"), "", "malformed"},
+	}
+	for _, c := range cases {
+		tok, d := BearerToken(c.h, &st)
+		reason := ""
+		if d != nil {
+			reason = d.Reason()
+		}
+		if string(tok) != c.tok || reason != c.reason {
+			t.Errorf("%v: %q %q", c.h, tok, reason)
+		}
+	}
+}

@@ -111,6 +111,21 @@ func (s *sources) extract(req *Request, st *State) (tok []byte, d *Denial) {
 	return f.result()
 }
 
+// BearerToken finds the one Bearer token of the Authorization headers that
+// h reads (POST /verify with an empty body, for instance), whatever the
+// policy's token sources: DenialNoToken when there is none. st provides the
+// memory; it does not allocate once st has grown.
+func BearerToken(h HeaderSource, st *State) ([]byte, *Denial) {
+	var f tokenFinder
+	st.vals = h.AppendValues(st.vals[:0], hdrAuthorization)
+	for _, v := range st.vals {
+		if tok, d, ok := parseBearer(v); ok {
+			f.add(tok, d)
+		}
+	}
+	return f.result()
+}
+
 // parseBearer reads an Authorization value. It reports ok=false when the
 // scheme is not Bearer (another scheme is not a Bearer token: it is
 // ignored), and otherwise the token or a refusal: the scheme is matched
