@@ -71,6 +71,9 @@ func (e *Engine) Attach(t *engine.Token, block []byte) { e.Verifier.Attach(t, bl
 type State struct {
 	// Token receives the verified token.
 	Token engine.Token
+	// Issuer is the issuer whose verifier Issuers chose for the token
+	// ("" before that, or with another Verifier): for request logs.
+	Issuer string
 
 	vals     [][]byte
 	peek     engine.Token // Issuers: the unverified claims, to pick an issuer
@@ -160,6 +163,7 @@ func (d *Decision) VisitHeaders(fn func(name, value []byte)) {
 func (pol *Policy) Decide(req *Request, v Verifier, st *State) *Decision {
 	d := &st.decision
 	*d = Decision{policy: pol}
+	st.Issuer = ""
 	if pol.needPath && req.Path == nil {
 		return d.deny(nil, DenialURIUnknown)
 	}
@@ -330,6 +334,14 @@ func (pol *Policy) IdentityHeaders() []string { return append([]string(nil), pol
 // front end that must work to find the original path can skip it
 // otherwise).
 func (pol *Policy) NeedsPath() bool { return pol.needPath }
+
+// NeedsHost reports whether some route matches on the host.
+func (pol *Policy) NeedsHost() bool { return pol.needHost }
+
+// NeedsMethod reports whether some route matches on the method, or lets
+// CORS preflights through (a front end that must work to find the original
+// method can skip it otherwise).
+func (pol *Policy) NeedsMethod() bool { return pol.needMethod }
 
 // NeedsQuery reports whether the query token source is configured.
 func (pol *Policy) NeedsQuery() bool { return pol.sources.query != "" }

@@ -346,6 +346,9 @@ func TestSettingErrors(t *testing.T) {
 		{"authorization twice", Config{Tokens: Tokens{Header: "authorization"}}, "tokens.header"},
 		{"no source", Config{Tokens: Tokens{Authorization: new(bool)}}, "tokens"},
 		{"bad cookie", Config{Tokens: Tokens{Cookie: "a b"}}, "tokens.cookie"},
+		{"reserved identity header", Config{Identity: Identity{Headers: []IdentityHeader{{Header: "authorization", Claim: "sub"}}}}, "identity.headers[0].header"},
+		{"reserved payload header", Config{Identity: Identity{PayloadHeader: "Set-Cookie"}}, "identity.payload_header"},
+		{"separator with CR", Config{Identity: Identity{Headers: []IdentityHeader{{Header: "X-A", Claim: "aud", Separator: "\r\n"}}}}, "identity.headers[0].separator"},
 	}
 	for _, c := range cases {
 		_, err := Compile(&c.cfg, Options{})

@@ -37,6 +37,15 @@ type identityHeader struct {
 	control *Denial
 }
 
+// reservedHeaders cannot carry identity: the proxies and HTTP itself own
+// them.
+var reservedHeaders = map[string]bool{
+	"Authorization": true, "Connection": true, "Content-Length": true, "Content-Type": true,
+	"Content-Encoding": true, "Date": true, "Host": true, "Keep-Alive": true, "Proxy-Authenticate": true,
+	"Proxy-Authorization": true, "Server": true, "Set-Cookie": true, "Cookie": true, "Te": true,
+	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Www-Authenticate": true, "Location": true,
+}
+
 // claimKind selects how a claim is read: registered claims come from the
 // engine's parsed Claims, others from the payload.
 type claimKind uint8
@@ -75,6 +84,9 @@ func compileIdentity(p *problems, slots *slotTable, cfg *Identity) *identity {
 			return name
 		}
 		canon := textproto.CanonicalMIMEHeaderKey(name)
+		if reservedHeaders[canon] {
+			p.add(ErrSetting, field, fmt.Sprintf("%s cannot carry identity: HTTP or the proxies own it", canon), "name a header of your own, such as X-Auth-Subject")
+		}
 		norm := lookAlikeForm(name)
 		if other, dup := seen[norm]; dup {
 			p.add(ErrSetting, field, fmt.Sprintf("%q is the same header as %s (names that differ only in case, '_', '.' or '-' reach an upstream as one)", name, other),
@@ -92,6 +104,9 @@ func compileIdentity(p *problems, slots *slotTable, cfg *Identity) *identity {
 		ih.nameB = []byte(ih.name)
 		if ih.sep == "" {
 			ih.sep = DefaultSeparator
+		}
+		if hasControl([]byte(ih.sep)) {
+			p.add(ErrSetting, f+".separator", "the separator holds control characters", "use printable characters, such as \",\" or \" \"")
 		}
 		switch h.Format {
 		case "", FormatText:

@@ -82,9 +82,11 @@ func (is *Issuers) pick(token []byte, st *State) *Issuer {
 	return &is.list[0]
 }
 
-// Verify verifies token into st.Token with its issuer's verifier.
+// Verify verifies token into st.Token with its issuer's verifier, and sets
+// st.Issuer.
 func (is *Issuers) Verify(token []byte, st *State) (string, error) {
 	it := is.pick(token, st)
+	st.Issuer = it.Issuer
 	return it.Scope, it.Verifier.Verify(token, &st.Token)
 }
 

@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/jwtgate/jwtgate/engine"
@@ -58,6 +59,9 @@ func TestIssuersPick(t *testing.T) {
 			d := pol.Decide(req("GET", "h", "/", hdr("Authorization", "Bearer "+c.tok)), is, &st)
 			if d.Status() != c.status || d.Reason() != c.reason {
 				t.Errorf("round %d, %s: %d %s, want %d %s", round, c.name, d.Status(), d.Reason(), c.status, c.reason)
+			}
+			if want := map[bool]string{true: otherIssuer, false: testIssuer}[strings.HasPrefix(c.name, "second")]; c.name != "unknown issuer" && st.Issuer != want {
+				t.Errorf("%s: State.Issuer %q, want %q", c.name, st.Issuer, want)
 			}
 			if c.reason == "insufficient_scope" && d.Denial.Scope() != "read" {
 				t.Errorf("%s: scope %q", c.name, d.Denial.Scope())

@@ -18,11 +18,13 @@ type Options struct {
 // Policy is a compiled Config: token sources, route table and identity
 // headers. It is immutable and safe for concurrent use.
 type Policy struct {
-	sources   sources
-	routes    []route // the configured routes, then the default route
-	identity  *identity
-	preflight bool // some route lets preflights through
-	needPath  bool // some route matches on the path
+	sources    sources
+	routes     []route // the configured routes, then the default route
+	identity   *identity
+	preflight  bool // some route lets preflights through
+	needPath   bool // some route matches on the path
+	needHost   bool // some route matches on the host
+	needMethod bool // some route matches on methods, or preflights pass
 
 	// Route lookup: the routes that can match a path whose first segment
 	// is the key, in order; other paths can only match generic routes.
@@ -118,6 +120,8 @@ func Compile(cfg *Config, opts Options) (*Policy, error) {
 		r.index = i
 		pol.preflight = pol.preflight || r.preflight
 		pol.needPath = pol.needPath || r.path.kind != pathAny
+		pol.needHost = pol.needHost || !r.host.any
+		pol.needMethod = pol.needMethod || r.methods != nil || r.preflight
 		pol.needBlock = pol.needBlock || r.require != nil
 	}
 	pol.needBlock = pol.needBlock || !pol.identity.empty()

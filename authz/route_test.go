@@ -21,6 +21,12 @@ func TestRouteMatching(t *testing.T) {
 	}}
 	cfg.Routes = cfg.Routes[:len(cfg.Routes)-1] // "second" would be unreachable
 	pol := mustCompile(t, cfg)
+	if !pol.NeedsPath() || !pol.NeedsHost() || !pol.NeedsMethod() || pol.NeedsQuery() {
+		t.Errorf("needs: path %v host %v method %v query %v", pol.NeedsPath(), pol.NeedsHost(), pol.NeedsMethod(), pol.NeedsQuery())
+	}
+	if bare := mustCompile(t, &Config{}); bare.NeedsPath() || bare.NeedsHost() || bare.NeedsMethod() {
+		t.Errorf("an empty table needs something")
+	}
 	cases := []struct {
 		method, host, path string
 		want               string
