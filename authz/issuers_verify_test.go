@@ -1,0 +1,79 @@
+package authz
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/jwtgate/jwtgate/engine"
+	"github.com/jwtgate/jwtgate/internal/clocktest"
+)
+
+// TestIssuersPick: with several issuers, each token goes to its issuer's
+// verifier (its own policy: here, audiences), a token of an unknown issuer
+// to the first, which refuses it; the cache entry of each keeps its block.
+func TestIssuersPick(t *testing.T) {
+	ek, err := testKey.EngineKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(iss, aud string, scopes ...string) *engine.Verifier {
+		v, err := engine.New(engine.Config{Keys: keyList{ek}, Issuers: []string{iss}, Audiences: []string{aud},
+			RequiredScopes: scopes, Clock: clocktest.New(epoch)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	is, err := NewIssuers([]Issuer{
+		{Issuer: testIssuer, Verifier: mk(testIssuer, "api://a")},
+		{Issuer: otherIssuer, Verifier: mk(otherIssuer, "api://b", "read"), Scope: "read"},
+	}, engine.DefaultMaxTokenSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := mustCompile(t, &Config{Routes: []Route{{Name: "r", Require: []Condition{{Claim: "sub", Op: OpEquals, Value: "alice"}}}}})
+	sign := func(mod func(map[string]any)) string {
+		tok, err := testKey.Sign(claims(mod))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	audDenial := DenialOf(engine.ErrAudience, "")
+	audienceStatus := audDenial.Status() // 403 or 401, as the engine's reason says
+	cases := []struct {
+		name, tok string
+		status    int
+		reason    string
+	}{
+		{"first issuer", sign(func(c map[string]any) { c["aud"] = "api://a" }), 200, ReasonAllowed},
+		{"second issuer", sign(func(c map[string]any) { c["iss"] = otherIssuer; c["aud"] = "api://b" }), 200, ReasonAllowed},
+		{"second issuer's policy", sign(func(c map[string]any) { c["iss"] = otherIssuer; c["aud"] = "api://a" }), audienceStatus, "audience"},
+		{"second issuer's scope", sign(func(c map[string]any) { c["iss"] = otherIssuer; c["aud"] = "api://b"; c["scope"] = "x" }), 403, "insufficient_scope"},
+		{"unknown issuer", sign(func(c map[string]any) { c["iss"] = "https://nobody.example"; c["aud"] = "api://a" }), 401, "issuer"},
+		{"rules apply", sign(func(c map[string]any) { c["aud"] = "api://a"; c["sub"] = "bob" }), 403, "rule_condition"},
+	}
+	var st State
+	for round := 0; round < 2; round++ {
+		for _, c := range cases {
+			d := pol.Decide(req("GET", "h", "/", hdr("Authorization", "Bearer "+c.tok)), is, &st)
+			if d.Status() != c.status || d.Reason() != c.reason {
+				t.Errorf("round %d, %s: %d %s, want %d %s", round, c.name, d.Status(), d.Reason(), c.status, c.reason)
+			}
+			if want := map[bool]string{true: otherIssuer, false: testIssuer}[strings.HasPrefix(c.name, "second")]; c.name != "unknown issuer" && st.Issuer != want {
+				t.Errorf("%s: State.Issuer %q, want %q", c.name, st.Issuer, want)
+			}
+			if c.reason == "insufficient_scope" && d.Denial.Scope() != "read" {
+				t.Errorf("%s: scope %q", c.name, d.Denial.Scope())
+			}
+			if round == 1 && d.Allowed && (!d.Token.FromCache() || d.Token.Attachment() == nil) {
+				t.Errorf("%s: the second request did not use the cache and its block", c.name)
+			}
+		}
+	}
+	for _, bad := range [][]Issuer{nil, {{Issuer: "a"}}, {{Issuer: "a", Verifier: mk("a", "x")}, {Issuer: "a", Verifier: mk("a", "x")}}} {
+		if _, err := NewIssuers(bad, 100); err == nil {
+			t.Errorf("%v: accepted", bad)
+		}
+	}
+}

@@ -1,0 +1,102 @@
+package authz
+
+import "unicode/utf8"
+
+// DenialURIEncoding refuses an original request whose path cannot be matched
+// against routes with certainty (NormalizePath reported false). It is 403,
+// like the other refusals about the original request: nginx auth_request
+// takes any status other than 2xx, 401 and 403 for an error of its own.
+var DenialURIEncoding = NewDenial(403, "", "uri_encoding",
+	`the original request path has an escaped "/", "\" or "%", an escaped or parameterized dot segment ("%2e%2e", "..;"), a backslash, a control character, an invalid escape or invalid UTF-8: the upstream could serve another path than the one the route rules see; send the path as the client sent it, without such sequences`)
+
+// NormalizePath appends to dst the path of an original request (raw, as
+// the client or the proxy sent it, query removed) as routes see it — the
+// form Request.Path wants — and reports whether it is unambiguous; when it
+// is not, the front end refuses the request with DenialURIEncoding.
+//
+// Routes must see the path the upstream serves, or something stricter: a
+// route for /admin must never miss a request the upstream routes to
+// /admin. Upstreams differ, so only what every one of them reads alike is
+// normalized, and the rest is refused:
+//   - percent escapes are decoded (either case of hex digit), except that an
+//     escaped '/', '\' or '%' (double encoding) is refused, as is an invalid
+//     escape ("%zz", "%4"), a control character (raw or escaped: NUL, %00,
+//     DEL), a raw backslash or '#', and a result that is not valid UTF-8
+//     (overlong forms such as %c0%af for '/');
+//   - repeated slashes are merged ("//admin" is "/admin", as nginx routes it);
+//   - raw "." and ".." segments are resolved (RFC 3986 §5.2.4), but one
+//     that was escaped ("%2e%2e") or carries a parameter ("..;x", which
+//     Tomcat reads as "..") is refused;
+//   - ';' parameters on other segments are kept: a route's literal segment
+//     and a prefix's word boundary cover "/admin;jsessionid=1".
+//
+// It allocates only when dst is too small.
+func NormalizePath(dst, raw []byte) ([]byte, bool) {
+	if len(raw) == 0 || raw[0] != '/' {
+		return dst, false
+	}
+	start := len(dst)
+	dotLast := false
+	for i := 0; i < len(raw); {
+		for i < len(raw) && raw[i] == '/' {
+			i++
+		}
+		if i == len(raw) {
+			break
+		}
+		mark := len(dst)
+		dst = append(dst, '/')
+		escaped, params := false, -1
+		for ; i < len(raw) && raw[i] != '/'; i++ {
+			c := raw[i]
+			switch {
+			case c == '%':
+				if i+2 >= len(raw) || !isHexDigit(raw[i+1]) || !isHexDigit(raw[i+2]) {
+					return dst, false
+				}
+				c = unhex(raw[i+1])<<4 | unhex(raw[i+2])
+				if c == '/' || c == '\\' || c == '%' || c < 0x20 || c == 0x7f {
+					return dst, false
+				}
+				escaped = true
+				i += 2
+			case c < 0x20 || c == 0x7f || c == '\\' || c == '#':
+				return dst, false
+			case c == ';' && params < 0:
+				params = len(dst) - mark - 1
+			}
+			dst = append(dst, c)
+		}
+		seg := dst[mark+1:]
+		base := seg
+		if params >= 0 {
+			base = seg[:params]
+		}
+		dotLast = isDotSegment(base)
+		if !dotLast {
+			continue
+		}
+		if escaped || params >= 0 {
+			return dst, false
+		}
+		dst = dst[:mark]
+		if len(base) == 2 { // "..": drop the previous segment
+			for len(dst) > start && dst[len(dst)-1] != '/' {
+				dst = dst[:len(dst)-1]
+			}
+			if len(dst) > start {
+				dst = dst[:len(dst)-1]
+			}
+		}
+	}
+	// A trailing slash, or a final dot segment, leaves the path ending in
+	// '/' ("/a/" and "/a/b/.." are both "/a/"); the empty path is "/".
+	if len(dst) == start || raw[len(raw)-1] == '/' || dotLast {
+		dst = append(dst, '/')
+	}
+	return dst, utf8.Valid(dst[start:])
+}
+
+func isDotSegment(s []byte) bool {
+	return len(s) == 1 && s[0] == '.' || len(s) == 2 && s[0] == '.' && s[1] == '.'
+}
