@@ -320,20 +320,18 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// Connection metric names.
-const (
-	// jwtgate_accept_errors_total: temporary accept errors (out of
-	// descriptors or kernel memory) the listener backed off from.
-	metricAcceptErrors = "jwtgate_accept_errors_total"
-	// jwtgate_connections_open: connections open now.
-	metricConnsOpen = "jwtgate_connections_open"
-	// jwtgate_connections_limit: the connection cap (ConnectionLimit).
-	metricConnsLimit = "jwtgate_connections_limit"
-	// jwtgate_connections_refused_total: connections over the cap,
-	// answered 503 and closed.
-	metricConnsRefused = "jwtgate_connections_refused_total"
-	// jwtgate_draining: 1 while the server drains before it stops.
-	metricDraining = "jwtgate_draining"
+// Connection metric families.
+var (
+	metricAcceptErrors = family("jwtgate_accept_errors_total", typeCounter,
+		"Temporary accept errors (out of descriptors or kernel memory) the listener backed off from instead of exiting.")
+	metricConnsOpen = family("jwtgate_connections_open", typeGauge,
+		"HTTP connections open now.")
+	metricConnsLimit = family("jwtgate_connections_limit", typeGauge,
+		"The HTTP connection cap: limits.concurrency, lowered to the open-file limit less limits.fd_headroom.")
+	metricConnsRefused = family("jwtgate_connections_refused_total", typeCounter,
+		"HTTP connections over the connection cap, answered 503 and closed.")
+	metricDraining = family("jwtgate_draining", typeGauge,
+		"1 while the server drains after SIGTERM (readyz 503, Connection: close) before it stops, else 0.")
 )
 
 // writeConnMetrics writes the connection gauges and counters.
