@@ -20,7 +20,11 @@ BIN       ?= bin/jwtgate
 # 'make build', so the image gets the same binary.
 BUILDFLAGS = -trimpath -ldflags '-s -w -X github.com/jwtgate/jwtgate/internal/version.stamped=$(VERSION)'
 
-FUZZ_TARGETS = $(shell $(GO) test -list '^Fuzz' ./fuzz | grep '^Fuzz')
+# Fuzz targets live in ./fuzz and beside the code they fuzz (fuzz_test.go in
+# the package, as the standard library does): every package with a func
+# Fuzz... in a test file. Each entry is "package:Target".
+FUZZ_PKGS    = $(shell grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^./bench/\|^./caddy/' | xargs -n1 dirname | sort -u)
+FUZZ_TARGETS = $(foreach p,$(FUZZ_PKGS),$(addprefix $(p):,$(shell $(GO) test -list '^Fuzz' $(p) | grep '^Fuzz')))
 
 .PHONY: all build run test test-short fmt-check vet test-race fuzz-ci bench-smoke bench bench-engine bench-http fuzz clean
 
@@ -57,9 +61,10 @@ test-race:
 	$(GO) test -count 1 -run 'Allocs' ./...
 
 fuzz-ci:
-	@for t in $(FUZZ_TARGETS); do \
-		echo "fuzz $$t -fuzztime $(CIFUZZ)"; \
-		$(GO) test ./fuzz -run '^$$' -fuzz "^$$t$$" -fuzztime $(CIFUZZ) || exit 1; \
+	@for pt in $(FUZZ_TARGETS); do \
+		p=$${pt%%:*}; t=$${pt#*:}; \
+		echo "fuzz $$p $$t -fuzztime $(CIFUZZ)"; \
+		$(GO) test $$p -run '^$$' -fuzz "^$$t$$" -fuzztime $(CIFUZZ) || exit 1; \
 	done
 
 bench-smoke:
@@ -84,9 +89,10 @@ bench-http:
 ## fuzz: every fuzz target in turn for FUZZTIME (default 10m; a count such as
 ## 5000000x also works and avoids go.dev/issue/75804 on Go 1.26)
 fuzz:
-	@for t in $(FUZZ_TARGETS); do \
-		echo "fuzz $$t for $(FUZZTIME)"; \
-		$(GO) test ./fuzz -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; \
+	@for pt in $(FUZZ_TARGETS); do \
+		p=$${pt%%:*}; t=$${pt#*:}; \
+		echo "fuzz $$p $$t for $(FUZZTIME)"; \
+		$(GO) test $$p -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; \
 	done
 
 clean:
