@@ -20,7 +20,9 @@ BIN       ?= bin/jwtgate
 # 'make build', so the image gets the same binary.
 BUILDFLAGS = -trimpath -ldflags '-s -w -X github.com/jwtgate/jwtgate/internal/version.stamped=$(VERSION)'
 
-FUZZ_TARGETS = $(shell $(GO) test -list '^Fuzz' ./fuzz | grep '^Fuzz')
+# FUZZ_PKGS hold fuzz targets: ./fuzz, and packages whose targets sit beside
+# the code they fuzz.
+FUZZ_PKGS = ./fuzz ./engine
 
 .PHONY: all build run test test-short fmt-check vet test-race fuzz-ci bench-smoke bench bench-engine bench-http fuzz clean
 
@@ -57,10 +59,10 @@ test-race:
 	$(GO) test -count 1 -run 'Allocs' ./...
 
 fuzz-ci:
-	@for t in $(FUZZ_TARGETS); do \
-		echo "fuzz $$t -fuzztime $(CIFUZZ)"; \
-		$(GO) test ./fuzz -run '^$$' -fuzz "^$$t$$" -fuzztime $(CIFUZZ) || exit 1; \
-	done
+	@for p in $(FUZZ_PKGS); do for t in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \
+		echo "fuzz $$p $$t -fuzztime $(CIFUZZ)"; \
+		$(GO) test $$p -run '^$$' -fuzz "^$$t$$" -fuzztime $(CIFUZZ) || exit 1; \
+	done; done
 
 bench-smoke:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
@@ -84,10 +86,10 @@ bench-http:
 ## fuzz: every fuzz target in turn for FUZZTIME (default 10m; a count such as
 ## 5000000x also works and avoids go.dev/issue/75804 on Go 1.26)
 fuzz:
-	@for t in $(FUZZ_TARGETS); do \
-		echo "fuzz $$t for $(FUZZTIME)"; \
-		$(GO) test ./fuzz -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; \
-	done
+	@for p in $(FUZZ_PKGS); do for t in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \
+		echo "fuzz $$p $$t for $(FUZZTIME)"; \
+		$(GO) test $$p -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done; done
 
 clean:
 	rm -rf bin
