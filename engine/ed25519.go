@@ -54,6 +54,7 @@ type edTable [32][8]edAffine
 type edKey struct {
 	encoded [32]byte // the key as given, hashed into k
 	table   *edTable // multiples of A
+	base    *edTable // multiples of B, shared by all keys
 }
 
 // errEdPoint is returned by newEdKey when the bytes do not decode to a point.
@@ -71,12 +72,13 @@ func newEdKey(pub []byte) (*edKey, error) {
 	if _, err := a.SetBytes(pub); err != nil {
 		return nil, errEdPoint
 	}
-	k := &edKey{table: newEdTable(&a)}
+	k := &edKey{table: newEdTable(&a), base: edBaseTable()}
 	copy(k.encoded[:], pub)
 	return k, nil
 }
 
-// edBaseTable is the table of the base point B, built on first use.
+// edBaseTable is the table of the base point B, built when the first key
+// is loaded.
 var edBaseTable = sync.OnceValue(func() *edTable {
 	return newEdTable(edwards25519.NewGeneratorPoint())
 })
@@ -164,7 +166,7 @@ func (k *edKey) verify(msg, sig []byte) bool {
 	}
 	sDigits := signedRadix16(s.Bytes())
 	kDigits := signedRadix16(kk.Bytes())
-	base := edBaseTable()
+	base := k.base
 
 	// r = [S]B - [k]A, odd digits, ×16, even digits.
 	var r edExtended
