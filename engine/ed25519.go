@@ -58,7 +58,7 @@ type edKey struct {
 }
 
 // errEdPoint is returned by newEdKey when the bytes do not decode to a point.
-var errEdPoint = errors.New("Ed25519 public key is not a point on the curve")
+var errEdPoint = errors.New("Ed25519 public key is not the 32-byte encoding of a curve point")
 
 // newEdKey decodes pub with the standard library's rules and precomputes its
 // table. It accepts exactly the keys crypto/ed25519.Verify accepts; the
