@@ -28,6 +28,7 @@ type Key struct {
 	ec      *ecdsa.PublicKey
 	ecOrder []byte // curve order n, big-endian, one coordinate long
 	ed      ed25519.PublicKey
+	edKey   *edKey // ed decoded, with its multiplication table
 	secret  []byte
 	macs    sync.Pool // *macState, for HS*
 	retired atomic.Bool
@@ -95,6 +96,11 @@ func NewKey(alg Alg, kid string, public any) (*Key, error) {
 			return nil, err
 		}
 		k.ed = append(ed25519.PublicKey(nil), pub...)
+		edk, err := newEdKey(k.ed)
+		if err != nil {
+			return nil, keyErr("%v", err)
+		}
+		k.edKey = edk
 	case FamilyHMAC:
 		secret, ok := public.([]byte)
 		if !ok {
@@ -223,7 +229,7 @@ func (k *Key) verify(input, sig, scratch []byte) error {
 		if len(sig) != ed25519.SignatureSize {
 			return errSigLength
 		}
-		if !ed25519.Verify(k.ed, input, sig) {
+		if !k.edKey.verify(input, sig) {
 			return ErrBadSignature
 		}
 		return nil
