@@ -24,6 +24,32 @@ var (
 	}
 )
 
+// okAnswer is every message of an allowed request's answer, in one
+// allocation; up to inlineHeaders identity headers fit in it.
+type okAnswer struct {
+	resp    authv3.CheckResponse
+	wrap    authv3.CheckResponse_OkResponse
+	ok      authv3.OkHttpResponse
+	ptrs    [inlineHeaders]*corev3.HeaderValueOption
+	opts    [inlineHeaders]corev3.HeaderValueOption
+	vals    [inlineHeaders]corev3.HeaderValue
+	removal [2]string
+}
+
+const inlineHeaders = 4
+
+// deniedAnswer is every message of a refusal, in one allocation.
+type deniedAnswer struct {
+	resp      authv3.CheckResponse
+	wrap      authv3.CheckResponse_DeniedResponse
+	denied    authv3.DeniedHttpResponse
+	status    typev3.HttpStatus
+	rpc       rpcstatus.Status
+	headers   [2]*corev3.HeaderValueOption
+	challenge corev3.HeaderValueOption
+	value     corev3.HeaderValue
+}
+
 // respond translates the decision d into Envoy's answer and counts it.
 func (s *Service) respond(d *authz.Decision, x *exchange) *authv3.CheckResponse {
 	if !d.Allowed {
@@ -31,50 +57,77 @@ func (s *Service) respond(d *authz.Decision, x *exchange) *authv3.CheckResponse 
 		return s.denied(d.Denial, x)
 	}
 	s.counts.allowed(d.Reason())
-	ok := &authv3.OkHttpResponse{}
+	a := &okAnswer{}
+	// The values, in one string: one allocation for all of them.
+	x.buf = x.buf[:0]
 	n := 0
 	d.VisitHeaders(func(name, value []byte) {
 		if len(value) > 0 {
+			x.buf = append(x.buf, value...)
 			n++
 		}
 	})
-	if n > 0 {
-		opts := make([]corev3.HeaderValueOption, n)
-		vals := make([]corev3.HeaderValue, n)
-		ok.Headers = make([]*corev3.HeaderValueOption, 0, n)
-		d.VisitHeaders(func(name, value []byte) {
-			if len(value) == 0 {
-				return
-			}
-			i := len(ok.Headers)
-			vals[i].Key, vals[i].Value = string(name), string(value)
-			// append false for Envoy before 1.22, which does not know
-			// append_action and otherwise appends to the client's copy.
-			opts[i].Header, opts[i].Append, opts[i].AppendAction = &vals[i], appendFalse, corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD
-			ok.Headers = append(ok.Headers, &opts[i])
-		})
+	all := string(x.buf)
+	opts, vals := a.opts[:], a.vals[:]
+	a.ok.Headers = a.ptrs[:0]
+	if n > inlineHeaders {
+		opts, vals = make([]corev3.HeaderValueOption, n), make([]corev3.HeaderValue, n)
+		a.ok.Headers = make([]*corev3.HeaderValueOption, 0, n)
 	}
-	ok.HeadersToRemove = s.headersToRemove(d, x)
-	return &authv3.CheckResponse{
-		Status:          statusOK,
-		HttpResponse:    &authv3.CheckResponse_OkResponse{OkResponse: ok},
-		DynamicMetadata: s.payloadMetadata(d),
-	}
+	d.VisitHeaders(func(name, value []byte) {
+		if len(value) == 0 {
+			return
+		}
+		i := len(a.ok.Headers)
+		vals[i].Key, vals[i].Value, all = s.headerName(name), all[:len(value)], all[len(value):]
+		// append false too, for Envoy before 1.22, which does not know
+		// append_action and would append to the client's copy.
+		opts[i].Header, opts[i].Append, opts[i].AppendAction = &vals[i], appendFalse, corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD
+		a.ok.Headers = append(a.ok.Headers, &opts[i])
+	})
+	a.ok.HeadersToRemove = s.headersToRemove(d, x, a.removal[:0])
+	a.wrap.OkResponse = &a.ok
+	a.resp.Status, a.resp.HttpResponse, a.resp.DynamicMetadata = statusOK, &a.wrap, s.payloadMetadata(d)
+	return &a.resp
 }
 
-// headersToRemove lists the request's headers that an upstream could take
-// for an identity header and that the answer does not overwrite: client
-// copies of an identity header the token does not fill, and look-alikes
-// ("x_auth_subject", "x.auth.subject") of every identity header.
-func (s *Service) headersToRemove(d *authz.Decision, x *exchange) []string {
-	var remove []string
+// headerName returns the identity header name as a string, without
+// allocating for the policy's own names.
+func (s *Service) headerName(name []byte) string {
+	for _, h := range s.identity {
+		if h == string(name) {
+			return h
+		}
+	}
+	return string(name)
+}
+
+// headersToRemove appends to dst the request's headers that an upstream
+// could take for an identity header and that the answer does not
+// overwrite: client copies of an identity header the token does not fill,
+// and look-alikes ("x_auth_subject", "x.auth.subject") of every identity
+// header. It returns nil when there are none.
+func (s *Service) headersToRemove(d *authz.Decision, x *exchange, dst []string) []string {
 	x.headers.visitNames(func(name string) {
 		if !s.pol.IsLookAlike(bytesOf(name)) || s.overwrites(d, name) {
 			return
 		}
-		remove = append(remove, strings.ToLower(name))
+		dst = append(dst, lower(name))
 	})
-	return remove
+	if len(dst) == 0 {
+		return nil
+	}
+	return dst
+}
+
+// lower returns name in lower case, allocating only when it is not.
+func lower(name string) string {
+	for i := 0; i < len(name); i++ {
+		if 'A' <= name[i] && name[i] <= 'Z' {
+			return strings.ToLower(name)
+		}
+	}
+	return name
 }
 
 // overwrites reports whether the answer to d sets the header name.
@@ -91,25 +144,28 @@ func (s *Service) overwrites(d *authz.Decision, name string) bool {
 // denied is the answer to a refused request: the status of the refusal,
 // the challenge and JSON body of /auth.
 func (s *Service) denied(den *authz.Denial, x *exchange) *authv3.CheckResponse {
-	code, httpCode := codes.PermissionDenied, typev3.StatusCode_Forbidden
+	a := &deniedAnswer{}
+	a.rpc.Code, a.status.Code = int32(codes.PermissionDenied), typev3.StatusCode_Forbidden
 	if den.Status() == 401 {
-		code, httpCode = codes.Unauthenticated, typev3.StatusCode_Unauthorized
+		a.rpc.Code, a.status.Code = int32(codes.Unauthenticated), typev3.StatusCode_Unauthorized
 	}
-	resp := &authv3.DeniedHttpResponse{
-		Status:  &typev3.HttpStatus{Code: httpCode},
-		Headers: []*corev3.HeaderValueOption{headerContentType},
-	}
+	a.rpc.Message = den.Description()
+	a.denied.Status, a.denied.Headers = &a.status, append(a.headers[:0], headerContentType)
+	// The challenge and the body, in one string.
+	x.buf = x.buf[:0]
 	if den.Challenges() {
-		x.buf = den.AppendChallenge(x.buf[:0], s.realm)
-		resp.Headers = append(resp.Headers, &corev3.HeaderValueOption{
-			Header:       &corev3.HeaderValue{Key: "www-authenticate", Value: string(x.buf)},
-			AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
-		})
+		x.buf = den.AppendChallenge(x.buf, s.realm)
 	}
-	x.buf = den.AppendJSON(x.buf[:0], false)
-	resp.Body = string(x.buf)
-	return &authv3.CheckResponse{
-		Status:       &rpcstatus.Status{Code: int32(code), Message: den.Description()},
-		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: resp},
+	split := len(x.buf)
+	x.buf = den.AppendJSON(x.buf, false)
+	all := string(x.buf)
+	if split > 0 {
+		a.value.Key, a.value.Value = "www-authenticate", all[:split]
+		a.challenge.Header, a.challenge.AppendAction = &a.value, corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD
+		a.denied.Headers = append(a.denied.Headers, &a.challenge)
 	}
+	a.denied.Body = all[split:]
+	a.wrap.DeniedResponse = &a.denied
+	a.resp.Status, a.resp.HttpResponse = &a.rpc, &a.wrap
+	return &a.resp
 }
