@@ -48,6 +48,11 @@ off; then jwtgate stops accepting connections and waits for the requests in
 flight (limits.shutdown_timeout, default 30s). A second SIGTERM or SIGINT
 stops at once.
 
+With --grpc-listen ADDR (grpc_listen) it also serves Envoy's gRPC
+ext_authz service (envoy.service.auth.v3.Authorization, for Envoy, Istio and
+Contour) and the gRPC health service on ADDR: the same decision as /auth,
+the same metrics, and the same drain (health NOT_SERVING at once).
+
 The connection cap (limits.concurrency) is lowered to the open-file limit
 less limits.fd_headroom (default 64): a connection over it is answered 503
 and closed, and running out of descriptors only delays accepting.`

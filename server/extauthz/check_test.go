@@ -212,6 +212,9 @@ func TestCheckAttributes(t *testing.T) {
 			if tc.reason != "" && a.status != 200 && !strings.Contains(a.body, `"reason":"`+tc.reason+`"`) {
 				t.Errorf("body %q: want reason %q", a.body, tc.reason)
 			}
+			if tc.reason == "uri_unknown" && !strings.Contains(a.body, ":path") {
+				t.Errorf("body %q: want the fix for a CheckRequest (the :path header), not /auth's", a.body)
+			}
 		})
 	}
 }

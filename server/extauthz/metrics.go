@@ -38,7 +38,7 @@ func newCounters(set *metrics.Set, pol *authz.Policy) *counters {
 		d := authz.DenialOf(e, "")
 		c.register(outcomeOf(d.Status()), d.Reason())
 	}
-	for _, d := range []*authz.Denial{DenialNoHTTP, authz.DenialURIEncoding, authz.DenialURIUnknown, authz.DenialNoToken,
+	for _, d := range []*authz.Denial{DenialNoHTTP, DenialNoPath, authz.DenialURIEncoding, authz.DenialURIUnknown, authz.DenialNoToken,
 		authz.DenialMultipleTokens, authz.DenialBearerEmpty, authz.DenialBearerSpaces, authz.DenialHeaderEmpty} {
 		c.register(outcomeOf(d.Status()), d.Reason())
 	}

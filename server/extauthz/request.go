@@ -15,6 +15,11 @@ import (
 var DenialNoHTTP = authz.NewDenial(403, "", "no_http_request",
 	"the CheckRequest carries no HTTP request (attributes.request.http): call jwtgate from Envoy's HTTP ext_authz filter (envoy.filters.http.ext_authz), not the network filter")
 
+// DenialNoPath refuses a CheckRequest without the original request's path
+// when the route rules match on paths.
+var DenialNoPath = authz.NewDenial(403, "", "uri_unknown",
+	"the CheckRequest carries no request path (attributes.request.http.path or the :path header): the route rules cannot be applied")
+
 // checkHeaders reads the headers of a CheckRequest's HTTP request: the
 // headers map (Envoy lower-cases the names and joins repeated headers with
 // ","), or, when Envoy sends them that way (encode_raw_headers), the

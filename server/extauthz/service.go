@@ -146,6 +146,9 @@ func (s *Service) decide(req *authv3.CheckRequest, x *exchange) *authz.Decision 
 	}
 	rawPath, query, known := splitTarget(x.headers.attribute(http.GetPath(), ":path"))
 	x.req.Query = query
+	if !known && s.pol.NeedsPath() {
+		return x.refuse(DenialNoPath)
+	}
 	if known && s.pol.NeedsPath() {
 		var ok bool
 		x.path, ok = authz.NormalizePath(x.path[:0], rawPath)
