@@ -211,6 +211,9 @@ func TestRunDrains(t *testing.T) {
 	if err := <-second; err != nil {
 		t.Fatalf("Check while draining: %v", err)
 	}
+	if err := <-inFlight; err != nil {
+		t.Fatalf("the call in flight: %v", err)
+	}
 	select {
 	case err := <-ran:
 		t.Fatalf("Run returned during the drain period: %v", err)
@@ -220,9 +223,6 @@ func TestRunDrains(t *testing.T) {
 	gs.Stop()
 	if err := <-ran; err != nil {
 		t.Fatalf("Run: %v", err)
-	}
-	if err := <-inFlight; err != nil {
-		t.Fatalf("the call in flight: %v", err)
 	}
 }
 
