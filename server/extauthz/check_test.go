@@ -11,6 +11,8 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc/codes"
+
+	"github.com/jwtgate/jwtgate/server/config"
 )
 
 var errorAttr = regexp.MustCompile(`error="([^"]*)"`)
@@ -231,4 +233,31 @@ func rawHeaders(path string, kv ...string) *authv3.AttributeContext_HttpRequest 
 		h.HeaderMap.Headers = append(h.HeaderMap.Headers, &corev3.HeaderValue{Key: kv[i], RawValue: []byte(kv[i+1])})
 	}
 	return h
+}
+
+// TestCheckManyIdentityHeaders: more identity headers than fit in the
+// answer's inline block are all set, each with its own value.
+func TestCheckManyIdentityHeaders(t *testing.T) {
+	cfg := testConfig()
+	want := map[string]string{}
+	for i, claim := range []string{"sub", "iss", "aud", "scope", "c1", "c2"} {
+		name := "X-Claim-" + string(rune('A'+i))
+		cfg.Identity.Headers = append(cfg.Identity.Headers, config.IdentityHeader{Header: name, Claim: claim})
+		want[strings.ToLower(name)] = map[string]string{"sub": "alice", "iss": testIssuer, "aud": testAudience, "scope": "read write", "c1": "one", "c2": "two"}[claim]
+	}
+	f := newFixture(t, cfg, nil)
+	tok := token(t, func(c map[string]any) { c["c1"], c["c2"] = "one", "two" })
+	resp, err := f.svc.Check(context.Background(), httpReq{"GET", "h", "/orders", map[string]string{"authorization": "Bearer " + tok}}.checkRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := answerOf(t, resp)
+	if a.status != 200 || len(a.set) != len(want) {
+		t.Fatalf("status %d, headers %v; want %v", a.status, a.set, want)
+	}
+	for k, v := range want {
+		if a.set[k] != v {
+			t.Errorf("%s = %q, want %q", k, a.set[k], v)
+		}
+	}
 }
