@@ -9,11 +9,6 @@ FUZZTIME  ?= 10m
 # (go.dev/issue/75804, fixed in Go 1.27). 200000 executions take 8-40 s per
 # target on 2 cores.
 CIFUZZ    ?= 200000x
-# Fuzz targets that live beside their code (package:target), and the CI
-# count for them: FuzzCheck unmarshals protobuf, 100000 executions take
-# about 20 s on 2 cores.
-PKG_FUZZ_TARGETS = ./server/extauthz:FuzzCheck
-CIFUZZ_PKG ?= 100000x
 BENCHCOUNT ?= 10
 ARGS      ?=
 # VERSION is stamped into the binary ('jwtgate version', jwtgate_build_info).
@@ -71,11 +66,6 @@ fuzz-ci:
 		echo "fuzz $$p $$t -fuzztime $(CIFUZZ)"; \
 		$(GO) test $$p -run '^$$' -fuzz "^$$t$$" -fuzztime $(CIFUZZ) || exit 1; \
 	done
-	@for pt in $(PKG_FUZZ_TARGETS); do \
-		p=$${pt%%:*}; t=$${pt#*:}; \
-		echo "fuzz $$p $$t -fuzztime $(CIFUZZ_PKG)"; \
-		$(GO) test $$p -run '^$$' -fuzz "^$$t$$" -fuzztime $(CIFUZZ_PKG) || exit 1; \
-	done
 
 bench-smoke:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
@@ -100,11 +90,6 @@ bench-http:
 ## 5000000x also works and avoids go.dev/issue/75804 on Go 1.26)
 fuzz:
 	@for pt in $(FUZZ_TARGETS); do \
-		p=$${pt%%:*}; t=$${pt#*:}; \
-		echo "fuzz $$p $$t for $(FUZZTIME)"; \
-		$(GO) test $$p -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; \
-	done
-	@for pt in $(PKG_FUZZ_TARGETS); do \
 		p=$${pt%%:*}; t=$${pt#*:}; \
 		echo "fuzz $$p $$t for $(FUZZTIME)"; \
 		$(GO) test $$p -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; \
