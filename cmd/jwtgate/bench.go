@@ -15,7 +15,7 @@ import (
 func init() {
 	register(command{
 		name:    "bench",
-		summary: "measure jwtgate's HTTP throughput against a bare fasthttp ceiling",
+		summary: "measure jwtgate's HTTP throughput against a bare fasthttp ceiling, or gRPC ext_authz against HTTP /auth",
 		run:     runBench,
 	})
 }
@@ -23,8 +23,9 @@ func init() {
 func runBench(args []string, stdout, stderr io.Writer) int {
 	usage := func(w io.Writer) {
 		fmt.Fprintln(w, "Usage: jwtgate bench http [flags]")
+		fmt.Fprintln(w, "       jwtgate bench grpc [flags]")
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, "Run 'jwtgate bench http --help' for its flags.")
+		fmt.Fprintln(w, "Run 'jwtgate bench http --help' or 'jwtgate bench grpc --help' for their flags.")
 	}
 	if len(args) == 0 {
 		usage(stderr)
@@ -33,6 +34,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "http":
 		return runBenchHTTP(args[1:], stdout, stderr)
+	case "grpc":
+		return runBenchGRPC(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return exitOK

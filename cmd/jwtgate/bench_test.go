@@ -240,7 +240,7 @@ func TestBenchHTTPUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"bench"}, "Usage: jwtgate bench http"},
-		{[]string{"bench", "grpc"}, `unknown subcommand "grpc"`},
+		{[]string{"bench", "https"}, `unknown subcommand "https"`},
 		{[]string{"bench", "http", "extra"}, `unexpected argument "extra"`},
 		{[]string{"bench", "http", "--concurrency", "0"}, "--concurrency must be"},
 		{[]string{"bench", "http", "--concurrency", "many"}, "--concurrency"},

@@ -48,6 +48,11 @@ off; then jwtgate stops accepting connections and waits for the requests in
 flight (limits.shutdown_timeout, default 30s). A second SIGTERM or SIGINT
 stops at once.
 
+With --grpc-listen ADDR (grpc_listen) it also serves Envoy's gRPC
+ext_authz service (envoy.service.auth.v3.Authorization, for Envoy, Istio and
+Contour) and the gRPC health service on ADDR: the same decision as /auth,
+the same metrics, and the same drain (health NOT_SERVING at once).
+
 The connection cap (limits.concurrency) is lowered to the open-file limit
 less limits.fd_headroom (default 64): a connection over it is answered 503
 and closed, and running out of descriptors only delays accepting.`
@@ -94,6 +99,7 @@ func serveUntil(ctx context.Context, stopNow <-chan struct{}, args []string, env
 	check := f.Bool("check-config", false, "validate the configuration, print the verdict and exit (0 valid, 1 invalid)")
 	demoAlg := f.String("demo-alg", "EdDSA", "algorithm of the demo-mode key: EdDSA or ES256")
 	logOpts := addLogFlags(f)
+	grpcListen := f.String("grpc-listen", "", "also serve Envoy's gRPC ext_authz (envoy.service.auth.v3) on this `ADDR`ess (overrides grpc_listen)")
 	drainPeriod := f.Duration("drain-period", config.DefaultDrainPeriod, "after SIGTERM, serve with /readyz 503 and \"Connection: close\" for this `DURATION` before stopping (0: stop at once; overrides limits.drain_period)")
 	if rest, code, stop := f.parse(args, stdout); stop {
 		return code
@@ -113,6 +119,10 @@ func serveUntil(ctx context.Context, stopNow <-chan struct{}, args []string, env
 	cfg, err := loadServeConfig(path, o, demo)
 	if err == nil {
 		err = logOpts.apply(f, cfg)
+	}
+	if err == nil && f.setFlags()["grpc-listen"] {
+		cfg.GRPCListen = *grpcListen
+		err = cfg.Validate()
 	}
 	if err != nil {
 		printConfigErrors(stderr, err)
@@ -183,6 +193,12 @@ func serveUntil(ctx context.Context, stopNow <-chan struct{}, args []string, env
 	}
 	logger.Info("jwtgate serving", "listen", ln.Addr().String(), "issuers", len(cfg.Issuers), "ready", srv.Ready(),
 		"max_connections", srv.ConnectionLimit(), "open_file_limit", fdLimit)
+	grpcSrv, err := startGRPC(ctx, cfg, srv, logger)
+	if err != nil {
+		srv.Close()
+		fmt.Fprintf(stderr, "jwtgate serve: gRPC ext_authz: %v\n", err)
+		return exitFailure
+	}
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
@@ -190,6 +206,7 @@ func serveUntil(ctx context.Context, stopNow <-chan struct{}, args []string, env
 		case <-stopNow: // nil without signals: waits for done
 			logger.Warn("second signal: stopping at once")
 			srv.Stop()
+			grpcSrv.stop()
 		case <-done:
 		}
 	}()
@@ -205,7 +222,15 @@ func serveUntil(ctx context.Context, stopNow <-chan struct{}, args []string, env
 		fmt.Fprintf(stdout, "A valid token for %q, good for %s; this gets 200 with X-Auth-Subject:\n", server.DemoSubject, server.DemoTokenTTL)
 		fmt.Fprintln(stdout, server.CurlCommand(base, tok))
 	}
-	if err := srv.Run(ctx, ln); err != nil && !errors.Is(err, net.ErrClosed) {
+	err = srv.Run(ctx, ln)
+	if ctx.Err() == nil { // the HTTP server failed on its own
+		grpcSrv.stop()
+	}
+	if gerr := grpcSrv.wait(); gerr != nil {
+		fmt.Fprintf(stderr, "jwtgate serve: gRPC ext_authz: %v\n", gerr)
+		return exitFailure
+	}
+	if err != nil && !errors.Is(err, net.ErrClosed) {
 		fmt.Fprintf(stderr, "jwtgate serve: %v\n", err)
 		return exitFailure
 	}

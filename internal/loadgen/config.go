@@ -79,6 +79,13 @@ type Config struct {
 	// during long runs: elapsed time, requests and the current rate.
 	Progress      io.Writer
 	ProgressEvery time.Duration
+	// Send, if set, sends each request instead of the HTTP client — for
+	// another transport, such as gRPC; URL (any scheme) then only labels
+	// the result. It is called by worker (0 to Concurrency-1) with the
+	// request's token (nil: none) and returns the HTTP status the answer
+	// stands for, or a transport error. It must be safe for concurrent
+	// use by different workers.
+	Send func(worker int, token []byte) (status int, err error)
 }
 
 // DefaultTimeout bounds each request when Config.Timeout is 0.
@@ -107,7 +114,11 @@ func (cfg *Config) validate() (*url.URL, []Class, error) {
 	if err != nil {
 		return nil, nil, configErr("URL: %v", err)
 	}
-	if u.Scheme != "http" && u.Scheme != "https" {
+	if cfg.Send != nil {
+		if u.Host == "" {
+			return nil, nil, configErr("URL %q has no host", cfg.URL)
+		}
+	} else if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, nil, configErr("URL %q: scheme must be http or https", cfg.URL)
 	}
 	if u.Host == "" {

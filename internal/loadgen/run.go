@@ -270,8 +270,21 @@ func (r *runner) work(p *phase, id int, w *workerStats) {
 		} else {
 			req.Header.DelBytes(authHeader)
 		}
+		var tok []byte
+		if r.cfg.Send != nil {
+			if tokens := *lc.tokens.Load(); len(tokens) > 0 {
+				tok = auth[len(bearerPrefix):]
+			}
+		}
 		start := time.Now()
-		err := r.client.Do(req, resp)
+		var err error
+		code := 0
+		if r.cfg.Send != nil {
+			code, err = r.cfg.Send(id, tok)
+		} else {
+			err = r.client.Do(req, resp)
+			code = resp.StatusCode()
+		}
 		latency := time.Since(start)
 		w.done.Add(1)
 		if err != nil {
@@ -284,7 +297,6 @@ func (r *runner) work(p *phase, id int, w *workerStats) {
 			continue
 		}
 		failures = 0
-		code := resp.StatusCode()
 		cs.statuses.add(code)
 		if int32(code) != lc.expect.Load() {
 			cs.unexpected++

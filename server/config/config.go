@@ -56,6 +56,11 @@ type Config struct {
 	Cache Cache `yaml:"cache"`
 	// Log configures logging.
 	Log Log `yaml:"log"`
+	// GRPCListen, if set, is the TCP address of the gRPC ext_authz service
+	// (Envoy, Istio, Contour); unset: no gRPC service.
+	GRPCListen string `yaml:"grpc_listen"`
+	// GRPC configures the gRPC ext_authz service.
+	GRPC GRPC `yaml:"grpc"`
 
 	src *source // the YAML the config was parsed from, for line numbers
 }

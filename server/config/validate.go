@@ -39,6 +39,7 @@ func (c *Config) Validate() error {
 	c.checkForwardAuth(p)
 	c.checkRules(p)
 	c.checkLimits(p)
+	c.checkGRPC(p)
 	return p.err()
 }
 
