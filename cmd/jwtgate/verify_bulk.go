@@ -51,6 +51,7 @@ type verifyRun struct {
 	tooLarge error // engine.ErrTooLarge naming the cap and --max-token-size
 
 	valid, invalid uint64 // written so far
+	writeFailed    atomic.Bool // the output is gone: stop reading
 }
 
 // newVerifyRun returns a run verifying tokens of at most maxSize bytes
@@ -79,9 +80,12 @@ func (r *verifyRun) verifyOne(token []byte) {
 	r.emit(&b)
 }
 
-// emit writes a verified batch's output and counts its results.
+// emit writes a verified batch's output and counts its results. A write
+// error stops the reading; the caller's final Flush reports it.
 func (r *verifyRun) emit(b *bulkBatch) {
-	r.out.Write(b.out)
+	if _, err := r.out.Write(b.out); err != nil {
+		r.writeFailed.Store(true)
+	}
 	r.valid += b.valid
 	r.invalid += b.invalid
 }
@@ -181,7 +185,7 @@ func (r *verifyRun) read(in io.Reader, free <-chan *bulkBatch, jobs chan<- *bulk
 			jobs <- b
 		}
 	}()
-	for {
+	for !r.writeFailed.Load() {
 		if br.Buffered() == 0 && len(b.lines) > 0 {
 			send(true) // the next read may wait for the user
 		}
@@ -204,6 +208,7 @@ func (r *verifyRun) read(in io.Reader, free <-chan *bulkBatch, jobs chan<- *bulk
 			return err
 		}
 	}
+	return nil
 }
 
 // write prints the verified batches from done in input order, counting
@@ -217,8 +222,8 @@ func (r *verifyRun) write(done <-chan *bulkBatch, free chan<- *bulkBatch, n int)
 		for p := pending[next%uint64(n)]; p != nil; p = pending[next%uint64(n)] {
 			pending[next%uint64(n)] = nil
 			r.emit(p)
-			if p.flush && !r.summary {
-				r.out.Flush() // an error is reported by the caller's final Flush
+			if p.flush && !r.summary && r.out.Flush() != nil {
+				r.writeFailed.Store(true) // reported by the caller's final Flush
 			}
 			next++
 			free <- p

@@ -625,6 +625,84 @@ func TestVerifyLinesMemoryFlat(t *testing.T) {
 	}
 }
 
+// TestVerifyInteractiveAnswersEachLine checks that each token typed on a
+// terminal (or written to a pipe that waits for the answer) is answered
+// before the next line arrives.
+func TestVerifyInteractiveAnswersEachLine(t *testing.T) {
+	f := newFixture(t, engine.HS256, "k1")
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	code := make(chan int, 1)
+	go func() {
+		code <- runVerify([]string{"--jwks", f.jwks}, inR, outW, io.Discard)
+		outW.Close()
+	}()
+	answers := bufio.NewReader(outR)
+	for i := range 5 {
+		sub := fmt.Sprint("user", i)
+		if _, err := inW.Write([]byte(f.token(t, map[string]any{"sub": sub}) + "\n")); err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan string, 1)
+		go func() {
+			line, _ := answers.ReadString('\n')
+			got <- line
+		}()
+		select {
+		case line := <-got:
+			rs := parseResults(t, line)
+			if len(rs) != 1 || !rs[0].Valid || rs[0].Claims["sub"] != sub {
+				t.Fatalf("line %d: answer %q, want the verdict on %s", i+1, line, sub)
+			}
+		case <-time.After(time.Minute): // a hang guard, not a speed check
+			t.Fatalf("line %d: no answer while the input waits for it", i+1)
+		}
+	}
+	inW.Close()
+	if c := <-code; c != exitOK {
+		t.Fatalf("exit %d, want 0", c)
+	}
+}
+
+// failingWriter accepts n bytes, then fails as a closed pipe does.
+type failingWriter struct{ n int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		return 0, io.ErrClosedPipe
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+// countingReader counts the bytes read from r.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+// TestVerifyStopsWhenOutputFails checks that verify stops reading once its
+// output is gone (jwtgate verify < big | head) and reports it.
+func TestVerifyStopsWhenOutputFails(t *testing.T) {
+	f := newFixture(t, engine.HS256, "k1")
+	input := strings.Repeat("not-a-token\n", 400000)
+	in := &countingReader{r: strings.NewReader(input)}
+	var errOut bytes.Buffer
+	code := runVerify([]string{"--jwks", f.jwks}, in, &failingWriter{n: 100 << 10}, &errOut)
+	if code != exitFailure || !strings.Contains(errOut.String(), "writing the results") {
+		t.Fatalf("exit %d, stderr %q: want 1 and the write error", code, errOut.String())
+	}
+	if in.n > len(input)/4 {
+		t.Fatalf("read %d of %d bytes after the output failed: want it to stop", in.n, len(input))
+	}
+}
+
 // testVerifiers returns verify's two verifiers for f's keys: without and
 // with the cache, any issuer and audience.
 func testVerifiers(t testing.TB, f *fixture) (plain, cached *engine.Verifier) {
