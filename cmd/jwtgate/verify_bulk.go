@@ -50,7 +50,7 @@ type verifyRun struct {
 	lineMax  int   // bytes of one input line held at most
 	tooLarge error // engine.ErrTooLarge naming the cap and --max-token-size
 
-	valid, invalid uint64 // written so far
+	valid, invalid uint64      // written so far
 	writeFailed    atomic.Bool // the output is gone: stop reading
 }
 
