@@ -17,6 +17,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -25,26 +26,27 @@ import (
 )
 
 func main() {
-	os.Exit(run())
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func run() int {
-	jwks := flag.String("jwks", "", "JWKS `FILE` holding the verification keys (required)")
-	issuer := flag.String("issuer", "", "accepted \"iss\" `ISS` (default: any issuer)")
-	audience := flag.String("audience", "", "accepted \"aud\" `AUD` (default: any audience)")
-	flag.Parse()
-	if *jwks == "" || flag.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "usage: golangjwt-verify --jwks FILE [--issuer ISS] [--audience AUD] < tokens")
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("golangjwt-verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	jwks := fs.String("jwks", "", "JWKS `FILE` holding the verification keys (required)")
+	issuer := fs.String("issuer", "", "accepted \"iss\" `ISS` (default: any issuer)")
+	audience := fs.String("audience", "", "accepted \"aud\" `AUD` (default: any audience)")
+	if err := fs.Parse(args); err != nil || *jwks == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: golangjwt-verify --jwks FILE [--issuer ISS] [--audience AUD] < tokens")
 		return 2
 	}
 	set, err := os.ReadFile(*jwks)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "golangjwt-verify: %v\n", err)
+		fmt.Fprintf(stderr, "golangjwt-verify: %v\n", err)
 		return 2
 	}
 	kf, err := keyfunc.NewJWKSetJSON(set)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "golangjwt-verify: --jwks %s: %v\n", *jwks, err)
+		fmt.Fprintf(stderr, "golangjwt-verify: --jwks %s: %v\n", *jwks, err)
 		return 2
 	}
 	opts := []jwt.ParserOption{jwt.WithExpirationRequired(), jwt.WithLeeway(30 * time.Second)}
@@ -57,7 +59,7 @@ func run() int {
 	p := jwt.NewParser(opts...)
 
 	var valid, invalid int
-	sc := bufio.NewScanner(os.Stdin)
+	sc := bufio.NewScanner(stdin)
 	sc.Buffer(make([]byte, 64<<10), 64<<10)
 	for sc.Scan() {
 		tok := bytes.TrimSpace(sc.Bytes())
@@ -68,10 +70,10 @@ func run() int {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		fmt.Fprintf(os.Stderr, "golangjwt-verify: reading standard input: %v\n", err)
+		fmt.Fprintf(stderr, "golangjwt-verify: reading standard input: %v\n", err)
 		return 1
 	}
-	fmt.Printf("{\"valid\":%d,\"invalid\":%d}\n", valid, invalid)
+	fmt.Fprintf(stdout, "{\"valid\":%d,\"invalid\":%d}\n", valid, invalid)
 	if invalid > 0 || valid == 0 {
 		return 1
 	}
