@@ -10,6 +10,8 @@ FUZZTIME  ?= 10m
 # target on 2 cores.
 CIFUZZ    ?= 200000x
 BENCHCOUNT ?= 10
+# CLIROUNDS is how many alternating rounds bench-cli runs per token file.
+CLIROUNDS ?= 11
 ARGS      ?=
 # VERSION is stamped into the binary ('jwtgate version', jwtgate_build_info).
 # Outside a git checkout it is empty and the binary reports what the Go
@@ -26,7 +28,7 @@ BUILDFLAGS = -trimpath -ldflags '-s -w -X github.com/jwtgate/jwtgate/internal/ve
 FUZZ_PKGS    = $(shell grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^./bench/\|^./caddy/' | xargs -n1 dirname | sort -u)
 FUZZ_TARGETS = $(foreach p,$(FUZZ_PKGS),$(addprefix $(p):,$(shell $(GO) test -list '^Fuzz' $(p) | grep '^Fuzz')))
 
-.PHONY: all build run test test-short fmt-check vet test-race fuzz-ci bench-smoke bench bench-engine bench-http fuzz clean
+.PHONY: all build run test test-short fmt-check vet test-race fuzz-ci bench-smoke bench bench-engine bench-http bench-cli fuzz clean
 
 all: build
 
@@ -85,6 +87,13 @@ bench-engine:
 ## bench-http: loopback load against jwtgate and the bare fasthttp ceiling
 bench-http:
 	$(GO) run ./cmd/jwtgate bench http $(ARGS)
+
+## bench-cli: 'jwtgate verify --summary' against a golang-jwt v5 + keyfunc
+## program, whole processes on the same token files (50,000 HS256, 3,000
+## RS256), alternating rounds; wall, CPU and peak RSS into
+## bench/results/cli.md (about a minute on 2 idle cores)
+bench-cli:
+	cd bench && $(GO) run ./cmd/clibench -rounds $(CLIROUNDS) -out results/cli.md
 
 ## fuzz: every fuzz target in turn for FUZZTIME (default 10m; a count such as
 ## 5000000x also works and avoids go.dev/issue/75804 on Go 1.26)

@@ -17,4 +17,8 @@
 // team would write with net/http, golang-jwt and keyfunc, and
 // jwtgateserver.go starts jwtgate's own server with the same keys and policy;
 // both trust the two key sets, each for its issuer.
+//
+// For the command line, cmd/golangjwt-verify is the token-file checker a Go
+// team would write with golang-jwt and keyfunc, and cmd/clibench times it
+// against `jwtgate verify --summary` as whole processes (make bench-cli).
 package bench

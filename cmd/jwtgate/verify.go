@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/jwtgate/jwtgate/engine"
@@ -52,7 +53,12 @@ cannot choose its algorithm).
 may then be any bytes; it is printed as the JSON string "payload" when it is
 valid UTF-8, else base64url-encoded as "payload_base64url".
 
---summary prints only {"valid":N,"invalid":M}, for bulk runs.`
+--summary prints only {"valid":N,"invalid":M}, for bulk runs.
+
+Tokens from standard input are verified on every core (GOMAXPROCS), the
+results still printed in input order; memory stays flat however many lines
+the input has. A token seen again is answered from the verified-token cache;
+distinct tokens are not cached.`
 
 // verifyLineMax bounds one line of standard input, unless --max-token-size
 // asks for more; longer lines are reported as too large without being held
@@ -121,24 +127,34 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return f.usageErr("%s: %v", sourceName, err)
 	}
 	defer store.Close()
-	verifier, err := engine.New(engine.Config{
+	// The verifier for tokens seen for the first time has no cache: in bulk
+	// runs most tokens are distinct, and caching each would cost memory and
+	// allocations for nothing. A token seen again goes to a second verifier
+	// with the cache, so that repeats skip the cryptography.
+	cfg := engine.Config{
 		Keys:         store,
 		Issuers:      issuers,
 		AnyIssuer:    len(issuers) == 0,
 		Audiences:    audiences,
 		AnyAudience:  len(audiences) == 0,
 		MaxTokenSize: *maxSize,
-	})
+		CacheEntries: -1,
+	}
+	plain, err := engine.New(cfg)
+	if err != nil {
+		return f.usageErr("%v", err)
+	}
+	cfg.CacheEntries = 0
+	cached, err := engine.New(cfg)
 	if err != nil {
 		return f.usageErr("%v", err)
 	}
 
 	out := bufio.NewWriterSize(stdout, 64<<10)
-	r := &verifyRun{verifier: verifier, out: out, noClaims: *noClaims, summary: *summary}
-	r.setMaxSize(*maxSize)
+	r := newVerifyRun(plain, cached, out, *noClaims, *summary, *maxSize)
 	if len(pos) == 1 {
-		r.verify(bytes.TrimSpace([]byte(pos[0])))
-	} else if err := r.verifyLines(stdin); err != nil {
+		r.verifyOne(bytes.TrimSpace([]byte(pos[0])))
+	} else if err := r.verifyLines(stdin, runtime.GOMAXPROCS(0)); err != nil {
 		fmt.Fprintf(stderr, "jwtgate verify: reading standard input: %v\n", err)
 		return exitFailure
 	}
@@ -172,104 +188,6 @@ const (
 	emptyReason      = "empty"
 	emptyDescription = "the line is blank: no token to verify"
 )
-
-// verifyRun verifies a stream of tokens with one reused engine.Token and
-// output buffer: a token costs no allocation beyond the verifier's own.
-type verifyRun struct {
-	verifier       *engine.Verifier
-	token          engine.Token
-	out            *bufio.Writer
-	w              resultWriter
-	noClaims       bool
-	summary        bool
-	lineMax        int   // bytes of one input line held at most
-	tooLarge       error // engine.ErrTooLarge naming the cap and --max-token-size
-	valid, invalid uint64
-}
-
-// setMaxSize sizes the line buffer for tokens of up to n bytes and builds
-// the too-large error that names the cap.
-func (r *verifyRun) setMaxSize(n int) {
-	r.lineMax = max(verifyLineMax, n+verifyLineSlack)
-	r.tooLarge = engine.ErrTooLarge.Refine(fmt.Sprintf("token is larger than the maximum of %d bytes; raise it with --max-token-size (limits.max_token_bytes in the serve config)", n))
-}
-
-// verify checks one token, already trimmed of surrounding space, and writes
-// its result line.
-func (r *verifyRun) verify(token []byte) {
-	if len(token) == 0 {
-		r.invalid++
-		if !r.summary {
-			r.out.Write(r.w.invalidReason(engine.OAuthInvalidToken, emptyReason, emptyDescription))
-		}
-		return
-	}
-	if hasBearerPrefix(token) {
-		r.record(errBearer)
-		return
-	}
-	var err error
-	if r.noClaims {
-		err = r.verifier.VerifySignature(token, &r.token)
-	} else {
-		err = r.verifier.Verify(token, &r.token)
-	}
-	r.record(err)
-}
-
-// record counts the outcome of the token just verified into r.token and
-// writes its line.
-func (r *verifyRun) record(err error) {
-	if err == engine.ErrTooLarge && r.tooLarge != nil {
-		err = r.tooLarge
-	}
-	if err != nil {
-		r.invalid++
-		if !r.summary {
-			r.out.Write(r.w.invalid(err))
-		}
-		return
-	}
-	r.valid++
-	if !r.summary {
-		r.out.Write(r.w.valid(&r.token, r.noClaims))
-	}
-}
-
-// verifyLines verifies one token per line of in. Output is flushed whenever
-// the input has nothing more buffered, so that an interactive user sees each
-// answer before typing the next token.
-func (r *verifyRun) verifyLines(in io.Reader) error {
-	br := bufio.NewReaderSize(in, max(r.lineMax, verifyLineMax))
-	for {
-		if br.Buffered() == 0 && !r.summary {
-			if err := r.out.Flush(); err != nil {
-				return nil // reported by the caller's final Flush
-			}
-		}
-		line, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			r.record(engine.ErrTooLarge)
-			if err = skipLine(br); err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		if err == io.EOF && len(line) == 0 {
-			return nil // the input ended with a newline, or was empty
-		}
-		r.verify(bytes.TrimSpace(line))
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
 
 // hasBearerPrefix reports whether token begins with the "Bearer " scheme of
 // an Authorization header, in any case.
