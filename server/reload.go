@@ -354,6 +354,9 @@ func restartSettings(a, b *config.Config) []string {
 	if a.Log.Format != b.Log.Format || a.Log.Level != b.Log.Level {
 		out = append(out, "log.format, log.level")
 	}
+	if a.Reload.Watch != b.Reload.Watch {
+		out = append(out, "reload.watch")
+	}
 	return out
 }
 
