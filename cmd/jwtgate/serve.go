@@ -168,7 +168,9 @@ func serveUntil(ctx context.Context, stopNow <-chan struct{}, hup <-chan os.Sign
 	if *check {
 		return checkConfig(ctx, cfg, demo, *online, stdout, stderr)
 	}
-	initialFiles := watched.snapshot(cfg)                         // before the keys are read: a change from now on reloads
+	// The watched files as they are before the keys are read: a change from
+	// now on reloads.
+	initialFiles := watched.snapshot(cfg)
 	if os.Getenv("GOMEMLIMIT") == "" && *cfg.Cache.Entries != 0 { // an operator's GOMEMLIMIT wins
 		debug.SetMemoryLimit(engine.MemoryLimitFor(cfg.Cache.MaxBytes)) // see engine.MemoryLimitFor
 	}
