@@ -196,7 +196,7 @@ func (s *Server) reload(ctx context.Context, old *Generation) (*Generation, erro
 	if sameKeySources(old.cfg, cfg) {
 		// Every key file is read before any issuer's keys change, so that
 		// a broken second file cannot leave the first one swapped.
-		if _, err := CheckKeys(ctx, cfg, false, s.opts); err != nil {
+		if _, err := CheckKeys(ctx, cfg, false, Options{Clock: s.clock, HTTPClient: s.opts.HTTPClient}); err != nil {
 			return nil, err
 		}
 		var keep *router
