@@ -52,6 +52,9 @@ func (e *KeySourceError) Unwrap() error { return e.Err }
 // does not know where its configuration comes from.
 var ErrNoLoader = errors.New("server: Reload needs Options.Load, the function that reads the configuration again")
 
+// ErrServerClosed is returned by Reload after Close.
+var ErrServerClosed = errors.New("server: Reload after Close")
+
 // Generation is one loaded configuration: the handler built from it and
 // the key store its verifiers look keys up in. A request is answered by the
 // generation that was current when it arrived, to its end; Reload publishes
@@ -148,7 +151,9 @@ func (s *Server) Generation() uint64 { return s.gen.Load().n }
 // that left them retired (tokens verified with them are refused, cached or
 // not). With a changed key source a new key store is started (remote key
 // sets fetched once before the swap, bounded by ctx and their fetch
-// timeout).
+// timeout); if an issuer is left without usable keys while the serving
+// configuration has keys for every issuer, the reload fails (a
+// *KeySourceError) and the serving configuration stays.
 //
 // An issuer's verified-token cache is kept when its policy is unchanged:
 // the key store is kept and the issuer's engine policy (issuer, audiences,
@@ -163,6 +168,9 @@ func (s *Server) Generation() uint64 { return s.gen.Load().n }
 func (s *Server) Reload(ctx context.Context) error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
+	if s.closed {
+		return ErrServerClosed
+	}
 	old := s.gen.Load()
 	next, err := s.reload(ctx, old)
 	if err != nil {
@@ -229,7 +237,30 @@ func (s *Server) reload(ctx context.Context, old *Generation) (*Generation, erro
 		store.Close()
 		return nil, err
 	}
+	if old.store.Ready() && !store.Ready() {
+		// Serving without keys would refuse every token of the issuer:
+		// keep the configuration that has them.
+		err := unreadyIssuers(store)
+		store.Close()
+		return nil, err
+	}
 	return newGeneration(old.n+1, cfg, h, store), nil
+}
+
+// unreadyIssuers is the *KeySourceError naming the issuers of store that
+// have no usable keys, with their last errors.
+func unreadyIssuers(store *keystore.Store) error {
+	var errs []error
+	for _, st := range store.Issuers() {
+		if !st.Ready {
+			msg := "no usable key"
+			if st.LastError != "" {
+				msg = st.LastError
+			}
+			errs = append(errs, errors.New("issuer "+st.Issuer+": "+msg+" (the previous configuration has keys: it keeps serving until the new key sources can be loaded)"))
+		}
+	}
+	return &KeySourceError{errors.Join(errs...)}
 }
 
 // newStore builds the key store of cfg's issuers.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -383,5 +384,39 @@ func TestReloadMetricsDeclared(t *testing.T) {
 	}
 	if err := f.srv.Reload(context.Background()); !errors.Is(err, server.ErrNoLoader) {
 		t.Errorf("Reload without Options.Load: %v", err)
+	}
+}
+
+// TestReloadUnfetchableKeysRefused checks that a reload to a key source that
+// leaves the issuer without keys (a JWKS URL nothing answers) is refused
+// while the serving configuration has keys, and that Reload after Close
+// fails.
+func TestReloadUnfetchableKeysRefused(t *testing.T) {
+	key := signer(t, engine.ES256, "unfetchable-1")
+	dir := t.TempDir()
+	f := &reloadFixture{fixture: fixture{dir: dir}}
+	f.writeJWKS(t, "keys.json", key)
+	f = newReloadFixtureIn(t, dir, reloadYAML)
+	tok := mustSign(t, key, claims())
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	f.write(t, "jwtgate.yaml", strings.Replace(reloadYAML, "jwks_file: {{dir}}/keys.json", "jwks_url: http://"+closed+"/jwks", 1))
+	err = f.srv.Reload(context.Background())
+	var ke *server.KeySourceError
+	if !errors.As(err, &ke) || !strings.Contains(err.Error(), "issuer "+testIssuer) {
+		t.Fatalf("Reload to an unreachable key set: %v, want a *server.KeySourceError naming the issuer", err)
+	}
+	f.expect(t, tok, 200)
+	if !f.srv.Ready() || f.srv.Generation() != 1 {
+		t.Errorf("ready %v, generation %d after the refused reload", f.srv.Ready(), f.srv.Generation())
+	}
+	f.srv.Close()
+	if err := f.srv.Reload(context.Background()); !errors.Is(err, server.ErrServerClosed) {
+		t.Errorf("Reload after Close: %v", err)
 	}
 }

@@ -68,7 +68,8 @@ type Server struct {
 	acceptErrors   *metrics.Counter // temporary accept errors, backed off
 	reloads        *metrics.Counter // successful reloads
 	reloadFailures *metrics.Counter // failed reloads
-	reloadMu       sync.Mutex       // serializes Reload
+	reloadMu       sync.Mutex       // serializes Reload and Close
+	closed         bool             // Close was called; guarded by reloadMu
 
 	draining     atomic.Bool
 	drainOnce    sync.Once
@@ -228,7 +229,12 @@ func (s *Server) Shutdown(ctx context.Context) error { return s.fs.ShutdownWithC
 // Close stops the key store's background work. Call it after Shutdown.
 // (The key stores of generations a reload replaced close themselves once
 // their last request is done.)
-func (s *Server) Close() { s.gen.Load().store.Close() }
+func (s *Server) Close() {
+	s.reloadMu.Lock()
+	s.closed = true
+	s.reloadMu.Unlock()
+	s.gen.Load().store.Close()
+}
 
 // Stop ends Run's shutdown at once: the rest of the drain period is skipped
 // and Run returns without waiting for in-flight requests (a second SIGTERM
