@@ -111,7 +111,7 @@ func (h *handler) headerReceived(hdr *fasthttp.RequestHeader) fasthttp.RequestCo
 // ambiguous is refused before fasthttp answers "100 Continue" or reads its
 // body.
 func (s *Server) HeaderReceived() func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
-	return s.h.headerReceived
+	return s.gen.Load().h.headerReceived // the same for every generation
 }
 
 // hasPrefixFold reports whether b begins with the lower-case ASCII prefix,

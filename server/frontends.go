@@ -19,18 +19,19 @@ import (
 // Decider returns what front ends decide with: the compiled authorization
 // policy of the configuration (token sources, route rules, identity
 // headers) and the verifier of the configured issuers. The verifier is the
-// HTTP server's own, so the front ends share its verified-token cache. Call
-// it once, at setup.
+// HTTP server's own, so the front ends share its verified-token cache. It
+// is the current generation's: call it again after a reload.
 func (s *Server) Decider() (*authz.Policy, authz.Verifier, error) {
-	pol, err := authz.Compile(authzConfig(s.cfg), authz.Options{Issuers: issuerNames(s.cfg)})
+	g := s.gen.Load()
+	pol, err := authz.Compile(authzConfig(g.cfg), authz.Options{Issuers: issuerNames(g.cfg)})
 	if err != nil {
 		return nil, nil, err
 	}
-	list := make([]authz.Issuer, len(s.h.router.routes))
-	for i, rt := range s.h.router.routes {
+	list := make([]authz.Issuer, len(g.h.router.routes))
+	for i, rt := range g.h.router.routes {
 		list[i] = authz.Issuer{Issuer: rt.issuer, Verifier: rt.v, Scope: rt.scope}
 	}
-	v, err := authz.NewIssuers(list, s.cfg.Limits.MaxTokenBytes)
+	v, err := authz.NewIssuers(list, g.cfg.Limits.MaxTokenBytes)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -51,11 +52,11 @@ func (sharedCache) Keeps(*engine.Token) bool { return false }
 func (sharedCache) Attach(*engine.Token, []byte) {}
 
 // Realm returns the realm of the WWW-Authenticate challenges.
-func (s *Server) Realm() string { return s.cfg.Realm }
+func (s *Server) Realm() string { return s.gen.Load().cfg.Realm }
 
 // Metrics returns the metrics set /metrics writes, for front ends in other
 // packages to count in. Their families must be declared with DeclareMetric.
-func (s *Server) Metrics() *metrics.Set { return s.h.metrics.set }
+func (s *Server) Metrics() *metrics.Set { return s.metrics.set }
 
 // DeclareMetric declares a metric family of a front end in another package
 // with its Prometheus type ("counter", "gauge", "histogram" or "summary")

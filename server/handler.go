@@ -40,10 +40,17 @@ type handlerDeps struct {
 	ready  func() bool
 	clock  engine.Clock
 	logger *slog.Logger
+	// metrics, if set, are the server's, shared by its generations (see
+	// Reload); nil: the handler's own, with its cache metrics.
+	metrics *serverMetrics
+	// keep, if set, is the previous generation's router: its verifiers
+	// (and their token caches) serve on for issuers whose policy is
+	// unchanged (see Server.Reload).
+	keep *router
 }
 
 func newHandler(cfg *config.Config, deps handlerDeps) (*handler, error) {
-	rt, err := newRouter(cfg, deps.keys, deps.clock)
+	rt, err := newRouter(cfg, deps.keys, deps.clock, deps.keep)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +61,7 @@ func newHandler(cfg *config.Config, deps handlerDeps) (*handler, error) {
 		identity:    newIdentity(&cfg.Identity),
 		rules:       newRuleSet(cfg.Rules),
 		origin:      newOrigin(&cfg.ForwardAuth),
-		metrics:     newServerMetrics(),
+		metrics:     deps.metrics,
 		ready:       deps.ready,
 		logger:      deps.logger,
 		logRequests: cfg.Log.Requests,
@@ -66,9 +73,12 @@ func newHandler(cfg *config.Config, deps handlerDeps) (*handler, error) {
 	if h.logger == nil {
 		h.logger = slog.Default()
 	}
+	if h.metrics == nil {
+		h.metrics = newServerMetrics()
+		h.metrics.set.RegisterMetricsWriter(func(w io.Writer) { writeCacheMetrics(w, h.router.routes) })
+	}
 	h.registerReasons()
-	h.framingRefused = h.metrics.set.NewCounter(metricHTTPRefused + `{reason="ambiguous_framing"}`)
-	h.metrics.set.RegisterMetricsWriter(func(w io.Writer) { writeCacheMetrics(w, h.router.routes) })
+	h.framingRefused = h.metrics.set.GetOrCreateCounter(metricHTTPRefused + `{reason="ambiguous_framing"}`)
 	return h, nil
 }
 

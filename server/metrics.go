@@ -46,6 +46,9 @@ type serverMetrics struct {
 	known   [numEndpoints]map[string]*metrics.Counter
 	extraMu sync.Mutex
 	extra   [numEndpoints]map[string]*metrics.Counter
+	// sealed is set once the first generation is built (Server.New):
+	// later registrations go to extra.
+	sealed bool
 }
 
 type endpoint uint8
@@ -83,11 +86,22 @@ func requestsName(e endpoint, status int, reason string) string {
 	return fmt.Sprintf(`%s{endpoint=%q,outcome=%q,reason=%q}`, metricRequests, endpointNames[e], outcome, reason)
 }
 
-// register makes the counter of a reason known before serving.
+// register makes the counter of a reason known before serving. Once the
+// metrics serve requests (sealed: a reloaded generation registers on the
+// metrics of the one serving), known is read without a lock and never
+// written: a new reason goes to extra.
 func (m *serverMetrics) register(e endpoint, status int, reason string) {
-	if _, ok := m.known[e][reason]; !ok {
-		m.known[e][reason] = m.set.GetOrCreateCounter(requestsName(e, status, reason))
+	if _, ok := m.known[e][reason]; ok {
+		return
 	}
+	c := m.set.GetOrCreateCounter(requestsName(e, status, reason))
+	if !m.sealed {
+		m.known[e][reason] = c
+		return
+	}
+	m.extraMu.Lock()
+	m.extra[e][reason] = c
+	m.extraMu.Unlock()
 }
 
 // denied counts a refusal.

@@ -13,7 +13,8 @@ import (
 type route struct {
 	issuer string
 	v      *engine.Verifier
-	scope  string // the issuer's required scopes, for the 403 scope attribute
+	scope  string        // the issuer's required scopes, for the 403 scope attribute
+	policy engine.Config // what v was built from, to tell an unchanged policy on reload
 }
 
 // router picks the verifier for a token. With one issuer there is nothing
@@ -73,7 +74,10 @@ func engineConfig(is *config.Issuer, cfg *config.Config, keys engine.KeyLookup, 
 	return ec, nil
 }
 
-func newRouter(cfg *config.Config, keys engine.KeyLookup, clock engine.Clock) (*router, error) {
+// newRouter builds the verifier of every issuer of cfg. keep, if not nil,
+// is a router on the same key lookup whose route for an issuer with an
+// equal policy is taken over as it is, verified-token cache included.
+func newRouter(cfg *config.Config, keys engine.KeyLookup, clock engine.Clock, keep *router) (*router, error) {
 	r := &router{byIssuer: map[string]*route{}, maxToken: cfg.Limits.MaxTokenBytes}
 	for i := range cfg.Issuers {
 		is := &cfg.Issuers[i]
@@ -81,11 +85,16 @@ func newRouter(cfg *config.Config, keys engine.KeyLookup, clock engine.Clock) (*
 		if err != nil {
 			return nil, err
 		}
+		if old := keep.route(is.Issuer); old != nil && samePolicy(old.policy, ec) {
+			r.routes = append(r.routes, old)
+			r.byIssuer[is.Issuer] = old
+			continue
+		}
 		v, err := engine.New(ec)
 		if err != nil {
 			return nil, fmt.Errorf("issuer %q: %w", is.Issuer, err)
 		}
-		rt := &route{issuer: is.Issuer, v: v, scope: strings.Join(is.RequiredScopes, " ")}
+		rt := &route{issuer: is.Issuer, v: v, scope: strings.Join(is.RequiredScopes, " "), policy: ec}
 		r.routes = append(r.routes, rt)
 		r.byIssuer[is.Issuer] = rt
 	}
@@ -93,6 +102,14 @@ func newRouter(cfg *config.Config, keys engine.KeyLookup, clock engine.Clock) (*
 		return nil, fmt.Errorf("no issuer configured")
 	}
 	return r, nil
+}
+
+// route returns the route of the issuer, nil if there is none (or r is nil).
+func (r *router) route(issuer string) *route {
+	if r == nil {
+		return nil
+	}
+	return r.byIssuer[issuer]
 }
 
 // pick returns the route for tok, peeking its issuer when there are

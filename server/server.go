@@ -48,19 +48,28 @@ type Options struct {
 	// PublishJWKS, if set, is served at /.well-known/jwks.json (demo mode
 	// publishes the public half of its generated key there).
 	PublishJWKS []byte
+	// Load reads the configuration again for Reload (the file and the
+	// command-line overrides, for jwtgate serve). nil: Reload fails with
+	// ErrNoLoader.
+	Load func() (*config.Config, error)
 }
 
-// Server is a configured jwtgate server: key store, verifiers, handler and
-// fasthttp server.
+// Server is a configured jwtgate server: the current generation (key store,
+// verifiers, handler; see Generation and Reload) and the fasthttp server.
 type Server struct {
-	cfg     *config.Config
-	store   *keystore.Store
-	h       *handler
+	gen     atomic.Pointer[Generation]
+	opts    Options
+	clock   engine.Clock
+	metrics *serverMetrics // shared by every generation
 	fs      *fasthttp.Server
 	logger  *slog.Logger
 	connCap int // open connections served at once; more are refused
 
-	acceptErrors *metrics.Counter // temporary accept errors, backed off
+	acceptErrors   *metrics.Counter // temporary accept errors, backed off
+	reloads        *metrics.Counter // successful reloads
+	reloadFailures *metrics.Counter // failed reloads
+	reloadMu       sync.Mutex       // serializes Reload and Close
+	closed         bool             // Close was called; guarded by reloadMu
 
 	draining     atomic.Bool
 	drainOnce    sync.Once
@@ -70,58 +79,38 @@ type Server struct {
 }
 
 // New builds a server from a validated configuration. It does no I/O: Start
-// loads the keys.
+// loads the keys. An invalid configuration is a *ConfigError.
 func New(cfg *config.Config, opts Options) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, &ConfigError{err}
 	}
 	logger := opts.Logger
 	if logger == nil {
 		var err error
 		if logger, err = NewLogger(cfg.Log, nil); err != nil {
-			return nil, err
+			return nil, &ConfigError{err}
 		}
 	}
 	clock := opts.Clock
 	if clock == nil {
 		clock = engine.SystemClock
 	}
-	issuers := make([]keystore.Issuer, len(cfg.Issuers))
-	for i := range cfg.Issuers {
-		ki, err := keystoreIssuer(&cfg.Issuers[i])
-		if err != nil {
-			return nil, err
-		}
-		issuers[i] = ki
-	}
-	store, err := keystore.New(keystore.Options{Clock: clock, Logger: logger, HTTPClient: opts.HTTPClient}, issuers...)
-	if err != nil {
-		return nil, err
-	}
 	s := &Server{
-		cfg: cfg, store: store, logger: logger,
+		opts: opts, clock: clock, logger: logger, metrics: newServerMetrics(),
 		connCap:      connectionCap(cfg.Limits.Concurrency, cfg.Limits.FDHeadroom, descriptorLimit()),
 		drainStarted: make(chan struct{}),
 		stopNow:      make(chan struct{}),
 	}
-	h, err := newHandler(cfg, handlerDeps{keys: store, ready: s.Ready, clock: clock, logger: logger})
+	store, err := s.newStore(cfg)
 	if err != nil {
 		return nil, err
 	}
-	s.h = h
-	h.jwks = opts.PublishJWKS
-	// /readyz: {"ready":false,"issuers":[...],"reason":"draining"} while
-	// draining, whatever the issuers' state.
-	h.readyDetail = func(dst []byte) []byte {
-		dst = appendIssuerStates(dst, store.Issuers())
-		if s.draining.Load() {
-			dst = append(dst, `,"reason":"draining"`...)
-		}
-		return dst
+	h, err := s.newHandler(cfg, store, nil)
+	if err != nil {
+		return nil, &ConfigError{err}
 	}
-	h.metrics.set.RegisterMetricsWriter(func(w io.Writer) { writeKeystoreMetrics(w, store, clock.Now()) })
-	s.acceptErrors = h.metrics.set.NewCounter(metricAcceptErrors)
-	h.metrics.set.RegisterMetricsWriter(s.writeConnMetrics)
+	s.gen.Store(newGeneration(1, cfg, h, store))
+	s.registerServerMetrics()
 	s.fs = &fasthttp.Server{
 		Handler:               s.serve,
 		NoDefaultServerHeader: true,
@@ -177,24 +166,27 @@ func keystoreIssuer(is *config.Issuer) (keystore.Issuer, error) {
 }
 
 // Start loads every issuer's keys once and starts their background
-// refresh. Bad key files are fatal (returned); a remote source that cannot
-// be fetched yet is not: the key store logs the failure, /readyz stays 503
-// and the issuer's tokens get 401 "keys unavailable" until a retry succeeds.
-func (s *Server) Start(ctx context.Context) error {
-	err := s.store.Start(ctx)
-	if err == nil || !errors.Is(err, keystore.ErrConfig) && !errors.Is(err, keystore.ErrClosed) {
-		return nil
-	}
-	return err
-}
+// refresh. An unusable key file is fatal (a *KeySourceError); a remote
+// source that cannot be fetched yet is not: the key store logs the failure,
+// /readyz stays 503 and the issuer's tokens get 401 "keys unavailable" until
+// a retry succeeds.
+func (s *Server) Start(ctx context.Context) error { return startStore(ctx, s.gen.Load().store) }
 
 // Handler returns the fasthttp handler of every endpoint, for serving it on
-// a fasthttp.Server of one's own or calling it in tests.
-func (s *Server) Handler() fasthttp.RequestHandler { return s.h.serve }
+// a fasthttp.Server of one's own or calling it in tests. Each request is
+// answered by the generation current when it arrives (see Reload).
+func (s *Server) Handler() fasthttp.RequestHandler { return s.serveGeneration }
+
+// serveGeneration answers a request with the current generation.
+func (s *Server) serveGeneration(ctx *fasthttp.RequestCtx) {
+	g := s.Acquire()
+	g.h.serve(ctx)
+	g.Release()
+}
 
 // Ready reports whether every issuer has usable keys and the server is not
 // draining: what /readyz answers.
-func (s *Server) Ready() bool { return !s.draining.Load() && s.store.Ready() }
+func (s *Server) Ready() bool { return !s.draining.Load() && s.gen.Load().store.Ready() }
 
 // Draining reports whether the server is draining: Drain was called (Run
 // calls it when its context ends), /readyz answers 503 and every answer
@@ -235,7 +227,14 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error { return s.fs.ShutdownWithContext(ctx) }
 
 // Close stops the key store's background work. Call it after Shutdown.
-func (s *Server) Close() { s.store.Close() }
+// (The key stores of generations a reload replaced close themselves once
+// their last request is done.)
+func (s *Server) Close() {
+	s.reloadMu.Lock()
+	s.closed = true
+	s.reloadMu.Unlock()
+	s.gen.Load().store.Close()
+}
 
 // Stop ends Run's shutdown at once: the rest of the drain period is skipped
 // and Run returns without waiting for in-flight requests (a second SIGTERM
@@ -262,14 +261,15 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	// wait for requests in flight.
 	s.Drain()
 	stopped := false
-	if period := *s.cfg.Limits.DrainPeriod; period > 0 {
+	limits := &s.gen.Load().cfg.Limits
+	if period := *limits.DrainPeriod; period > 0 {
 		s.logger.Info("shutting down: draining (/readyz 503, Connection: close on every answer)", "drain_period", period)
 		stopped = !sleepOrClosed(period, s.stopNow)
 	}
 	var err error
 	if !stopped {
-		s.logger.Info("shutting down: no new connections; waiting for in-flight requests", "timeout", s.cfg.Limits.ShutdownTimeout)
-		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.Limits.ShutdownTimeout)
+		s.logger.Info("shutting down: no new connections; waiting for in-flight requests", "timeout", limits.ShutdownTimeout)
+		sctx, cancel := context.WithTimeout(context.Background(), limits.ShutdownTimeout)
 		go func() {
 			select {
 			case <-s.stopNow:
@@ -313,7 +313,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 // a refused one does (see lingerConn), so that a request the client sent
 // before it read the answer is not met with a reset.
 func (s *Server) serve(ctx *fasthttp.RequestCtx) {
-	s.h.serve(ctx)
+	s.serveGeneration(ctx)
 	if s.draining.Load() {
 		ctx.SetConnectionClose()
 		lingerOnClose(ctx.Conn())

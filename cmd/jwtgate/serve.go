@@ -53,6 +53,20 @@ ext_authz service (envoy.service.auth.v3.Authorization, for Envoy, Istio and
 Contour) and the gRPC health service on ADDR: the same decision as /auth,
 the same metrics, and the same drain (health NOT_SERVING at once).
 
+SIGHUP reloads: the configuration file and every key file (jwks_file,
+pem_files) are read again and, if all are valid, swapped in at once;
+requests in flight finish on the old configuration. An invalid one changes
+nothing: the error is logged with its file and line and counted in
+jwtgate_config_reloads_total{result="failure"}. --watch (reload.watch)
+also reloads when one of these files changes, polled every reload.interval
+(default 5s).
+
+--check-config validates the configuration, loads every local key source
+and prints the keys of each issuer; --online also fetches every remote key
+set once. Exit codes, the same for serve and --check-config: 0 OK, 1 a key
+source unusable (a key file missing or broken; online, a key set that
+cannot be fetched), 2 the configuration invalid.
+
 The connection cap (limits.concurrency) is lowered to the open-file limit
 less limits.fd_headroom (default 64): a connection over it is answered 503
 and closed, and running out of descriptors only delays accepting.`
@@ -61,6 +75,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
+	hups := make(chan os.Signal, 1)
+	signal.Notify(hups, syscall.SIGHUP)
+	defer signal.Stop(hups)
 	ctx, drain := context.WithCancel(context.Background())
 	defer drain()
 	stopNow := make(chan struct{})
@@ -74,18 +91,19 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		<-sigs
 		close(stopNow)
 	}()
-	return serveUntil(ctx, stopNow, args, os.Getenv(config.EnvConfig), stdout, stderr)
+	return serveUntil(ctx, stopNow, hups, args, os.Getenv(config.EnvConfig), stdout, stderr)
 }
 
 // serve runs the serve command until ctx ends. envConfig is the value of
 // $JWTGATE_CONFIG.
 func serve(ctx context.Context, args []string, envConfig string, stdout, stderr io.Writer) int {
-	return serveUntil(ctx, nil, args, envConfig, stdout, stderr)
+	return serveUntil(ctx, nil, nil, args, envConfig, stdout, stderr)
 }
 
 // serveUntil runs the serve command: the shutdown starts when ctx ends,
-// and is cut short when stopNow is closed (a second signal).
-func serveUntil(ctx context.Context, stopNow <-chan struct{}, args []string, envConfig string, stdout, stderr io.Writer) int {
+// and is cut short when stopNow is closed (a second signal); each value
+// on hup (SIGHUP) reloads the configuration.
+func serveUntil(ctx context.Context, stopNow <-chan struct{}, hup <-chan os.Signal, args []string, envConfig string, stdout, stderr io.Writer) int {
 	f := newFlags("serve", "[flags]", serveAbout, stderr)
 	cfgPath := f.String("config", "", "YAML configuration `FILE` (default $"+config.EnvConfig+")")
 	var o config.Overrides
@@ -96,7 +114,9 @@ func serveUntil(ctx context.Context, stopNow <-chan struct{}, args []string, env
 	f.StringVar(&o.Issuer, "issuer", "", "the exact \"iss\" of accepted tokens")
 	var auds stringList
 	f.Var(&auds, "audience", "an accepted \"aud\" (repeatable)")
-	check := f.Bool("check-config", false, "validate the configuration, print the verdict and exit (0 valid, 1 invalid)")
+	check := f.Bool("check-config", false, "validate the configuration and load every local key source, print the keys per issuer and exit: 0 OK, 1 a key source unusable, 2 the configuration invalid")
+	online := f.Bool("online", false, "with --check-config: also fetch every remote key set (jwks_url, discovery) once")
+	watch := f.Bool("watch", false, "reload when the configuration file or a key file changes (polled every reload.interval, default 5s; overrides reload.watch)")
 	demoAlg := f.String("demo-alg", "EdDSA", "algorithm of the demo-mode key: EdDSA or ES256")
 	logOpts := addLogFlags(f)
 	grpcListen := f.String("grpc-listen", "", "also serve Envoy's gRPC ext_authz (envoy.service.auth.v3) on this `ADDR`ess (overrides grpc_listen)")
@@ -116,36 +136,53 @@ func serveUntil(ctx context.Context, stopNow <-chan struct{}, args []string, env
 	if *drainPeriod < 0 {
 		return f.usageErr("--drain-period must not be negative, not %s", *drainPeriod)
 	}
-	cfg, err := loadServeConfig(path, o, demo)
-	if err == nil {
-		err = logOpts.apply(f, cfg)
-	}
-	if err == nil && f.setFlags()["grpc-listen"] {
-		cfg.GRPCListen = *grpcListen
-		err = cfg.Validate()
-	}
-	if err != nil {
-		printConfigErrors(stderr, err)
-		if *check {
-			return exitFailure
-		}
-		return exitUsage
-	}
-	if f.setFlags()["drain-period"] {
-		cfg.Limits.DrainPeriod = drainPeriod
+	if *online && !*check {
+		return f.usageErr("--online goes with --check-config")
 	}
 	alg, ok := engine.ParseAlg(*demoAlg)
 	if !ok || (alg != engine.EdDSA && alg != engine.ES256) {
 		return f.usageErr("--demo-alg must be EdDSA or ES256, not %q", *demoAlg)
 	}
-	if *check {
-		msg := "configuration OK"
-		if demo {
-			msg += " (demo mode: no configuration file and no key source)"
+	set := f.setFlags()
+	// demoMode, once made, replaces the stand-in issuer of every load.
+	var demoMode *server.Demo
+	load := func() (*config.Config, error) {
+		cfg, err := loadServeConfig(path, o, demo)
+		if err == nil {
+			err = logOpts.apply(f, cfg)
 		}
-		fmt.Fprintf(stdout, "jwtgate serve: %s\n", msg)
-		return exitOK
+		if err != nil {
+			return nil, &server.ConfigError{Err: err}
+		}
+		if set["drain-period"] {
+			cfg.Limits.DrainPeriod = drainPeriod
+		}
+		if set["watch"] {
+			cfg.Reload.Watch = *watch
+		}
+		if set["grpc-listen"] {
+			cfg.GRPCListen = *grpcListen
+			if err := cfg.Validate(); err != nil {
+				return nil, &server.ConfigError{Err: err}
+			}
+		}
+		if demoMode != nil {
+			demoMode.Configure(cfg)
+		}
+		return cfg, nil
 	}
+	watched := newFileWatch(path)
+	cfg, err := load()
+	if err != nil {
+		printConfigErrors(stderr, err)
+		return exitCodeOf(err)
+	}
+	if *check {
+		return checkConfig(ctx, cfg, demo, *online, stdout, stderr)
+	}
+	// The watched files as they are before the keys are read: a change from
+	// now on reloads.
+	initialFiles := watched.snapshot(cfg)
 	if os.Getenv("GOMEMLIMIT") == "" && *cfg.Cache.Entries != 0 { // an operator's GOMEMLIMIT wins
 		debug.SetMemoryLimit(engine.MemoryLimitFor(cfg.Cache.MaxBytes)) // see engine.MemoryLimitFor
 	}
@@ -163,8 +200,7 @@ func serveUntil(ctx context.Context, stopNow <-chan struct{}, args []string, env
 	defer ln.Close()
 	base := baseURL(ln.Addr())
 
-	var opts = server.Options{Logger: logger}
-	var demoMode *server.Demo
+	var opts = server.Options{Logger: logger, Load: load}
 	if demo {
 		issuer := o.Issuer
 		if issuer == "" {
@@ -184,15 +220,15 @@ func serveUntil(ctx context.Context, stopNow <-chan struct{}, args []string, env
 	srv, err := server.New(cfg, opts)
 	if err != nil {
 		printConfigErrors(stderr, err)
-		return exitUsage
+		return exitCodeOf(err)
 	}
 	if err := srv.Start(ctx); err != nil {
 		srv.Close()
 		fmt.Fprintf(stderr, "jwtgate serve: loading keys: %v\n", err)
-		return exitFailure
+		return exitCodeOf(err)
 	}
 	logger.Info("jwtgate serving", "listen", ln.Addr().String(), "issuers", len(cfg.Issuers), "ready", srv.Ready(),
-		"max_connections", srv.ConnectionLimit(), "open_file_limit", fdLimit)
+		"max_connections", srv.ConnectionLimit(), "open_file_limit", fdLimit, "watch", cfg.Reload.Watch)
 	grpcSrv, err := startGRPC(ctx, cfg, srv, logger)
 	if err != nil {
 		srv.Close()
@@ -210,6 +246,8 @@ func serveUntil(ctx context.Context, stopNow <-chan struct{}, args []string, env
 		case <-done:
 		}
 	}()
+	go reloadOnSignal(ctx, srv, hup, logger, done)
+	watched.watchFiles(ctx, srv, initialFiles, logger, done)
 	if demoMode != nil {
 		tok, err := demoMode.Token(server.DemoSubject, engine.SystemClock.Now(), server.DemoTokenTTL)
 		if err != nil {
@@ -272,6 +310,10 @@ func loadServeConfig(path string, o config.Overrides, demo bool) (*config.Config
 
 // printConfigErrors prints each configuration problem on its own line.
 func printConfigErrors(w io.Writer, err error) {
+	var ce *server.ConfigError
+	if errors.As(err, &ce) {
+		err = ce.Err
+	}
 	var list []error
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		list = j.Unwrap()

@@ -56,7 +56,7 @@ func TestServeGRPC(t *testing.T) {
 	stderr := newWatcher()
 	exited := make(chan int, 1)
 	go func() {
-		exited <- serveUntil(ctx, stopNow, []string{"--config", cfg, "--grpc-listen", "127.0.0.1:0"}, "", newWatcher(), stderr)
+		exited <- serveUntil(ctx, stopNow, nil, []string{"--config", cfg, "--grpc-listen", "127.0.0.1:0"}, "", newWatcher(), stderr)
 	}()
 	line := stderr.await(t, "gRPC ext_authz")
 	addr := regexp.MustCompile(`grpc_listen=(\S+)`).FindStringSubmatch(line)[1]

@@ -177,7 +177,7 @@ func TestServeCheckConfig(t *testing.T) {
 	}
 	out.Reset()
 	errw.Reset()
-	if code := serve(context.Background(), []string{"--check-config"}, bad, &out, &errw); code != 1 {
+	if code := serve(context.Background(), []string{"--check-config"}, bad, &out, &errw); code != exitUsage {
 		t.Errorf("bad config from $JWTGATE_CONFIG: exit %d", code)
 	}
 	lines := strings.Split(strings.TrimSpace(errw.String()), "\n")
@@ -185,11 +185,11 @@ func TestServeCheckConfig(t *testing.T) {
 		t.Errorf("want one line per problem naming file and line, got:\n%s", errw.String())
 	}
 	errw.Reset()
-	if code := serve(context.Background(), []string{"--check-config", "--jwks-file", "/x.json", "--issuer", "i"}, "", &out, &errw); code != 1 || !strings.Contains(errw.String(), "--audience") {
+	if code := serve(context.Background(), []string{"--check-config", "--jwks-file", "/x.json", "--issuer", "i"}, "", &out, &errw); code != exitUsage || !strings.Contains(errw.String(), "--audience") {
 		t.Errorf("flags without --audience: exit %d %s", code, errw.String())
 	}
 	errw.Reset()
-	if code := serve(context.Background(), []string{"--check-config", "--config", filepath.Join(t.TempDir(), "none.yaml")}, "", &out, &errw); code != 1 {
+	if code := serve(context.Background(), []string{"--check-config", "--config", filepath.Join(t.TempDir(), "none.yaml")}, "", &out, &errw); code != exitUsage {
 		t.Errorf("missing file: exit %d", code)
 	}
 	errw.Reset()

@@ -31,6 +31,8 @@ const (
 	DefaultMaxPayloadBytes    = 8192
 	DefaultLogFormat          = "text"
 	DefaultLogLevel           = "info"
+	DefaultReloadInterval     = 5 * time.Second
+	MinReloadInterval         = 100 * time.Millisecond
 )
 
 // Config is the whole server configuration. Parse and Load fill it from
@@ -61,6 +63,9 @@ type Config struct {
 	GRPCListen string `yaml:"grpc_listen"`
 	// GRPC configures the gRPC ext_authz service.
 	GRPC GRPC `yaml:"grpc"`
+	// Reload says whether the configuration and key files are watched for
+	// changes (SIGHUP always reloads).
+	Reload Reload `yaml:"reload"`
 
 	src *source // the YAML the config was parsed from, for line numbers
 }
@@ -252,4 +257,16 @@ type Log struct {
 	Format   string `yaml:"format"`   // "text" (default) or "json"
 	Level    string `yaml:"level"`    // "debug", "info" (default), "warn", "error"
 	Requests bool   `yaml:"requests"` // one line per request (default off)
+}
+
+// Reload configures reloading without a restart. SIGHUP reloads whatever
+// these say; a watch polls the configuration file and every key file
+// (jwks_file, pem_files) for a change of modification time, size or
+// content, and reloads when one changed.
+type Reload struct {
+	// Watch turns the watch on (default off; --watch).
+	Watch bool `yaml:"watch"`
+	// Interval is the time between two polls of the watch (default 5s, at
+	// least 100ms).
+	Interval time.Duration `yaml:"interval"`
 }

@@ -11,7 +11,7 @@ import (
 var durationKeys = map[string]bool{
 	"leeway": true, "max_age": true, "refresh_interval": true, "refresh_min": true, "refresh_max": true,
 	"cooldown": true, "fetch_timeout": true, "read_timeout": true, "write_timeout": true,
-	"idle_timeout": true, "shutdown_timeout": true, "drain_period": true,
+	"idle_timeout": true, "shutdown_timeout": true, "drain_period": true, "interval": true,
 }
 
 // checkDurations finds the first duration setting whose value is not a Go

@@ -40,6 +40,9 @@ func (c *Config) Validate() error {
 	c.checkRules(p)
 	c.checkLimits(p)
 	c.checkGRPC(p)
+	if c.Reload.Interval < MinReloadInterval {
+		p.add("reload.interval", "must be at least %s, not %s", MinReloadInterval, c.Reload.Interval)
+	}
 	return p.err()
 }
 
@@ -124,6 +127,9 @@ func (c *Config) defaults() {
 	}
 	if c.Log.Level == "" {
 		c.Log.Level = DefaultLogLevel
+	}
+	if c.Reload.Interval == 0 {
+		c.Reload.Interval = DefaultReloadInterval
 	}
 }
 
