@@ -15,6 +15,10 @@ var coreDeps = []string{
 	"github.com/cespare/xxhash/v2",
 	"github.com/goccy/go-json", // and its internal packages
 	"golang.org/x/sync/singleflight",
+	// Ed25519 keys are verified with their own precomputed tables
+	// (engine/ed25519.go), on the Go crypto maintainers' exported package.
+	"filippo.io/edwards25519",
+	"filippo.io/edwards25519/field",
 }
 
 // TestCoreDependencies: engine and keystore import nothing beyond
