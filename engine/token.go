@@ -14,6 +14,7 @@ type Token struct {
 	Claims Claims
 
 	key     *Key
+	pol     *policy     // the issuer policy that judged the token, if any
 	entry   *cacheEntry // cache entry holding this token, if any
 	hit     bool        // answered from the cache
 	sharedH bool        // Header points into the immutable header cache
@@ -27,6 +28,18 @@ type Token struct {
 
 // Key returns the key that verified the token (nil if verification failed).
 func (t *Token) Key() *Key { return t.key }
+
+// PolicyIndex returns the index, in Verifier.Policies, of the issuer policy
+// that judged the last token: the one its "iss" chose. It is set after a
+// failure too, once a policy was chosen (a refusal for a missing scope is
+// that policy's), and is -1 when none was (an unknown issuer, a malformed
+// token, VerifySignature).
+func (t *Token) PolicyIndex() int {
+	if t.pol == nil {
+		return -1
+	}
+	return t.pol.index
+}
 
 // FromCache reports whether the last Verify was answered by the
 // verified-token cache, without cryptography.
@@ -58,7 +71,7 @@ func (t *Token) reset(raw []byte) {
 	}
 	t.Header = Header{}
 	t.Claims = Claims{Audience: t.auds[:0]}
-	t.key, t.entry, t.hit, t.sharedH, t.raw, t.payload = nil, nil, false, false, raw, nil
+	t.key, t.pol, t.entry, t.hit, t.sharedH, t.raw, t.payload = nil, nil, nil, false, false, raw, nil
 	t.buf = t.buf[:0]
 }
 
