@@ -45,8 +45,11 @@ type Options struct {
 // HMAC secrets only or public keys only: an issuer whose keys mix them is
 // refused with ErrMixedSymmetry (give each kind an issuer of its own).
 type Issuer struct {
-	// Issuer is the exact "iss" value. "" is allowed only when it is the
-	// store's only issuer: then every token routes here.
+	// Issuer is the exact "iss" value, or a tenant template with
+	// engine.TenantPlaceholder (e.g. Microsoft Entra ID's
+	// "https://login.microsoftonline.com/{tenantid}/v2.0"), whose one key
+	// set serves every tenant. "" is allowed only when it is the store's
+	// only issuer: then every token routes here.
 	Issuer string
 	// JWKSURL is a remote JWKS (https or http).
 	JWKSURL string
@@ -60,7 +63,8 @@ type Issuer struct {
 	PEMFiles []string
 	// Discovery is the OpenID issuer URL (the well-known path is appended)
 	// or the full discovery document URL. The document's "issuer" must equal
-	// Issuer exactly; its jwks_uri is then fetched.
+	// Issuer exactly — for a tenant template, the template itself, as
+	// multi-tenant endpoints publish it; its jwks_uri is then fetched.
 	Discovery string
 	// Keys are pre-built keys, used as they are.
 	Keys []*engine.Key
