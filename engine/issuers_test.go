@@ -132,7 +132,7 @@ func TestIssuersConfigErrors(t *testing.T) {
 		{"no keys", engine.Config{Policies: []engine.IssuerPolicy{{Issuer: "https://a", AnyAudience: true}}}, "Keys is required"},
 		{"both forms", engine.Config{Keys: keys, Audiences: []string{"x"}, Policies: []engine.IssuerPolicy{{Issuer: "https://a", AnyAudience: true}}}, "leave Config's policy fields empty"},
 		{"template without tenants", engine.Config{Keys: keys, Policies: []engine.IssuerPolicy{
-			{Issuer: "https://login.example/{tenantid}/v2.0", AnyAudience: true}}}, "needs Tenants"},
+			{Issuer: "https://login.example/{tenantid}/v2.0", AnyAudience: true}}}, "needs the allowed tenant IDs"},
 		{"template with both", engine.Config{Keys: keys, Policies: []engine.IssuerPolicy{
 			{Issuer: "https://login.example/{tenantid}/v2.0", Tenants: []string{"a"}, AnyTenant: true, AnyAudience: true}}}, "exclusive"},
 		{"template inside a segment", engine.Config{Keys: keys, Policies: []engine.IssuerPolicy{
@@ -146,7 +146,7 @@ func TestIssuersConfigErrors(t *testing.T) {
 		{"bad tenant", engine.Config{Keys: keys, Policies: []engine.IssuerPolicy{
 			{Issuer: "https://l.example/{tenantid}/v2.0", Tenants: []string{"a/b"}, AnyAudience: true}}}, "not a GUID"},
 		{"tenants without template", engine.Config{Keys: keys, Policies: []engine.IssuerPolicy{
-			{Issuer: "https://l.example/v2.0", Tenants: []string{"a"}, AnyAudience: true}}}, "need an Issuer template"},
+			{Issuer: "https://l.example/v2.0", Tenants: []string{"a"}, AnyAudience: true}}}, "need an issuer template"},
 		{"template in the single form", engine.Config{Keys: keys, Issuers: []string{"https://l.example/{tenantid}/v2.0"}, AnyAudience: true}, "needs Config.Policies"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

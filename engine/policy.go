@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -72,29 +73,18 @@ func compilePolicy(ip *IssuerPolicy, i int, keys KeyLookup, single bool, names [
 			names = []string{ip.Issuer}
 		}
 	}
-	if tmpl, ok, err := parseTemplate(ip.Issuer); err != nil {
+	for _, s := range names {
+		if single && strings.Contains(s, TenantPlaceholder) {
+			return nil, fail("the issuer template %q needs Config.Policies, with Tenants or AnyTenant", s)
+		}
+	}
+	tmpl, err := compileTenants(ip.Issuer, ip.Tenants, ip.AnyTenant)
+	switch {
+	case err != nil:
 		return nil, fail("%v", err)
-	} else if ok {
-		if single {
-			return nil, fail("an issuer template with %s needs Config.Policies, with Tenants or AnyTenant", TenantPlaceholder)
-		}
-		if len(ip.Tenants) == 0 && !ip.AnyTenant {
-			return nil, fail("a tenant template needs Tenants (the allowed tenant IDs) or AnyTenant: true")
-		}
-		if len(ip.Tenants) > 0 && ip.AnyTenant {
-			return nil, fail("Tenants and AnyTenant are exclusive")
-		}
-		for _, tn := range ip.Tenants {
-			if !validTenant([]byte(tn)) {
-				return nil, fail("tenant %q is not a GUID or domain name", tn)
-			}
-			tmpl.tenants = append(tmpl.tenants, []byte(tn))
-		}
-		tmpl.errTenant = ErrIssuer.Refine(fmt.Sprintf("token tenant is not one of the tenants allowed for issuer %q", ip.Issuer))
+	case tmpl != nil:
 		p.tmpl = tmpl
-	} else if len(ip.Tenants) > 0 || ip.AnyTenant {
-		return nil, fail("Tenants and AnyTenant need an Issuer template with %s", TenantPlaceholder)
-	} else {
+	default:
 		for _, s := range names {
 			p.issuers = append(p.issuers, []byte(s))
 		}

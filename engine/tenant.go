@@ -107,6 +107,42 @@ func parseTemplate(iss string) (*template, bool, error) {
 	return &template{prefix: []byte(prefix), suffix: []byte(suffix)}, true, nil
 }
 
+// CheckTenants reports what is wrong with an issuer and its tenant settings
+// (IssuerPolicy.Issuer, Tenants and AnyTenant): a template whose
+// placeholder is not one whole path segment, a template without Tenants or
+// AnyTenant (or with both), a tenant that is not a GUID or domain name, or
+// tenants for an issuer that is not a template. It returns nil for an
+// exact issuer without tenant settings.
+func CheckTenants(issuer string, tenants []string, anyTenant bool) error {
+	_, err := compileTenants(issuer, tenants, anyTenant)
+	return err
+}
+
+// compileTenants compiles the template of issuer (nil for an exact issuer).
+func compileTenants(issuer string, tenants []string, anyTenant bool) (*template, error) {
+	tmpl, ok, err := parseTemplate(issuer)
+	switch {
+	case err != nil:
+		return nil, err
+	case !ok && (len(tenants) > 0 || anyTenant):
+		return nil, fmt.Errorf("tenants and any-tenant need an issuer template with %s, as in https://login.microsoftonline.com/%s/v2.0", TenantPlaceholder, TenantPlaceholder)
+	case !ok:
+		return nil, nil
+	case len(tenants) == 0 && !anyTenant:
+		return nil, fmt.Errorf("the tenant template %q needs the allowed tenant IDs (Tenants), or any tenant explicitly (AnyTenant)", issuer)
+	case len(tenants) > 0 && anyTenant:
+		return nil, fmt.Errorf("Tenants and AnyTenant are exclusive: list tenants, or accept any")
+	}
+	for _, tn := range tenants {
+		if !validTenant([]byte(tn)) {
+			return nil, fmt.Errorf("tenant %q is not a GUID or domain name (letters, digits, '-' and '.')", tn)
+		}
+		tmpl.tenants = append(tmpl.tenants, []byte(tn))
+	}
+	tmpl.errTenant = ErrIssuer.Refine(fmt.Sprintf("token tenant is not one of the tenants allowed for issuer %q", issuer))
+	return tmpl, nil
+}
+
 // tenant returns the tenant segment of iss if iss matches the template and
 // the segment is a valid tenant ID. It does not allocate.
 func (tp *template) tenant(iss []byte) ([]byte, bool) {

@@ -49,7 +49,7 @@ func (d *Demo) Configure(cfg *config.Config) {
 		Issuer:     d.Issuer,
 		InlineJWKS: d.JWKS,
 		Audiences:  []string{d.Audience},
-		Algorithms: []string{d.key.Alg.String()},
+		Algorithms: []engine.Alg{d.key.Alg},
 	}}
 }
 

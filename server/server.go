@@ -86,15 +86,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if clock == nil {
 		clock = engine.SystemClock
 	}
-	issuers := make([]keystore.Issuer, len(cfg.Issuers))
-	for i := range cfg.Issuers {
-		ki, err := keystoreIssuer(&cfg.Issuers[i])
-		if err != nil {
-			return nil, err
-		}
-		issuers[i] = ki
-	}
-	store, err := keystore.New(keystore.Options{Clock: clock, Logger: logger, HTTPClient: opts.HTTPClient}, issuers...)
+	store, verifier, err := build(cfg, clock, logger, opts.HTTPClient)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +96,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		drainStarted: make(chan struct{}),
 		stopNow:      make(chan struct{}),
 	}
-	h, err := newHandler(cfg, handlerDeps{keys: store, ready: s.Ready, clock: clock, logger: logger})
+	h, err := newHandler(cfg, handlerDeps{verifier: verifier, ready: s.Ready, clock: clock, logger: logger})
 	if err != nil {
 		return nil, err
 	}
@@ -148,32 +140,6 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		HeaderReceived: h.headerReceived,
 	}
 	return s, nil
-}
-
-// keystoreIssuer translates an issuer's key settings for the key store.
-func keystoreIssuer(is *config.Issuer) (keystore.Issuer, error) {
-	ki := keystore.Issuer{
-		Issuer:         is.Issuer,
-		JWKSURL:        is.JWKSURL,
-		JWKSFile:       is.JWKSFile,
-		JWKS:           is.InlineJWKS,
-		PEMFiles:       is.PEMFiles,
-		Discovery:      is.Discovery,
-		Cooldown:       is.Cooldown,
-		RefreshDefault: is.RefreshInterval,
-		RefreshMin:     is.RefreshMin,
-		RefreshMax:     is.RefreshMax,
-		FetchTimeout:   is.FetchTimeout,
-		MaxBody:        is.MaxJWKSBytes,
-	}
-	for _, name := range is.Algorithms {
-		a, ok := engine.ParseAlg(name)
-		if !ok {
-			return ki, fmt.Errorf("issuer %q: unknown algorithm %q", is.Issuer, name)
-		}
-		ki.Algorithms = append(ki.Algorithms, a)
-	}
-	return ki, nil
 }
 
 // Start loads every issuer's keys once and starts their background

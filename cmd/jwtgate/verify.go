@@ -128,6 +128,8 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		Audiences:    audiences,
 		AnyAudience:  len(audiences) == 0,
 		MaxTokenSize: *maxSize,
+		// The engine's refusal of a longer token names the flag.
+		MaxTokenSizeSetting: "--max-token-size",
 	})
 	if err != nil {
 		return f.usageErr("%v", err)
@@ -183,15 +185,15 @@ type verifyRun struct {
 	noClaims       bool
 	summary        bool
 	lineMax        int   // bytes of one input line held at most
-	tooLarge       error // engine.ErrTooLarge naming the cap and --max-token-size
+	tooLarge       error // engine.ErrTooLarge naming the cap and --max-token-size, for an input line over it
 	valid, invalid uint64
 }
 
 // setMaxSize sizes the line buffer for tokens of up to n bytes and builds
-// the too-large error that names the cap.
+// the too-large error for a line over it, worded as the verifier's.
 func (r *verifyRun) setMaxSize(n int) {
 	r.lineMax = max(verifyLineMax, n+verifyLineSlack)
-	r.tooLarge = engine.ErrTooLarge.Refine(fmt.Sprintf("token is larger than the maximum of %d bytes; raise it with --max-token-size (limits.max_token_bytes in the serve config)", n))
+	r.tooLarge = engine.ErrTooLarge.Refine(fmt.Sprintf("token is over the %d-byte cap (--max-token-size raises it)", n))
 }
 
 // verify checks one token, already trimmed of surrounding space, and writes
