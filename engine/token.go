@@ -45,6 +45,17 @@ func (t *Token) PolicyIndex() int {
 // verified-token cache, without cryptography.
 func (t *Token) FromCache() bool { return t.hit }
 
+// PayloadSegment returns the payload segment of the token as it was given
+// (base64url, not decoded), or nil when it is not a compact JWS. It does not
+// allocate.
+func (t *Token) PayloadSegment() []byte {
+	dot1, dot2, err := splitToken(t.raw)
+	if err != nil {
+		return nil
+	}
+	return t.raw[dot1+1 : dot2]
+}
+
 // Payload returns the decoded payload bytes (for signature-only verification,
 // where the payload need not be JSON).
 func (t *Token) Payload() []byte { return t.payload }
