@@ -69,4 +69,3 @@ func TestIssuersPick(t *testing.T) {
 		}
 	}
 }
-

@@ -166,7 +166,6 @@ func nextValue(block []byte) (v, rest []byte) {
 	return block[:n], block[n:]
 }
 
-
 // hasControl reports whether v holds a byte that must never reach a header:
 // ASCII control characters (CR, LF, NUL, ...) and DEL.
 func hasControl(v []byte) bool {
