@@ -154,7 +154,7 @@ func serveUntil(ctx context.Context, stopNow <-chan struct{}, args []string, env
 	base := baseURL(ln.Addr())
 
 	var opts = server.Options{Logger: logger}
-	var demoMode *server.Demo
+	var demoMode *demoSetup
 	if demo {
 		issuer := o.Issuer
 		if issuer == "" {
@@ -164,7 +164,7 @@ func serveUntil(ctx context.Context, stopNow <-chan struct{}, args []string, env
 		if len(o.Audiences) > 0 {
 			aud = o.Audiences[0]
 		}
-		if demoMode, err = server.NewDemo(alg, issuer, aud); err != nil {
+		if demoMode, err = newDemoSetup(alg, issuer, aud); err != nil {
 			fmt.Fprintf(stderr, "jwtgate serve: demo key: %v\n", err)
 			return exitFailure
 		}
@@ -194,7 +194,7 @@ func serveUntil(ctx context.Context, stopNow <-chan struct{}, args []string, env
 		}
 	}()
 	if demoMode != nil {
-		tok, err := demoMode.Token(server.DemoSubject, engine.SystemClock.Now(), server.DemoTokenTTL)
+		tok, err := demoMode.Token(demoSubject, engine.SystemClock.Now(), demoTokenTTL)
 		if err != nil {
 			srv.Close()
 			fmt.Fprintf(stderr, "jwtgate serve: demo token: %v\n", err)
@@ -202,8 +202,8 @@ func serveUntil(ctx context.Context, stopNow <-chan struct{}, args []string, env
 		}
 		fmt.Fprintf(stdout, "jwtgate demo mode: no key source configured, so this server trusts a key it just generated (%s, kid %s).\n", alg, "demo-"+alg.String())
 		fmt.Fprintf(stdout, "Its JWKS: %s/.well-known/jwks.json  issuer: %s  audience: %s\n", base, demoMode.Issuer, demoMode.Audience)
-		fmt.Fprintf(stdout, "A valid token for %q, good for %s; this gets 200 with X-Auth-Subject:\n", server.DemoSubject, server.DemoTokenTTL)
-		fmt.Fprintln(stdout, server.CurlCommand(base, tok))
+		fmt.Fprintf(stdout, "A valid token for %q, good for %s; this gets 200 with X-Auth-Subject:\n", demoSubject, demoTokenTTL)
+		fmt.Fprintln(stdout, curlCommand(base, tok))
 	}
 	if err := srv.Run(ctx, ln); err != nil && !errors.Is(err, net.ErrClosed) {
 		fmt.Fprintf(stderr, "jwtgate serve: %v\n", err)
