@@ -129,7 +129,7 @@ func (c *Issuer) normalize(i, total int) error {
 		return fail("JWKSURL and Discovery are exclusive: Discovery finds the JWKS URL itself")
 	}
 	if c.JWKSURL != "" {
-		if err := checkURL(c.JWKSURL); err != nil {
+		if err := CheckURL(c.JWKSURL); err != nil {
 			return fail("JWKSURL: %v", err)
 		}
 	}
@@ -137,7 +137,7 @@ func (c *Issuer) normalize(i, total int) error {
 		if c.Issuer == "" {
 			return fail("Discovery needs Issuer: the discovery document's issuer must equal it")
 		}
-		if err := checkURL(c.Discovery); err != nil {
+		if err := CheckURL(c.Discovery); err != nil {
 			return fail("Discovery: %v", err)
 		}
 		if !strings.HasSuffix(c.Discovery, wellKnown) {
@@ -194,11 +194,12 @@ func (c *Issuer) normalize(i, total int) error {
 	return nil
 }
 
-// checkURL accepts absolute http and https URLs with a host.
-func checkURL(raw string) error {
+// CheckURL reports why raw cannot be a key source URL (JWKSURL, Discovery):
+// it must be an absolute http or https URL with a host.
+func CheckURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return err
+		return fmt.Errorf("%q is not a URL: %v", raw, err)
 	}
 	if u.Scheme != "https" && u.Scheme != "http" {
 		return fmt.Errorf("%q is not an http or https URL", raw)

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"net"
 	"net/textproto"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/jwtgate/jwtgate/engine"
+	"github.com/jwtgate/jwtgate/keystore"
 )
 
 // Bounds on settings, beyond which a value is surely a mistake.
@@ -252,16 +252,10 @@ func (is *Issuer) checkKeySource(p *problems, f string) {
 	}
 }
 
+// checkURL is keystore.CheckURL's verdict as a message ("" for a good URL).
 func checkURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Sprintf("%q is not a URL: %v", raw, err)
-	}
-	if u.Scheme != "https" && u.Scheme != "http" {
-		return fmt.Sprintf("%q must be an http or https URL", raw)
-	}
-	if u.Host == "" {
-		return fmt.Sprintf("%q has no host", raw)
+	if err := keystore.CheckURL(raw); err != nil {
+		return err.Error()
 	}
 	return ""
 }
