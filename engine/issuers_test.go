@@ -346,3 +346,21 @@ func BenchmarkIssuers(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkIssuersPick measures the one step of Verify whose work depends
+// on the number of issuers: choosing the policy by "iss" (the cache path
+// does not choose: its entry holds the policy).
+func BenchmarkIssuersPick(b *testing.B) {
+	for _, n := range []int{1, 5} {
+		b.Run(fmt.Sprintf("issuers=%d", n), func(b *testing.B) {
+			s := newIssuerSet(b, n, -1)
+			iss := []byte(issuerName(n - 1))
+			b.ReportAllocs()
+			for b.Loop() {
+				if engine.PolicyFor(s.v, iss) != n-1 {
+					b.Fatal("wrong policy")
+				}
+			}
+		})
+	}
+}

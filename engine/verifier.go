@@ -260,7 +260,8 @@ func (v *Verifier) policyFor(iss []byte) *policy {
 }
 
 // Policies returns the verifier's issuer policies, in order, as PolicyIndex
-// numbers them (one, for a Config without Policies). They are copies.
+// numbers them. They are copies. A Config without Policies has one, made of
+// its own policy fields, whose Issuer is the first of Config.Issuers.
 func (v *Verifier) Policies() []IssuerPolicy {
 	out := make([]IssuerPolicy, len(v.policies))
 	for i, p := range v.policies {
