@@ -13,7 +13,6 @@ import (
 // the scope attribute of a refusal, and the issuer for State.Issuer.
 type Issuers struct {
 	v      *engine.Verifier
-	names  []string // the Issuer of each policy
 	scopes []string // the space-separated RequiredScopes of each policy
 }
 
@@ -21,7 +20,6 @@ type Issuers struct {
 func NewIssuers(v *engine.Verifier) *Issuers {
 	is := &Issuers{v: v}
 	for _, p := range v.Policies() {
-		is.names = append(is.names, p.Issuer)
 		is.scopes = append(is.scopes, strings.Join(p.RequiredScopes, " "))
 	}
 	return is
@@ -35,9 +33,8 @@ func (is *Issuers) Verifier() *engine.Verifier { return is.v }
 // none did: an unknown issuer, a malformed token).
 func (is *Issuers) Verify(token []byte, st *State) (string, error) {
 	err := is.v.Verify(token, &st.Token)
-	st.Issuer = ""
+	st.Issuer = st.Token.PolicyIssuer()
 	if i := st.Token.PolicyIndex(); i >= 0 {
-		st.Issuer = is.names[i]
 		return is.scopes[i], err
 	}
 	return "", err

@@ -69,3 +69,47 @@ func TestIssuersPick(t *testing.T) {
 		}
 	}
 }
+
+// TestIssuersTenantRoute: a route naming a tenant template admits the
+// tokens the template's policy accepted, whatever their tenant, and
+// State.Issuer is the template.
+func TestIssuersTenantRoute(t *testing.T) {
+	const tmpl = "https://login.example/{tenantid}/v2.0"
+	ek, err := testKey.EngineKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := engine.New(engine.Config{Keys: keyList{ek}, Clock: clocktest.New(epoch), Policies: []engine.IssuerPolicy{
+		{Issuer: testIssuer, Audiences: []string{testAudience}},
+		{Issuer: tmpl, AnyTenant: true, Audiences: []string{testAudience}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := Compile(&Config{Routes: []Route{{Name: "tenants", Issuers: []string{tmpl}}}}, Options{Issuers: []string{testIssuer, tmpl}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	is := NewIssuers(v)
+	var st State
+	for _, c := range []struct {
+		iss, tid string
+		status   int
+	}{
+		{"https://login.example/contoso.example/v2.0", "contoso.example", 200},
+		{"https://login.example/fabrikam.example/v2.0", "fabrikam.example", 200},
+		{testIssuer, "", 403},
+	} {
+		tok, err := testKey.Sign(claims(func(m map[string]any) { m["iss"], m["tid"] = c.iss, c.tid }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := pol.Decide(req("GET", "h", "/", hdr("Authorization", "Bearer "+tok)), is, &st)
+		if d.Status() != c.status {
+			t.Errorf("%s: %d %s, want %d", c.iss, d.Status(), d.Reason(), c.status)
+		}
+		if want := map[bool]string{true: tmpl, false: testIssuer}[c.tid != ""]; st.Issuer != want {
+			t.Errorf("%s: State.Issuer %q, want %q", c.iss, st.Issuer, want)
+		}
+	}
+}

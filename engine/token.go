@@ -41,6 +41,16 @@ func (t *Token) PolicyIndex() int {
 	return t.pol.index
 }
 
+// PolicyIssuer returns the configured Issuer of the policy that judged the
+// last token (see PolicyIndex): its exact "iss", or the tenant template that
+// its "iss" matched; "" when no policy did. It does not allocate.
+func (t *Token) PolicyIssuer() string {
+	if t.pol == nil {
+		return ""
+	}
+	return t.pol.name
+}
+
 // FromCache reports whether the last Verify was answered by the
 // verified-token cache, without cryptography.
 func (t *Token) FromCache() bool { return t.hit }

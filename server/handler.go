@@ -19,7 +19,6 @@ import (
 type handler struct {
 	realm      string
 	verifier   *engine.Verifier
-	issuers    []string // configured issuer of each policy, for request logs
 	scopes     []string // required scopes of each policy, for the 403 scope attribute
 	sources    TokenSources
 	identity   *identity
@@ -59,7 +58,6 @@ func newHandler(cfg *config.Config, deps handlerDeps) (*handler, error) {
 		logRequests: cfg.Log.Requests,
 	}
 	for _, p := range deps.verifier.Policies() {
-		h.issuers = append(h.issuers, p.Issuer)
 		h.scopes = append(h.scopes, strings.Join(p.RequiredScopes, " "))
 	}
 	h.needOrigin = !h.rules.empty() || h.sources.Query != ""
@@ -244,9 +242,7 @@ func (h *handler) verifyToken(tok []byte, x *exchange) error {
 	start := time.Now()
 	err := h.verifier.Verify(tok, &x.tok)
 	h.metrics.verify.observe(time.Since(start))
-	if i := x.tok.PolicyIndex(); i >= 0 {
-		x.issuer = h.issuers[i]
-	}
+	x.issuer = x.tok.PolicyIssuer()
 	return err
 }
 
@@ -269,7 +265,7 @@ func (h *handler) applyRules(req *fasthttp.Request, x *exchange) *denial {
 		}
 	}
 	if r := h.rules.match(x.orig.path, x.orig.method); r != nil {
-		return r.check(&x.tok.Claims)
+		return r.check(&x.tok)
 	}
 	return nil
 }

@@ -106,6 +106,9 @@ identity:
   headers:
     - {header: X-Auth-Subject, claim: sub}
     - {header: X-Auth-Tenant, claim: tid}
+rules:
+  - path: /tenants
+    issuers: ["`+entraTemplate+`"]
 `)
 	tok := func(issTenant, tid string) string {
 		return mustSign(t, k, claims(func(c map[string]any) {
@@ -113,9 +116,9 @@ identity:
 			c["tid"] = tid
 		}))
 	}
-	r := f.auth(t, tok(tenantAllowed, tenantAllowed))
+	r := f.auth(t, tok(tenantAllowed, tenantAllowed), "X-Forwarded-Uri: /tenants/x")
 	if r.status != 200 || r.header("X-Auth-Tenant") != tenantAllowed {
-		t.Fatalf("allowed tenant: %d %q %s", r.status, r.header("X-Auth-Tenant"), r.body)
+		t.Fatalf("allowed tenant (a rule naming the template): %d %q %s", r.status, r.header("X-Auth-Tenant"), r.body)
 	}
 	for name, token := range map[string]string{
 		"unlisted tenant":       tok(tenantOther, tenantOther),
