@@ -71,13 +71,11 @@ func (e *Engine) Attach(t *engine.Token, block []byte) { e.Verifier.Attach(t, bl
 type State struct {
 	// Token receives the verified token.
 	Token engine.Token
-	// Issuer is the issuer whose verifier Issuers chose for the token
-	// ("" before that, or with another Verifier): for request logs.
+	// Issuer is the issuer whose policy judged the token, as Issuers
+	// sets it ("" before that, or with another Verifier): for request logs.
 	Issuer string
 
 	vals     [][]byte
-	peek     engine.Token // Issuers: the unverified claims, to pick an issuer
-	peekBuf  []byte
 	scratch  []byte
 	query    []byte
 	block    []byte

@@ -31,9 +31,8 @@ func (h *handler) verify(ctx *fasthttp.RequestCtx) {
 		h.deny(ctx, x, endpointVerify, d)
 		return
 	}
-	rt, err := h.verifyToken(tok, x)
-	if err != nil {
-		d := denialOf(err, rt.scope)
+	if err := h.verifyToken(tok, x); err != nil {
+		d := denialOf(err, h.scopeOf(&x.tok))
 		d.status = 401 // /verify answers valid or not: 200 or 401
 		h.deny(ctx, x, endpointVerify, &d)
 		return

@@ -27,14 +27,7 @@ func (s *Server) Decider() (*authz.Policy, authz.Verifier, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	list := make([]authz.Issuer, len(g.h.router.routes))
-	for i, rt := range g.h.router.routes {
-		list[i] = authz.Issuer{Issuer: rt.issuer, Verifier: rt.v, Scope: rt.scope}
-	}
-	v, err := authz.NewIssuers(list, g.cfg.Limits.MaxTokenBytes)
-	if err != nil {
-		return nil, nil, err
-	}
+	v := authz.NewIssuers(g.h.verifier)
 	return pol, sharedCache{v}, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,7 +18,8 @@ import (
 // handler answers every endpoint of the server.
 type handler struct {
 	realm      string
-	router     *router
+	verifier   *engine.Verifier
+	scopes     []string // required scopes of each policy, for the 403 scope attribute
 	sources    TokenSources
 	identity   *identity
 	rules      *ruleSet
@@ -36,27 +38,19 @@ type handler struct {
 
 // handlerDeps are what a handler needs besides its configuration.
 type handlerDeps struct {
-	keys   engine.KeyLookup
-	ready  func() bool
-	clock  engine.Clock
-	logger *slog.Logger
+	verifier *engine.Verifier
+	ready    func() bool
+	clock    engine.Clock
+	logger   *slog.Logger
 	// metrics, if set, are the server's, shared by its generations (see
 	// Reload); nil: the handler's own, with its cache metrics.
 	metrics *serverMetrics
-	// keep, if set, is the previous generation's router: its verifiers
-	// (and their token caches) serve on for issuers whose policy is
-	// unchanged (see Server.Reload).
-	keep *router
 }
 
 func newHandler(cfg *config.Config, deps handlerDeps) (*handler, error) {
-	rt, err := newRouter(cfg, deps.keys, deps.clock, deps.keep)
-	if err != nil {
-		return nil, err
-	}
 	h := &handler{
 		realm:       cfg.Realm,
-		router:      rt,
+		verifier:    deps.verifier,
 		sources:     sourcesOf(&cfg.Tokens),
 		identity:    newIdentity(&cfg.Identity),
 		rules:       newRuleSet(cfg.Rules),
@@ -65,6 +59,9 @@ func newHandler(cfg *config.Config, deps handlerDeps) (*handler, error) {
 		ready:       deps.ready,
 		logger:      deps.logger,
 		logRequests: cfg.Log.Requests,
+	}
+	for _, p := range deps.verifier.Policies() {
+		h.scopes = append(h.scopes, strings.Join(p.RequiredScopes, " "))
 	}
 	h.needOrigin = !h.rules.empty() || h.sources.Query != ""
 	if h.ready == nil {
@@ -75,7 +72,7 @@ func newHandler(cfg *config.Config, deps handlerDeps) (*handler, error) {
 	}
 	if h.metrics == nil {
 		h.metrics = newServerMetrics()
-		h.metrics.set.RegisterMetricsWriter(func(w io.Writer) { writeCacheMetrics(w, h.router.routes) })
+		h.metrics.set.RegisterMetricsWriter(func(w io.Writer) { writeCacheMetrics(w, h.verifier.Cache()) })
 	}
 	h.registerReasons()
 	h.framingRefused = h.metrics.set.GetOrCreateCounter(metricHTTPRefused + `{reason="ambiguous_framing"}`)
@@ -96,13 +93,11 @@ func sourcesOf(t *config.Tokens) TokenSources {
 // exchange is the per-request scratch memory, pooled so that a request
 // allocates nothing once the pool is warm.
 type exchange struct {
-	tok     engine.Token
-	peek    engine.Token // issuer peek, with several issuers
-	peekBuf []byte
-	buf     []byte
-	args    fasthttp.Args
-	orig    request
-	issuer  string // the issuer whose verifier checked the token, for the request log
+	tok    engine.Token
+	buf    []byte
+	args   fasthttp.Args
+	orig   request
+	issuer string // the issuer whose verifier checked the token, for the request log
 }
 
 var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
@@ -213,9 +208,8 @@ func (h *handler) auth(ctx *fasthttp.RequestCtx, path, query []byte) {
 		h.deny(ctx, x, endpointAuth, d)
 		return
 	}
-	rt, err := h.verifyToken(tok, x)
-	if err != nil {
-		dv := denialOf(err, rt.scope)
+	if err := h.verifyToken(tok, x); err != nil {
+		dv := denialOf(err, h.scopeOf(&x.tok))
 		h.deny(ctx, x, endpointAuth, &dv)
 		return
 	}
@@ -235,8 +229,8 @@ func (h *handler) auth(ctx *fasthttp.RequestCtx, path, query []byte) {
 				return
 			}
 			block = x.buf
-			if rt.v.Cache() != nil {
-				rt.v.Attach(&x.tok, bytes.Clone(block))
+			if h.verifier.Cache() != nil {
+				h.verifier.Attach(&x.tok, bytes.Clone(block))
 			}
 		}
 		h.identity.write(&ctx.Response.Header, block)
@@ -248,15 +242,22 @@ func (h *handler) auth(ctx *fasthttp.RequestCtx, path, query []byte) {
 	}
 }
 
-// verifyToken verifies tok into x.tok with its issuer's verifier, timing it
-// for the latency histogram.
-func (h *handler) verifyToken(tok []byte, x *exchange) (*route, error) {
-	rt := h.router.pick(tok, x)
-	x.issuer = rt.issuer
+// verifyToken verifies tok into x.tok, timing it for the latency
+// histogram, and notes the issuer whose policy judged it.
+func (h *handler) verifyToken(tok []byte, x *exchange) error {
 	start := time.Now()
-	err := rt.v.Verify(tok, &x.tok)
+	err := h.verifier.Verify(tok, &x.tok)
 	h.metrics.verify.observe(time.Since(start))
-	return rt, err
+	x.issuer = x.tok.PolicyIssuer()
+	return err
+}
+
+// scopeOf returns the scopes required by the policy that judged t.
+func (h *handler) scopeOf(t *engine.Token) string {
+	if i := t.PolicyIndex(); i >= 0 {
+		return h.scopes[i]
+	}
+	return ""
 }
 
 // applyRules checks the rule for the original request, if any.
@@ -270,7 +271,7 @@ func (h *handler) applyRules(req *fasthttp.Request, x *exchange) *denial {
 		}
 	}
 	if r := h.rules.match(x.orig.path, x.orig.method); r != nil {
-		return r.check(&x.tok.Claims)
+		return r.check(&x.tok)
 	}
 	return nil
 }

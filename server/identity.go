@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 
@@ -130,7 +129,7 @@ func (id *identity) build(dst []byte, t *engine.Token, tok []byte) ([]byte, *den
 		binary.BigEndian.PutUint32(dst[mark:], uint32(len(v)))
 	}
 	if id.payload != nil {
-		p := payloadSegment(tok)
+		p := t.PayloadSegment()
 		if len(p) > id.maxPayload {
 			return dst, id.payloadBig
 		}
@@ -165,19 +164,6 @@ func nextValue(block []byte) (v, rest []byte) {
 		return nil, nil
 	}
 	return block[:n], block[n:]
-}
-
-// payloadSegment returns the base64url payload segment of a compact JWS.
-func payloadSegment(tok []byte) []byte {
-	i := bytes.IndexByte(tok, '.')
-	if i < 0 {
-		return nil
-	}
-	j := bytes.IndexByte(tok[i+1:], '.')
-	if j < 0 {
-		return nil
-	}
-	return tok[i+1 : i+1+j]
 }
 
 // hasControl reports whether v holds a byte that must never reach a header:

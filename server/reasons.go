@@ -2,18 +2,6 @@ package server
 
 import "github.com/jwtgate/jwtgate/engine"
 
-// engineReasons are the engine's failure reasons, whose request counters
-// exist from the start (so /metrics lists them at zero, and counting one
-// takes no lock).
-var engineReasons = []*engine.Error{
-	engine.ErrMalformed, engine.ErrTooLarge, engine.ErrAlgNone, engine.ErrUnsupportedAlg,
-	engine.ErrAlgNotAllowed, engine.ErrAlgMismatch, engine.ErrKidRequired, engine.ErrUnknownKid,
-	engine.ErrKeyRemoved, engine.ErrUnknownIssuer, engine.ErrKeysUnavailable, engine.ErrUnknownCrit, engine.ErrDuplicate,
-	engine.ErrBadSignature, engine.ErrExpired, engine.ErrNotYetValid, engine.ErrIssuedInFuture,
-	engine.ErrTooOld, engine.ErrIssuer, engine.ErrAudience, engine.ErrTyp, engine.ErrMissingClaim,
-	engine.ErrClaimType, engine.ErrScope,
-}
-
 // serverDenials are the server's own fixed refusals.
 var serverDenials = []*denial{
 	errMultipleTokens, errBearerEmpty, errBearerSpaces, errHeaderEmpty, errNoToken,
@@ -24,7 +12,7 @@ var serverDenials = []*denial{
 // can answer with.
 func (h *handler) registerReasons() {
 	m := h.metrics
-	for _, e := range engineReasons {
+	for _, e := range engine.Reasons() {
 		d := denialOf(e, "")
 		m.register(endpointAuth, d.status, d.reason)
 		m.register(endpointVerify, 401, d.reason)

@@ -114,9 +114,11 @@ func pathUnder(path, prefix []byte) bool {
 	return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_')
 }
 
-// check applies the rule to verified claims.
-func (r *rule) check(c *engine.Claims) *denial {
-	if len(r.issuers) > 0 && !containsBytes(r.issuers, c.Issuer) {
+// check applies the rule to a verified token. A rule names configured
+// issuers: a tenant template matches the tokens its policy accepted.
+func (r *rule) check(t *engine.Token) *denial {
+	c := &t.Claims
+	if len(r.issuers) > 0 && !containsBytes(r.issuers, c.Issuer) && !containsString(r.issuers, t.PolicyIssuer()) {
 		return r.badIssuer
 	}
 	if len(r.audiences) > 0 {
@@ -137,6 +139,15 @@ func (r *rule) check(c *engine.Claims) *denial {
 		}
 	}
 	return nil
+}
+
+func containsString(list [][]byte, s string) bool {
+	for _, x := range list {
+		if string(x) == s {
+			return true
+		}
+	}
+	return false
 }
 
 func containsBytes(list [][]byte, b []byte) bool {
