@@ -321,7 +321,9 @@ func (pol *Policy) preflightRoute(req *Request, st *State) *route {
 
 // IsLookAlike reports whether a request header named name could be taken by
 // an upstream for one of the identity headers: it equals one once case is
-// ignored and '_' and '.' read as '-'. A front end that forwards the
+// ignored and every character but a letter or a digit reads as '-'
+// (X_Auth_Subject, X.Auth.Subject, X~Auth~Subject: CGI, WSGI, PHP and
+// nginx-variable backends read them all as X-Auth-Subject). A front end that forwards the
 // request itself (middleware, a gRPC ext_authz answer's headers_to_remove,
 // a Caddy handler) removes every such header the client sent.
 func (pol *Policy) IsLookAlike(name []byte) bool { return pol.identity.isLookAlike(name) }
@@ -342,6 +344,11 @@ func (pol *Policy) NeedsHost() bool { return pol.needHost }
 // CORS preflights through (a front end that must work to find the original
 // method can skip it otherwise).
 func (pol *Policy) NeedsMethod() bool { return pol.needMethod }
+
+// TokenHeader returns the canonical name of the configured token header
+// (Tokens.Header), or "": with Authorization, Cookie, Origin and
+// Access-Control-Request-Method, the headers Decide reads.
+func (pol *Policy) TokenHeader() string { return pol.sources.header }
 
 // NeedsQuery reports whether the query token source is configured.
 func (pol *Policy) NeedsQuery() bool { return pol.sources.query != "" }

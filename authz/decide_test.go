@@ -316,12 +316,13 @@ func TestIdentityBlockPerPolicy(t *testing.T) {
 
 func TestIsLookAlike(t *testing.T) {
 	pol := mustCompile(t, &Config{Identity: Identity{PayloadHeader: "X-Auth-Payload"}})
-	for _, name := range []string{"X-Auth-Subject", "x-auth-subject", "X_Auth_Subject", "x.auth.subject", "X-AUTH_SCOPE", "x_auth.payload"} {
+	for _, name := range []string{"X-Auth-Subject", "x-auth-subject", "X_Auth_Subject", "x.auth.subject", "X-AUTH_SCOPE", "x_auth.payload",
+		"X~Auth~Subject", "X!Auth!Subject", "X Auth Subject", "X*Auth*Subject", "X%Auth%Subject"} {
 		if !pol.IsLookAlike([]byte(name)) {
 			t.Errorf("%s is not a look-alike", name)
 		}
 	}
-	for _, name := range []string{"X-Auth-Subjects", "X-Auth", "Authorization", "X Auth Subject", "X-Auth-Subjec"} {
+	for _, name := range []string{"X-Auth-Subjects", "X-Auth", "Authorization", "XAuthSubject", "X-Auth-Subjec", "X--Auth-Subject"} {
 		if pol.IsLookAlike([]byte(name)) {
 			t.Errorf("%s is a look-alike", name)
 		}

@@ -52,6 +52,15 @@ func (d *Denial) Scope() string { return d.scope }
 // route and the condition that failed, as "route: name-or-position".
 func (d *Denial) Condition() string { return d.condition }
 
+// WithStatus returns a copy of d answered with status instead, for a front
+// end whose contract differs (POST /verify answers a refused token with 401
+// whatever the reason).
+func (d *Denial) WithStatus(status int) Denial {
+	c := *d
+	c.status = status
+	return c
+}
+
 // Challenges reports whether the answer carries a WWW-Authenticate
 // challenge: every 401, and every refusal with an RFC 6750 code.
 func (d *Denial) Challenges() bool { return d.code != "" || d.status == 401 }
@@ -144,7 +153,7 @@ func asEngineError(err error) *engine.Error {
 var EngineReasons = []*engine.Error{
 	engine.ErrMalformed, engine.ErrTooLarge, engine.ErrAlgNone, engine.ErrUnsupportedAlg,
 	engine.ErrAlgNotAllowed, engine.ErrAlgMismatch, engine.ErrKidRequired, engine.ErrUnknownKid,
-	engine.ErrUnknownIssuer, engine.ErrKeysUnavailable, engine.ErrUnknownCrit, engine.ErrDuplicate,
+	engine.ErrKeyRemoved, engine.ErrUnknownIssuer, engine.ErrKeysUnavailable, engine.ErrUnknownCrit, engine.ErrDuplicate,
 	engine.ErrBadSignature, engine.ErrExpired, engine.ErrNotYetValid, engine.ErrIssuedInFuture,
 	engine.ErrTooOld, engine.ErrIssuer, engine.ErrAudience, engine.ErrTyp, engine.ErrMissingClaim,
 	engine.ErrClaimType, engine.ErrScope,
