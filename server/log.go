@@ -74,7 +74,7 @@ func (h *handler) logRequest(ctx *fasthttp.RequestCtx, x *exchange, e endpoint, 
 	}
 	var sub string
 	if status == fasthttp.StatusOK && e == endpointAuth {
-		sub = string(x.tok.Claims.Subject)
+		sub = string(x.st.Token.Claims.Subject)
 	}
 	h.logger.LogAttrs(context.Background(), slog.LevelInfo, "request",
 		slog.String("endpoint", endpointNames[e]),
@@ -83,8 +83,8 @@ func (h *handler) logRequest(ctx *fasthttp.RequestCtx, x *exchange, e endpoint, 
 		slog.Int("status", status),
 		slog.String("reason", reason),
 		slog.Duration("latency", latency),
-		slog.Bool("cached", status == fasthttp.StatusOK && x.tok.FromCache()),
-		slog.String("issuer", x.issuer),
+		slog.Bool("cached", status == fasthttp.StatusOK && x.st.Token.FromCache()),
+		slog.String("issuer", x.st.Issuer),
 		slog.String("sub", sub),
 	)
 }

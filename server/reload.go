@@ -321,7 +321,7 @@ func (s *Server) registerServerMetrics() {
 		g := s.Acquire()
 		defer g.Release()
 		writeKeystoreMetrics(w, g.store, s.clock.Now())
-		writeCacheMetrics(w, g.h.router.routes)
+		writeCacheMetrics(w, g.h.router.issuers.List())
 		metrics.WriteGaugeUint64(w, metricGeneration, g.n)
 	})
 	s.reloads = set.NewCounter(metricReloads + `{result="success"}`)
