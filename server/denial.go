@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/jwtgate/jwtgate/authz"
+	"github.com/jwtgate/jwtgate/engine"
 )
 
 // denial is a refusal: the decision package's, which every front end
@@ -16,7 +17,7 @@ func newDenial(status int, code, reason, desc string) *denial {
 }
 
 // codeInvalidToken is the RFC 6750 code of a bad token.
-const codeInvalidToken = "invalid_token"
+const codeInvalidToken = engine.OAuthInvalidToken
 
 // appendJSONString appends s as a JSON string (for the /readyz detail, off
 // the request path).

@@ -31,7 +31,7 @@ func (h *handler) verify(ctx *fasthttp.RequestCtx) {
 	x := exchangePool.Get().(*exchange)
 	defer exchangePool.Put(x)
 	ctx.Response.Header.SetCanonical(hdrCacheControl, noStore)
-	x.st.Issuer = ""
+	x.st.Issuer, x.verified = "", nil
 	x.headers.reset(h.headers, &ctx.Request.Header)
 	tok, d := h.verifyRequestToken(&ctx.Request, x)
 	if d != nil {
@@ -51,6 +51,7 @@ func (h *handler) verify(ctx *fasthttp.RequestCtx) {
 		h.deny(ctx, x, endpointVerify, -1, &dv)
 		return
 	}
+	x.verified = &x.st.Token
 	b := append(x.buf[:0], `{"valid":true,`...)
 	if origin != nil {
 		dec := h.policy.Check(origin, &x.st.Token, tok, &x.st)

@@ -119,6 +119,9 @@ type exchange struct {
 	headers fastHeaders
 	buf     []byte
 	orig    request
+	// verified is the token of an allowed request, for the request log: nil
+	// when none was verified (st.Token may hold an earlier request's).
+	verified *engine.Token
 }
 
 var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
@@ -212,7 +215,7 @@ func (h *handler) auth(ctx *fasthttp.RequestCtx, path, query []byte) {
 	defer exchangePool.Put(x)
 	req := &ctx.Request
 	ctx.Response.Header.SetCanonical(hdrCacheControl, noStore)
-	x.st.Issuer = ""
+	x.st.Issuer, x.verified = "", nil
 
 	r := &x.req
 	*r = authz.Request{Method: req.Header.Method(), Query: query}
@@ -252,6 +255,7 @@ func (h *handler) auth(ctx *fasthttp.RequestCtx, path, query []byte) {
 		return
 	}
 	dec.VisitHeaders(func(name, value []byte) { ctx.Response.Header.SetCanonical(name, value) })
+	x.verified = dec.Token
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	h.metrics.authOK.Inc()
 	h.routes.inc(dec.RouteIndex(), fasthttp.StatusOK, dec.Reason())

@@ -1,6 +1,9 @@
 package server_test
 
 import (
+	"bytes"
+	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +14,7 @@ import (
 	"github.com/jwtgate/jwtgate/authz"
 	"github.com/jwtgate/jwtgate/engine"
 	"github.com/jwtgate/jwtgate/server"
+	"github.com/jwtgate/jwtgate/server/config"
 )
 
 const routesYAML = `forward_auth:
@@ -258,5 +262,37 @@ func TestMiddlewareRoutes(t *testing.T) {
 	}
 	if r := call(fh, "GET", "/public/x", ""); r.status != 200 {
 		t.Errorf("fasthttp public: %d %q", r.status, r.body)
+	}
+}
+
+// TestRouteRequestLogs: the request log of a request allowed without a token
+// (public route, optional route) names no subject, even when the pooled
+// memory of the request before held a verified token.
+func TestRouteRequestLogs(t *testing.T) {
+	var buf bytes.Buffer
+	f := &fixture{key: signer(t, engine.HS256, "k-HS256"), clock: newFakeClock(), dir: t.TempDir()}
+	yaml := "issuers:\n  - issuer: " + testIssuer + "\n    jwks_file: " + jwksFile(t, f.dir, "j.json", f.key) + "\n    audiences: [" + testAudience + "]\n" +
+		"log:\n  requests: true\nroutes:\n  - name: health\n    path: /healthz\n    access: public\n  - name: docs\n    path: /docs/**\n    access: optional\n"
+	cfg, err := config.Parse([]byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(cfg, server.Options{Clock: f.clock, Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tok := f.token(t)
+	for _, uri := range []string{"/healthz", "/docs/x"} {
+		buf.Reset()
+		call(srv.Handler(), "GET", "/auth", "", "Authorization: Bearer "+tok, "X-Forwarded-Uri: /x")
+		call(srv.Handler(), "GET", "/auth", "", "X-Forwarded-Uri: "+uri)
+		lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+		if len(lines) != 2 || !strings.Contains(lines[0], `"sub":"user-1234567890"`) || !strings.Contains(lines[1], `"sub":""`) || !strings.Contains(lines[1], `"cached":false`) {
+			t.Errorf("%s: request logs:\n%s", uri, buf.String())
+		}
 	}
 }
