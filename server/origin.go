@@ -96,8 +96,11 @@ func (x *exchange) candidateHeader(h uint8) *denial {
 		return errURIAmbiguous
 	}
 	path, query := raw, []byte(nil)
-	if i := bytes.IndexByte(raw, '?'); i >= 0 {
-		path, query = raw[:i], raw[i+1:]
+	for i, c := range raw { // short: a loop is faster than IndexByte
+		if c == '?' {
+			path, query = raw[:i], raw[i+1:]
+			break
+		}
 	}
 	return x.addCandidate(path, query)
 }
