@@ -359,12 +359,16 @@ func (pol *Policy) match(host, path, method []byte) *route {
 	return &pol.routes[len(pol.routes)-1]
 }
 
+// matchMethod reports whether the route takes method m. Methods are
+// compared ignoring ASCII case: a route for GET also takes "get", which
+// some upstreams serve as GET, so that a request cannot leave a route by
+// changing the case of its method.
 func (r *route) matchMethod(m []byte) bool {
 	if r.methods == nil {
 		return true
 	}
 	for _, x := range r.methods {
-		if string(m) == x {
+		if equalFold(m, x) {
 			return true
 		}
 	}
