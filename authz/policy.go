@@ -1,7 +1,9 @@
 package authz
 
 import (
+	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"sync/atomic"
 
@@ -41,7 +43,25 @@ type Policy struct {
 	needBlock   bool // conditions or identity headers read claims
 }
 
+// policyTags numbers the policies whose configuration cannot be hashed.
 var policyTags atomic.Uint64
+
+// tagOf is the tag of the blocks a policy compiled from cfg and opts keeps
+// with cached tokens: a hash of the configuration, so that a policy compiled
+// again from an equal configuration (a reload that changes no route) reads
+// the blocks of the one before, while any other policy's differ.
+func tagOf(cfg *Config, opts *Options) uint64 {
+	b, err := json.Marshal(struct {
+		C *Config
+		O *Options
+	}{cfg, opts})
+	if err != nil {
+		return policyTags.Add(1) | 1<<63
+	}
+	h := fnv.New64a()
+	h.Write(b)
+	return h.Sum64() &^ (1 << 63)
+}
 
 // Refusals about the request itself: a route cannot be chosen.
 var (
@@ -87,7 +107,7 @@ type route struct {
 // each is a *CompileError that names the setting and the fix.
 func Compile(cfg *Config, opts Options) (*Policy, error) {
 	var p problems
-	pol := &Policy{tag: policyTags.Add(1), slots: slotTable{slots: map[string]int{}}}
+	pol := &Policy{tag: tagOf(cfg, &opts), slots: slotTable{slots: map[string]int{}}}
 	pol.sources = compileSources(&p, &cfg.Tokens)
 	pol.identity = compileIdentity(&p, &pol.slots, &cfg.Identity)
 	if len(cfg.Routes) > maxRoutes {
