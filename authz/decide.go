@@ -71,13 +71,11 @@ func (e *Engine) Attach(t *engine.Token, block []byte) { e.Verifier.Attach(t, bl
 type State struct {
 	// Token receives the verified token.
 	Token engine.Token
-	// Issuer is the issuer whose verifier Issuers chose for the token
-	// ("" before that, or with another Verifier): for request logs.
+	// Issuer is the issuer whose policy judged the token, as Issuers
+	// sets it ("" before that, or with another Verifier): for request logs.
 	Issuer string
 
 	vals     [][]byte
-	peek     engine.Token // Issuers: the unverified claims, to pick an issuer
-	peekBuf  []byte
 	scratch  []byte
 	query    []byte
 	block    []byte
@@ -165,7 +163,7 @@ func (pol *Policy) Decide(req *Request, v Verifier, st *State) *Decision {
 	*d = Decision{policy: pol}
 	st.Issuer = ""
 	if pol.needPath && req.Path == nil {
-		return d.deny(nil, DenialURIUnknown)
+		return pol.unrouted(d, req, v, st)
 	}
 	if pol.preflight && string(req.Method) == "OPTIONS" {
 		if r := pol.preflightRoute(req, st); r != nil {
@@ -195,6 +193,22 @@ func (pol *Policy) Decide(req *Request, v Verifier, st *State) *Decision {
 		return d.deny(r, &st.verified)
 	}
 	return pol.authorize(d, r, &st.Token, tok, v, st)
+}
+
+// unrouted answers a request whose route cannot be chosen (its path is
+// unknown): a missing or bad token is refused as such, as on a required
+// route; a valid one gets DenialURIUnknown.
+func (pol *Policy) unrouted(d *Decision, req *Request, v Verifier, st *State) *Decision {
+	tok, den := pol.sources.extract(req, st)
+	if den != nil {
+		return d.deny(nil, den)
+	}
+	scope, err := v.Verify(tok, st)
+	if err != nil {
+		st.verified = DenialOf(err, scope)
+		return d.deny(nil, &st.verified)
+	}
+	return d.deny(nil, DenialURIUnknown)
 }
 
 // Check decides for a request whose token the caller has already verified

@@ -201,10 +201,17 @@ func TestRequirementsAnswers(t *testing.T) {
 		!strings.Contains(body, "has-admin-role") || strings.Contains(body, "user") {
 		t.Errorf("condition: %d %s %s", d.Status(), d.Reason(), body)
 	}
-	// Unknown path with a path-matching table: refused, not guessed.
+	// Unknown path with a path-matching table: refused, not guessed; a
+	// missing or bad token is refused as such first.
 	d = pol.Decide(req("GET", "x", "", h), f.v, &st)
 	if d.Status() != 403 || d.Reason() != "uri_unknown" {
 		t.Errorf("unknown path: %d %s", d.Status(), d.Reason())
+	}
+	if d = pol.Decide(req("GET", "x", "", hdr()), f.v, &st); d.Status() != 401 || d.Reason() != "no_token" {
+		t.Errorf("unknown path, no token: %d %s", d.Status(), d.Reason())
+	}
+	if d = pol.Decide(req("GET", "x", "", hdr("Authorization", "Bearer x.y.z")), f.v, &st); d.Status() != 401 {
+		t.Errorf("unknown path, bad token: %d %s", d.Status(), d.Reason())
 	}
 	// A bare 401 for no token: a challenge without an error code.
 	d = pol.Decide(req("GET", "x", "/x", hdr()), f.v, &st)

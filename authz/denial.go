@@ -148,17 +148,6 @@ func asEngineError(err error) *engine.Error {
 	return nil
 }
 
-// EngineReasons are the engine's failure reasons, for a front end that
-// counts refusals by reason from the start.
-var EngineReasons = []*engine.Error{
-	engine.ErrMalformed, engine.ErrTooLarge, engine.ErrAlgNone, engine.ErrUnsupportedAlg,
-	engine.ErrAlgNotAllowed, engine.ErrAlgMismatch, engine.ErrKidRequired, engine.ErrUnknownKid,
-	engine.ErrKeyRemoved, engine.ErrUnknownIssuer, engine.ErrKeysUnavailable, engine.ErrUnknownCrit, engine.ErrDuplicate,
-	engine.ErrBadSignature, engine.ErrExpired, engine.ErrNotYetValid, engine.ErrIssuedInFuture,
-	engine.ErrTooOld, engine.ErrIssuer, engine.ErrAudience, engine.ErrTyp, engine.ErrMissingClaim,
-	engine.ErrClaimType, engine.ErrScope,
-}
-
 // appendQuoted appends s as the content of an RFC 6750 quoted attribute:
 // error_description allows only %x20-21 / %x23-5B / %x5D-7E, so '"' and '\'
 // become an apostrophe and a slash, and anything else outside printable

@@ -203,7 +203,7 @@ func (id *identity) build(dst []byte, t *engine.Token, raw []byte, view *claimVi
 		binary.BigEndian.PutUint32(dst[mark:], uint32(len(v)))
 	}
 	if id.payload != nil {
-		p := payloadSegment(raw)
+		p := t.PayloadSegment()
 		if len(p) > id.maxPayload {
 			return dst, id.payload.tooLong
 		}

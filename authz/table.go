@@ -139,7 +139,7 @@ type RouteDenial struct {
 
 // Denials lists every refusal the policy itself can answer with, by route,
 // for a front end that counts refusals from the start. Verification
-// failures are not among them: see EngineReasons.
+// failures are not among them: see engine.Reasons.
 func (pol *Policy) Denials() []RouteDenial {
 	var out []RouteDenial
 	if pol.needPath {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/jwtgate/jwtgate/engine"
 	"github.com/jwtgate/jwtgate/server"
 	"github.com/jwtgate/jwtgate/server/config"
 )
@@ -30,10 +31,7 @@ func StartJWTGate(f *Fixture, cacheEntries int) (*JWTGateServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	algs := make([]string, len(Algs))
-	for i, a := range Algs {
-		algs[i] = a.String()
-	}
+	algs := append([]engine.Alg(nil), Algs...)
 	leeway := Leeway
 	for _, set := range f.Sets() {
 		cfg.Issuers = append(cfg.Issuers, config.Issuer{

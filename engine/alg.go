@@ -1,6 +1,9 @@
 package engine
 
-import "crypto"
+import (
+	"crypto"
+	"fmt"
+)
 
 // Alg is a JWS signature algorithm (RFC 7518 §3, RFC 8037). The zero value,
 // AlgUnknown, names no algorithm; "none" is deliberately not representable.
@@ -115,4 +118,23 @@ func parseAlgBytes(b []byte) (Alg, bool) {
 		}
 	}
 	return AlgUnknown, false
+}
+
+// MarshalText returns the JOSE name of a, so that configuration files and
+// JSON carry algorithms by name.
+func (a Alg) MarshalText() ([]byte, error) {
+	if !a.Valid() {
+		return nil, fmt.Errorf("engine: %d is not an algorithm", a)
+	}
+	return []byte(a.String()), nil
+}
+
+// UnmarshalText sets a from its JOSE name, matched exactly as ParseAlg does.
+func (a *Alg) UnmarshalText(text []byte) error {
+	alg, ok := parseAlgBytes(text)
+	if !ok {
+		return fmt.Errorf("%q is not a supported algorithm (RS256..RS512, PS256..PS512, ES256, ES384, ES512, EdDSA, HS256..HS512)", text)
+	}
+	*a = alg
+	return nil
 }

@@ -66,6 +66,7 @@ type cacheEntry struct {
 	hash    uint64
 	token   []byte
 	key     *Key
+	pol     *policy // the issuer policy that judged it
 	header  Header
 	claims  Claims
 	payload []byte
@@ -385,7 +386,7 @@ func newEntry(h uint64, t *Token) *cacheEntry {
 	scratch := block[len(t.raw):]
 	copy(scratch, t.buf)
 	r := rebaser{from: t.buf, to: scratch}
-	e := &cacheEntry{hash: h, token: block[:len(t.raw):len(t.raw)], key: t.key, size: size}
+	e := &cacheEntry{hash: h, token: block[:len(t.raw):len(t.raw)], key: t.key, pol: t.pol, size: size}
 	e.header = t.Header
 	if !t.sharedH { // a header from the header cache is immutable: share it
 		e.header.Kid, e.header.Typ, e.header.Cty, e.header.raw = r.of(t.Header.Kid), r.of(t.Header.Typ), r.of(t.Header.Cty), r.of(t.Header.raw)
@@ -436,6 +437,7 @@ func (t *Token) fromEntry(e *cacheEntry) {
 	t.Claims = e.claims
 	t.payload = e.payload
 	t.key = e.key
+	t.pol = e.pol
 	t.entry = e
 	t.hit = true
 }

@@ -90,6 +90,19 @@ var (
 	ErrScope           = newReason("insufficient_scope", OAuthInsufficientScope, "token lacks a required scope")
 )
 
+// reasons lists every reason, in the order of their declaration.
+var reasons = []*Error{
+	ErrMalformed, ErrTooLarge, ErrAlgNone, ErrUnsupportedAlg, ErrAlgNotAllowed, ErrAlgMismatch,
+	ErrKidRequired, ErrUnknownKid, ErrKeyRemoved, ErrUnknownIssuer, ErrKeysUnavailable, ErrUnknownCrit,
+	ErrDuplicate, ErrBadSignature, ErrExpired, ErrNotYetValid, ErrIssuedInFuture, ErrTooOld, ErrIssuer,
+	ErrAudience, ErrTyp, ErrMissingClaim, ErrClaimType, ErrScope,
+}
+
+// Reasons returns every reason a token is rejected for (the Err* values
+// above): every error the verify path returns is one of them or refines one.
+// Metrics can register a counter per reason from it. The slice is a copy.
+func Reasons() []*Error { return append([]*Error(nil), reasons...) }
+
 // Precise descriptions for structural failures.
 var (
 	errSegments      = ErrMalformed.Refine("token must have exactly three dot-separated segments")

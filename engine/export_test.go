@@ -30,3 +30,12 @@ func CacheEntryBytes(c *Cache) int64 {
 	}
 	return n
 }
+
+// PolicyFor returns the index of the policy a token whose "iss" is iss
+// goes to (-1: none): the one step that differs with the number of issuers.
+func PolicyFor(v *Verifier, iss []byte) int {
+	if p := v.policyFor(iss); p != nil {
+		return p.index
+	}
+	return -1
+}

@@ -60,7 +60,7 @@ const (
 	descUnknownKid   = "no key with the token's kid is known for its issuer"
 	descUnknownCrit  = "token header lists a critical extension that is not understood"
 	descBadSignature = "token signature is invalid"
-	descTooLarge     = "token is larger than the configured maximum size"
+	descTooLarge16K  = "token is over the 16384-byte cap (Config.MaxTokenSize raises it)"
 	descExpired      = "token has expired"
 	descTypeIss      = `claim "iss" must be a string`
 	descTypeSub      = `claim "sub" must be a string`
@@ -611,13 +611,14 @@ func TestHostileInputs(t *testing.T) {
 	// The size cap, with correctly signed tokens.
 	filler := strings.Repeat("x", engine.DefaultMaxTokenSize)
 	big := signRaw(t, w.trusted[hs], hdr(hs, ""), claimsWith("filler", filler))
-	add(hostileCase{name: "token over the default 16 KiB cap", token: big, want: engine.ErrTooLarge, desc: descTooLarge})
-	add(hostileCase{name: "1 MiB of dots", token: strings.Repeat(".", 1<<20), want: engine.ErrTooLarge, desc: descTooLarge})
+	add(hostileCase{name: "token over the default 16 KiB cap", token: big, want: engine.ErrTooLarge, desc: descTooLarge16K})
+	add(hostileCase{name: "1 MiB of dots", token: strings.Repeat(".", 1<<20), want: engine.ErrTooLarge, desc: descTooLarge16K})
 	small := w.valid(t, hs)
 	add(hostileCase{name: "token exactly at a custom cap verifies", token: small,
 		cfg: func(c *engine.Config) { c.MaxTokenSize = len(small) }})
-	add(hostileCase{name: "token one byte over a custom cap", token: small, want: engine.ErrTooLarge, desc: descTooLarge,
-		cfg: func(c *engine.Config) { c.MaxTokenSize = len(small) - 1 }})
+	add(hostileCase{name: "token one byte over a custom cap", token: small, want: engine.ErrTooLarge,
+		desc: fmt.Sprintf("token is over the %d-byte cap (Config.MaxTokenSize raises it)", len(small)-1),
+		cfg:  func(c *engine.Config) { c.MaxTokenSize = len(small) - 1 }})
 
 	// crit and b64 (RFC 7515 §4.1.11, RFC 7797).
 	for _, c := range []struct {

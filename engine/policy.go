@@ -2,6 +2,8 @@ package engine
 
 import (
 	"bytes"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -18,39 +20,153 @@ func (systemClock) Now() time.Time { return time.Now() }
 // SystemClock is the wall clock.
 var SystemClock Clock = systemClock{}
 
-// checkPolicy applies the claims policy to a token whose signature verified.
-func (v *Verifier) checkPolicy(t *Token, now int64) error {
+// policy is a compiled IssuerPolicy.
+type policy struct {
+	cfg         IssuerPolicy // as given, for Policies
+	index       int          // in Config.Policies
+	name        string       // cfg.Issuer
+	keys        KeyLookup
+	issuers     [][]byte  // accepted exact "iss" values
+	anyIssuer   bool      // no issuer check
+	tmpl        *template // a tenant template, instead of issuers
+	audiences   [][]byte
+	allAuds     bool
+	anyAudience bool
+	allowed     [numAlgs]bool
+	requireKid  bool
+	leeway      int64
+	expOptional bool
+	maxAge      int64
+	typ         []byte
+	required    []requiredClaim
+	scopes      []requiredScope
+}
+
+// compilePolicy checks ip and compiles it. keys is Config.Keys, for a
+// policy without its own. single is set for the one policy of a Config
+// without Policies, whose exact issuers are names.
+func compilePolicy(ip *IssuerPolicy, i int, keys KeyLookup, single bool, names []string) (*policy, error) {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("%w: Policies[%d] (%q): %s", ErrConfig, i, ip.Issuer, fmt.Sprintf(format, args...))
+	}
+	if single {
+		fail = func(format string, args ...any) error {
+			return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
+		}
+	}
+	p := &policy{
+		cfg: *ip, index: i, name: ip.Issuer, keys: ip.Keys, anyIssuer: ip.AnyIssuer,
+		allAuds: ip.AllAudiences, anyAudience: ip.AnyAudience && len(ip.Audiences) == 0,
+		requireKid: ip.RequireKid, expOptional: ip.ExpOptional,
+	}
+	if p.keys == nil {
+		p.keys = keys
+	}
+	if p.keys == nil {
+		return nil, fail("Keys is required (in Config, or in each IssuerPolicy)")
+	}
+	if !single {
+		if ip.Issuer == "" && !ip.AnyIssuer {
+			return nil, fail("set Issuer, or AnyIssuer to skip the issuer check")
+		}
+		if ip.Issuer != "" {
+			names = []string{ip.Issuer}
+		}
+	}
+	for _, s := range names {
+		if single && strings.Contains(s, TenantPlaceholder) {
+			return nil, fail("the issuer template %q needs Config.Policies, with Tenants or AnyTenant", s)
+		}
+	}
+	tmpl, err := compileTenants(ip.Issuer, ip.Tenants, ip.AnyTenant)
+	switch {
+	case err != nil:
+		return nil, fail("%v", err)
+	case tmpl != nil:
+		p.tmpl = tmpl
+	default:
+		for _, s := range names {
+			p.issuers = append(p.issuers, []byte(s))
+		}
+	}
+	if len(ip.Audiences) == 0 && !ip.AnyAudience {
+		return nil, fail("set Audiences, or AnyAudience to skip the audience check")
+	}
+	for _, s := range ip.Audiences {
+		p.audiences = append(p.audiences, []byte(s))
+	}
+	algs := ip.Algorithms
+	if len(algs) == 0 {
+		algs = Algorithms()
+	}
+	for _, a := range algs {
+		if !a.Valid() {
+			return nil, fail("unknown algorithm %d", a)
+		}
+		p.allowed[a] = true
+	}
+	switch {
+	case ip.Leeway == 0:
+		p.leeway = int64(DefaultLeeway / time.Second)
+	case ip.Leeway > 0:
+		p.leeway = int64(ip.Leeway / time.Second)
+	}
+	if ip.MaxAge < 0 {
+		return nil, fail("MaxAge must not be negative")
+	}
+	p.maxAge = int64(ip.MaxAge / time.Second)
+	if ip.MaxAge > 0 && p.maxAge == 0 {
+		p.maxAge = 1
+	}
+	if ip.Typ != "" {
+		p.typ = []byte(ip.Typ)
+	}
+	for _, c := range ip.RequiredClaims {
+		p.required = append(p.required, requiredClaim{c, ErrMissingClaim.Refine(fmt.Sprintf("token lacks the required claim %q", c))})
+	}
+	for _, s := range ip.RequiredScopes {
+		p.scopes = append(p.scopes, requiredScope{s, ErrScope.Refine(fmt.Sprintf("token lacks the required scope %q", s))})
+	}
+	return p, nil
+}
+
+// check applies the claims policy to a token whose signature verified.
+func (p *policy) check(t *Token, now int64) error {
 	c := &t.Claims
-	if err := v.checkTimes(c, now); err != nil {
+	if err := p.checkTimes(c, now); err != nil {
 		return err
 	}
-	if !v.anyIssuer {
+	if !p.anyIssuer {
 		if c.present&hasIss == 0 {
 			return errNoIss
 		}
-		if !containsBytes(v.issuers, c.Issuer) {
+		if p.tmpl != nil {
+			if err := p.tmpl.check(c); err != nil {
+				return err
+			}
+		} else if !containsBytes(p.issuers, c.Issuer) {
 			return ErrIssuer
 		}
 	}
-	if !v.anyAudience {
-		if err := v.checkAudience(c); err != nil {
+	if !p.anyAudience {
+		if err := p.checkAudience(c); err != nil {
 			return err
 		}
 	}
-	if v.typ != nil && !typMatches(t.Header.Typ, v.typ) {
+	if p.typ != nil && !typMatches(t.Header.Typ, p.typ) {
 		if t.Header.Typ == nil {
 			return errNoTyp
 		}
 		return ErrTyp
 	}
-	for i := range v.required {
-		if !claimPresent(c, v.required[i].name) {
-			return v.required[i].err
+	for i := range p.required {
+		if !claimPresent(c, p.required[i].name) {
+			return p.required[i].err
 		}
 	}
-	for i := range v.scopes {
-		if !c.HasScope(v.scopes[i].scope) {
-			return v.scopes[i].err
+	for i := range p.scopes {
+		if !c.HasScope(p.scopes[i].scope) {
+			return p.scopes[i].err
 		}
 	}
 	return nil
@@ -58,25 +174,25 @@ func (v *Verifier) checkPolicy(t *Token, now int64) error {
 
 // checkTimes applies exp, nbf, iat and the maximum age with leeway. It is
 // applied again on every cache hit.
-func (v *Verifier) checkTimes(c *Claims, now int64) error {
+func (p *policy) checkTimes(c *Claims, now int64) error {
 	if c.present&hasExp != 0 {
-		if now >= sat(c.ExpiresAt, v.leeway) {
+		if now >= sat(c.ExpiresAt, p.leeway) {
 			return ErrExpired
 		}
-	} else if !v.expOptional {
+	} else if !p.expOptional {
 		return errNoExp
 	}
-	if c.present&hasNbf != 0 && sat(now, v.leeway) < c.NotBefore {
+	if c.present&hasNbf != 0 && sat(now, p.leeway) < c.NotBefore {
 		return ErrNotYetValid
 	}
-	if c.present&hasIat != 0 && c.IssuedAt > sat(now, v.leeway) {
+	if c.present&hasIat != 0 && c.IssuedAt > sat(now, p.leeway) {
 		return ErrIssuedInFuture
 	}
-	if v.maxAge > 0 {
+	if p.maxAge > 0 {
 		if c.present&hasIat == 0 {
 			return errNoIatAge
 		}
-		if now > sat(sat(c.IssuedAt, v.maxAge), v.leeway) {
+		if now > sat(sat(c.IssuedAt, p.maxAge), p.leeway) {
 			return ErrTooOld
 		}
 	}
@@ -95,12 +211,12 @@ func sat(a, b int64) int64 {
 	return s
 }
 
-func (v *Verifier) checkAudience(c *Claims) error {
+func (p *policy) checkAudience(c *Claims) error {
 	if c.present&hasAud == 0 || len(c.Audience) == 0 {
 		return errNoAud
 	}
-	if v.allAuds {
-		for _, want := range v.audiences {
+	if p.allAuds {
+		for _, want := range p.audiences {
 			if !containsBytes(c.Audience, want) {
 				return ErrAudience
 			}
@@ -108,7 +224,7 @@ func (v *Verifier) checkAudience(c *Claims) error {
 		return nil
 	}
 	for _, a := range c.Audience {
-		if containsBytes(v.audiences, a) {
+		if containsBytes(p.audiences, a) {
 			return nil
 		}
 	}

@@ -14,6 +14,7 @@ type Token struct {
 	Claims Claims
 
 	key     *Key
+	pol     *policy     // the issuer policy that judged the token, if any
 	entry   *cacheEntry // cache entry holding this token, if any
 	hit     bool        // answered from the cache
 	sharedH bool        // Header points into the immutable header cache
@@ -28,9 +29,42 @@ type Token struct {
 // Key returns the key that verified the token (nil if verification failed).
 func (t *Token) Key() *Key { return t.key }
 
+// PolicyIndex returns the index, in Verifier.Policies, of the issuer policy
+// that judged the last token: the one its "iss" chose. It is set after a
+// failure too, once a policy was chosen (a refusal for a missing scope is
+// that policy's), and is -1 when none was (an unknown issuer, a malformed
+// token, VerifySignature).
+func (t *Token) PolicyIndex() int {
+	if t.pol == nil {
+		return -1
+	}
+	return t.pol.index
+}
+
+// PolicyIssuer returns the configured Issuer of the policy that judged the
+// last token (see PolicyIndex): its exact "iss", or the tenant template that
+// its "iss" matched; "" when no policy did. It does not allocate.
+func (t *Token) PolicyIssuer() string {
+	if t.pol == nil {
+		return ""
+	}
+	return t.pol.name
+}
+
 // FromCache reports whether the last Verify was answered by the
 // verified-token cache, without cryptography.
 func (t *Token) FromCache() bool { return t.hit }
+
+// PayloadSegment returns the payload segment of the token as it was given
+// (base64url, not decoded), or nil when it is not a compact JWS. It does not
+// allocate.
+func (t *Token) PayloadSegment() []byte {
+	dot1, dot2, err := splitToken(t.raw)
+	if err != nil {
+		return nil
+	}
+	return t.raw[dot1+1 : dot2]
+}
 
 // Payload returns the decoded payload bytes (for signature-only verification,
 // where the payload need not be JSON).
@@ -58,7 +92,7 @@ func (t *Token) reset(raw []byte) {
 	}
 	t.Header = Header{}
 	t.Claims = Claims{Audience: t.auds[:0]}
-	t.key, t.entry, t.hit, t.sharedH, t.raw, t.payload = nil, nil, false, false, raw, nil
+	t.key, t.pol, t.entry, t.hit, t.sharedH, t.raw, t.payload = nil, nil, nil, false, false, raw, nil
 	t.buf = t.buf[:0]
 }
 

@@ -28,16 +28,33 @@ const (
 	DefaultLeeway       = 30 * time.Second
 )
 
-// Config is the verification policy. The zero value of each field is the
-// safe default, except that a policy must say which issuers and audiences it
-// accepts (or explicitly accept any): a valid signature alone proves nothing
-// about whom a token is for (RFC 8725 §3.8, §3.9).
+// Config configures a Verifier: the shared settings (keys, size cap,
+// clock, cache, critical headers) and the policy of each accepted issuer.
+//
+// A Verifier of one issuer (or of several issuers sharing one policy) sets
+// the policy fields of Config itself: Issuers, AnyIssuer, Audiences and the
+// rest. A Verifier of several issuers, each with its own policy and keys,
+// lists them in Policies instead and leaves those fields empty. Either way a
+// token is split, decoded and parsed once; its "iss" picks the policy (and
+// the policy's keys), and one verified-token cache serves every issuer.
+//
+// The zero value of each field is the safe default, except that a policy
+// must say which issuers and audiences it accepts (or explicitly accept
+// any): a valid signature alone proves nothing about whom a token is for
+// (RFC 8725 §3.8, §3.9).
 type Config struct {
-	// Keys finds the key for each token. Required.
+	// Keys finds the key for each token. Required, unless every entry of
+	// Policies has Keys of its own.
 	Keys KeyLookup
 
+	// Policies are the accepted issuers, each with its own policy. A token
+	// whose "iss" names none of them is refused with ErrUnknownIssuer
+	// (with one policy, it is refused by that policy: ErrIssuer). When
+	// Policies is set, the single-policy fields below must be empty.
+	Policies []IssuerPolicy
+
 	// Issuers lists the accepted "iss" values, matched exactly. Required
-	// unless AnyIssuer is set.
+	// unless AnyIssuer is set (or Policies is used).
 	Issuers []string
 	// AnyIssuer skips the issuer check. Use it only when the key set itself
 	// is trusted for exactly one issuer.
@@ -58,10 +75,11 @@ type Config struct {
 	RequireKid bool
 	// CriticalHeaders lists the "crit" extensions the caller understands and
 	// checks itself. Empty (the default) rejects every token with "crit".
+	// It applies to every issuer.
 	CriticalHeaders []string
 
 	// Leeway absorbs clock skew for exp, nbf and iat. 0 means DefaultLeeway;
-	// a negative value means none.
+	// NoLeeway (any negative value) means none.
 	Leeway time.Duration
 	// ExpOptional accepts tokens without "exp". Off by default.
 	ExpOptional bool
@@ -78,37 +96,36 @@ type Config struct {
 
 	// MaxTokenSize caps the token length in bytes. 0 means DefaultMaxTokenSize.
 	MaxTokenSize int
+	// MaxTokenSizeSetting names the setting that raises MaxTokenSize, for
+	// the description of ErrTooLarge (e.g. "limits.max_token_bytes").
+	// Empty means "Config.MaxTokenSize".
+	MaxTokenSizeSetting string
 	// Clock tells the time. nil means the system clock.
 	Clock Clock
 
-	// CacheEntries sizes the verified-token cache. 0 means DefaultCacheEntries;
-	// a negative value turns the cache off.
+	// CacheEntries sizes the verified-token cache, shared by every issuer.
+	// 0 means DefaultCacheEntries; a negative value turns the cache off.
 	CacheEntries int
 	// CacheBytes bounds the memory of the cache. 0 means DefaultCacheBytes.
 	CacheBytes int64
 }
 
+// NoLeeway is the Leeway that means none (0 means DefaultLeeway).
+const NoLeeway time.Duration = -1
+
 // Verifier verifies tokens against a Config. It is safe for concurrent use.
 type Verifier struct {
-	keys        KeyLookup
-	issuers     [][]byte
-	anyIssuer   bool
-	audiences   [][]byte
-	allAuds     bool
-	anyAudience bool
-	allowed     [numAlgs]bool
-	requireKid  bool
-	header      headerParser
-	leeway      int64
-	expOptional bool
-	maxAge      int64
-	typ         []byte
-	required    []requiredClaim
-	scopes      []requiredScope
-	maxSize     int
-	clock       Clock
-	cache       *Cache
-	headers     headerCache
+	policies  []*policy
+	only      *policy            // the one policy, which judges every token
+	byIss     map[string]*policy // exact "iss" → policy, with several
+	templates []*policy          // tenant templates, with several
+	sigKeys   KeyLookup          // keys for VerifySignature
+	header    headerParser
+	maxSize   int
+	tooLarge  *Error
+	clock     Clock
+	cache     *Cache
+	headers   headerCache
 }
 
 type requiredClaim struct {
@@ -126,42 +143,45 @@ var ErrConfig = errors.New("invalid verifier config")
 
 // New checks cfg and returns a Verifier.
 func New(cfg Config) (*Verifier, error) {
-	if cfg.Keys == nil {
-		return nil, fmt.Errorf("%w: Keys is required", ErrConfig)
-	}
-	if len(cfg.Issuers) == 0 && !cfg.AnyIssuer {
-		return nil, fmt.Errorf("%w: set Issuers, or AnyIssuer to skip the issuer check", ErrConfig)
-	}
-	if len(cfg.Audiences) == 0 && !cfg.AnyAudience {
-		return nil, fmt.Errorf("%w: set Audiences, or AnyAudience to skip the audience check", ErrConfig)
-	}
-	v := &Verifier{
-		keys:        cfg.Keys,
-		anyIssuer:   cfg.AnyIssuer,
-		allAuds:     cfg.AllAudiences,
-		anyAudience: cfg.AnyAudience,
-		requireKid:  cfg.RequireKid,
-		expOptional: cfg.ExpOptional,
-		maxSize:     cfg.MaxTokenSize,
-		clock:       cfg.Clock,
-	}
-	for _, s := range cfg.Issuers {
-		v.issuers = append(v.issuers, []byte(s))
-	}
-	if len(cfg.Audiences) > 0 {
-		v.anyAudience = false
-	}
-	for _, s := range cfg.Audiences {
-		v.audiences = append(v.audiences, []byte(s))
-	}
-	if len(cfg.Algorithms) == 0 {
-		cfg.Algorithms = Algorithms()
-	}
-	for _, a := range cfg.Algorithms {
-		if !a.Valid() {
-			return nil, fmt.Errorf("%w: unknown algorithm %d", ErrConfig, a)
+	v := &Verifier{maxSize: cfg.MaxTokenSize, clock: cfg.Clock}
+	list := cfg.Policies
+	var names []string
+	single := false
+	if len(list) == 0 {
+		if len(cfg.Issuers) == 0 && !cfg.AnyIssuer {
+			return nil, fmt.Errorf("%w: set Issuers, or AnyIssuer to skip the issuer check", ErrConfig)
 		}
-		v.allowed[a] = true
+		one := IssuerPolicy{
+			AnyIssuer: cfg.AnyIssuer,
+			Audiences: cfg.Audiences, AllAudiences: cfg.AllAudiences, AnyAudience: cfg.AnyAudience,
+			Algorithms: cfg.Algorithms, RequireKid: cfg.RequireKid, Leeway: cfg.Leeway,
+			ExpOptional: cfg.ExpOptional, MaxAge: cfg.MaxAge, Typ: cfg.Typ,
+			RequiredClaims: cfg.RequiredClaims, RequiredScopes: cfg.RequiredScopes,
+		}
+		if len(cfg.Issuers) > 0 {
+			one.Issuer = cfg.Issuers[0]
+			names = cfg.Issuers
+		}
+		single = true
+		list = []IssuerPolicy{one}
+	} else if len(cfg.Issuers) > 0 || cfg.AnyIssuer || len(cfg.Audiences) > 0 || cfg.AllAudiences || cfg.AnyAudience ||
+		len(cfg.Algorithms) > 0 || cfg.RequireKid || cfg.Leeway != 0 || cfg.ExpOptional || cfg.MaxAge != 0 ||
+		cfg.Typ != "" || len(cfg.RequiredClaims) > 0 || len(cfg.RequiredScopes) > 0 {
+		return nil, fmt.Errorf("%w: with Policies, set each issuer's policy in its IssuerPolicy and leave Config's policy fields empty", ErrConfig)
+	}
+	for i := range list {
+		p, err := compilePolicy(&list[i], i, cfg.Keys, single, names)
+		if err != nil {
+			return nil, err
+		}
+		v.policies = append(v.policies, p)
+	}
+	if err := v.index(); err != nil {
+		return nil, err
+	}
+	v.sigKeys = cfg.Keys
+	if v.sigKeys == nil {
+		v.sigKeys = v.policies[0].keys
 	}
 	if len(cfg.CriticalHeaders) > 64 {
 		return nil, fmt.Errorf("%w: at most 64 CriticalHeaders", ErrConfig)
@@ -173,34 +193,17 @@ func New(cfg Config) (*Verifier, error) {
 		}
 		v.header.crit = append(v.header.crit, []byte(name))
 	}
-	switch {
-	case cfg.Leeway == 0:
-		v.leeway = int64(DefaultLeeway / time.Second)
-	case cfg.Leeway > 0:
-		v.leeway = int64(cfg.Leeway / time.Second)
-	}
-	if cfg.MaxAge < 0 {
-		return nil, fmt.Errorf("%w: MaxAge must not be negative", ErrConfig)
-	}
-	v.maxAge = int64(cfg.MaxAge / time.Second)
-	if cfg.MaxAge > 0 && v.maxAge == 0 {
-		v.maxAge = 1
-	}
-	if cfg.Typ != "" {
-		v.typ = []byte(cfg.Typ)
-	}
-	for _, c := range cfg.RequiredClaims {
-		v.required = append(v.required, requiredClaim{c, ErrMissingClaim.Refine(fmt.Sprintf("token lacks the required claim %q", c))})
-	}
-	for _, s := range cfg.RequiredScopes {
-		v.scopes = append(v.scopes, requiredScope{s, ErrScope.Refine(fmt.Sprintf("token lacks the required scope %q", s))})
-	}
 	if v.maxSize == 0 {
 		v.maxSize = DefaultMaxTokenSize
 	}
 	if v.maxSize < 0 {
 		return nil, fmt.Errorf("%w: MaxTokenSize must not be negative", ErrConfig)
 	}
+	setting := cfg.MaxTokenSizeSetting
+	if setting == "" {
+		setting = "Config.MaxTokenSize"
+	}
+	v.tooLarge = ErrTooLarge.Refine(fmt.Sprintf("token is over the %d-byte cap (%s raises it)", v.maxSize, setting))
 	if v.clock == nil {
 		v.clock = SystemClock
 	}
@@ -210,19 +213,79 @@ func New(cfg Config) (*Verifier, error) {
 	return v, nil
 }
 
+// index builds the lookup of policies by "iss".
+func (v *Verifier) index() error {
+	if len(v.policies) == 1 {
+		v.only = v.policies[0]
+		return nil
+	}
+	v.byIss = make(map[string]*policy, len(v.policies))
+	for _, p := range v.policies {
+		switch {
+		case p.anyIssuer:
+			return fmt.Errorf("%w: Policies[%d]: a policy for any issuer must be the only one", ErrConfig, p.index)
+		case p.tmpl != nil:
+			for _, o := range v.templates {
+				if o.name == p.name {
+					return fmt.Errorf("%w: Policies[%d]: issuer %q is listed twice", ErrConfig, p.index, p.name)
+				}
+			}
+			v.templates = append(v.templates, p)
+		default:
+			if _, dup := v.byIss[p.name]; dup {
+				return fmt.Errorf("%w: Policies[%d]: issuer %q is listed twice", ErrConfig, p.index, p.name)
+			}
+			v.byIss[p.name] = p
+		}
+	}
+	return nil
+}
+
+// policyFor returns the policy that judges a token whose "iss" is iss (read
+// from the payload before the signature is checked: it only chooses), or
+// nil when no policy is for it.
+func (v *Verifier) policyFor(iss []byte) *policy {
+	if v.only != nil {
+		return v.only
+	}
+	if p, ok := v.byIss[string(iss)]; ok {
+		return p
+	}
+	for _, p := range v.templates {
+		if _, ok := p.tmpl.tenant(iss); ok {
+			return p
+		}
+	}
+	return nil
+}
+
+// Policies returns the verifier's issuer policies, in order, as PolicyIndex
+// numbers them. They are copies. A Config without Policies has one, made of
+// its own policy fields, whose Issuer is the first of Config.Issuers.
+func (v *Verifier) Policies() []IssuerPolicy {
+	out := make([]IssuerPolicy, len(v.policies))
+	for i, p := range v.policies {
+		out[i] = p.cfg
+	}
+	return out
+}
+
 // Cache returns the verifier's verified-token cache (nil when it is off).
 func (v *Verifier) Cache() *Cache { return v.cache }
 
-// Verify checks token — signature with the trusted key, then the policy —
-// and fills t. It returns nil only for a token that is genuine, meant for
-// this verifier and valid now; otherwise an *Error naming the reason, and t
-// holds nothing readable: its Header, Claims, Payload, Attachment and Key
-// are empty, whatever the failure and whatever t held before. With the cache
-// on, a token seen valid before is answered without cryptography after its
-// time limits and its key are checked again.
+// Verify checks token — signature with the trusted key of its issuer, then
+// that issuer's policy — and fills t. It returns nil only for a token that
+// is genuine, meant for this verifier and valid now; otherwise an *Error
+// naming the reason, and t holds nothing readable: its Header, Claims,
+// Payload, Attachment and Key are empty, whatever the failure and whatever
+// t held before (PolicyIndex still tells which policy judged it). With the
+// cache on, a token seen valid before is answered without cryptography
+// after its time limits and its key are checked again.
 func (v *Verifier) Verify(token []byte, t *Token) error {
 	if err := v.verifyCached(token, t); err != nil {
+		p := t.pol
 		t.reset(nil)
+		t.pol = p
 		return err
 	}
 	return nil
@@ -236,7 +299,7 @@ func (v *Verifier) verifyCached(token []byte, t *Token) error {
 		return errEmpty
 	}
 	if len(token) > v.maxSize {
-		return ErrTooLarge
+		return v.tooLarge
 	}
 	now := v.clock.Now().Unix()
 	var h uint64
@@ -246,7 +309,8 @@ func (v *Verifier) verifyCached(token []byte, t *Token) error {
 			if e.key.Retired() {
 				v.cache.invalidate(h, e)
 			} else {
-				if err := v.checkTimes(&e.claims, now); err != nil {
+				t.pol = e.pol
+				if err := e.pol.checkTimes(&e.claims, now); err != nil {
 					return err
 				}
 				t.fromEntry(e)
@@ -271,8 +335,8 @@ func (v *Verifier) VerifyString(token string, t *Token) error {
 // VerifySignature checks only the compact JWS: structure, header and the
 // signature with the trusted key. The payload may be any bytes
 // (t.Payload()); no claim is read or checked and nothing is cached. The key
-// is looked up without an issuer. On failure t holds nothing readable, as
-// after Verify.
+// is looked up without an issuer, in Config.Keys (else the first policy's
+// keys). On failure t holds nothing readable, as after Verify.
 func (v *Verifier) VerifySignature(token []byte, t *Token) error {
 	if err := v.verifySignature(token, t); err != nil {
 		t.reset(nil)
@@ -287,12 +351,13 @@ func (v *Verifier) verifySignature(token []byte, t *Token) error {
 		return errEmpty
 	}
 	if len(token) > v.maxSize {
-		return ErrTooLarge
+		return v.tooLarge
 	}
 	return v.verify(token, t, 0, false)
 }
 
-// verify is the full, uncached path: parse, find the key, check the
+// verify is the full, uncached path: parse, choose the issuer's policy by
+// the payload's "iss", find the key in that issuer's keys, check the
 // signature, then (withClaims) the claims policy.
 func (v *Verifier) verify(token []byte, t *Token, now int64, withClaims bool) error {
 	dot1, dot2, err := splitToken(token)
@@ -314,7 +379,7 @@ func (v *Verifier) verify(token []byte, t *Token, now int64, withClaims bool) er
 		}
 	}
 	alg := t.Header.Alg
-	if !v.allowed[alg] {
+	if v.only != nil && !v.only.allowed[alg] {
 		return ErrAlgNotAllowed
 	}
 	var ok bool
@@ -327,13 +392,27 @@ func (v *Verifier) verify(token []byte, t *Token, now int64, withClaims bool) er
 	}
 	var claimErr error
 	var iss []byte
+	keys, requireKid := v.sigKeys, false
 	if withClaims {
 		claimErr = parseClaims(t, t.payload)
 		if claimErr == nil {
 			iss = t.Claims.Issuer
 		}
+		p := v.policyFor(iss)
+		if p == nil {
+			if claimErr != nil {
+				return claimErr // the payload is broken: more precise than "unknown issuer"
+			}
+			return ErrUnknownIssuer
+		}
+		if !p.allowed[alg] {
+			return ErrAlgNotAllowed
+		}
+		t.pol, keys, requireKid = p, p.keys, p.requireKid
+	} else if v.only != nil {
+		requireKid = v.only.requireKid
 	}
-	key, err := v.keys.LookupKey(iss, t.Header.Kid, alg)
+	key, err := keys.LookupKey(iss, t.Header.Kid, alg)
 	if err != nil {
 		if claimErr != nil {
 			return claimErr // the payload is broken: more precise than "no key"
@@ -341,12 +420,12 @@ func (v *Verifier) verify(token []byte, t *Token, now int64, withClaims bool) er
 		return err
 	}
 	if key.alg != alg {
-		if !t.Header.HasKid && v.requireKid {
+		if !t.Header.HasKid && requireKid {
 			return KidRequiredError(alg, key.alg)
 		}
 		return AlgMismatchError(alg, key.alg)
 	}
-	if !t.Header.HasKid && v.requireKid {
+	if !t.Header.HasKid && requireKid {
 		return KidRequiredError(alg, key.alg)
 	}
 	if err := key.verify(token[:dot2], sig, t.keyBuf[:]); err != nil {
@@ -360,7 +439,7 @@ func (v *Verifier) verify(token []byte, t *Token, now int64, withClaims bool) er
 		return claimErr
 	}
 	if withClaims {
-		if err := v.checkPolicy(t, now); err != nil {
+		if err := t.pol.check(t, now); err != nil {
 			return err
 		}
 	}

@@ -45,8 +45,11 @@ type Options struct {
 // HMAC secrets only or public keys only: an issuer whose keys mix them is
 // refused with ErrMixedSymmetry (give each kind an issuer of its own).
 type Issuer struct {
-	// Issuer is the exact "iss" value. "" is allowed only when it is the
-	// store's only issuer: then every token routes here.
+	// Issuer is the exact "iss" value, or a tenant template with
+	// engine.TenantPlaceholder (e.g. Microsoft Entra ID's
+	// "https://login.microsoftonline.com/{tenantid}/v2.0"), whose one key
+	// set serves every tenant. "" is allowed only when it is the store's
+	// only issuer: then every token routes here.
 	Issuer string
 	// JWKSURL is a remote JWKS (https or http).
 	JWKSURL string
@@ -60,7 +63,8 @@ type Issuer struct {
 	PEMFiles []string
 	// Discovery is the OpenID issuer URL (the well-known path is appended)
 	// or the full discovery document URL. The document's "issuer" must equal
-	// Issuer exactly; its jwks_uri is then fetched.
+	// Issuer exactly — for a tenant template, the template itself, as
+	// multi-tenant endpoints publish it; its jwks_uri is then fetched.
 	Discovery string
 	// Keys are pre-built keys, used as they are.
 	Keys []*engine.Key
@@ -125,7 +129,7 @@ func (c *Issuer) normalize(i, total int) error {
 		return fail("JWKSURL and Discovery are exclusive: Discovery finds the JWKS URL itself")
 	}
 	if c.JWKSURL != "" {
-		if err := checkURL(c.JWKSURL); err != nil {
+		if err := CheckURL(c.JWKSURL); err != nil {
 			return fail("JWKSURL: %v", err)
 		}
 	}
@@ -133,7 +137,7 @@ func (c *Issuer) normalize(i, total int) error {
 		if c.Issuer == "" {
 			return fail("Discovery needs Issuer: the discovery document's issuer must equal it")
 		}
-		if err := checkURL(c.Discovery); err != nil {
+		if err := CheckURL(c.Discovery); err != nil {
 			return fail("Discovery: %v", err)
 		}
 		if !strings.HasSuffix(c.Discovery, wellKnown) {
@@ -190,11 +194,12 @@ func (c *Issuer) normalize(i, total int) error {
 	return nil
 }
 
-// checkURL accepts absolute http and https URLs with a host.
-func checkURL(raw string) error {
+// CheckURL reports why raw cannot be a key source URL (JWKSURL, Discovery):
+// it must be an absolute http or https URL with a host.
+func CheckURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return err
+		return fmt.Errorf("%q is not a URL: %v", raw, err)
 	}
 	if u.Scheme != "https" && u.Scheme != "http" {
 		return fmt.Errorf("%q is not an http or https URL", raw)

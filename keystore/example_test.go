@@ -109,3 +109,39 @@ func must[T any](v T, err error) T {
 }
 
 func mustJSON(j sign.JWK) []byte { return must(json.Marshal(j)) }
+
+// Two issuers in one Verifier, each policy holding its issuer's own key
+// set: a token's "iss" picks the policy and the keys, so a key of one issuer
+// never verifies a token that claims the other.
+func ExampleStore_KeySet() {
+	a := sign.MustGenerate(engine.ES256, "a-1")
+	b := sign.MustGenerate(engine.ES256, "b-1")
+	store, err := keystore.New(keystore.Options{},
+		keystore.Issuer{Issuer: "https://a.example", JWKS: sign.JWKS(a)},
+		keystore.Issuer{Issuer: "https://b.example", JWKS: sign.JWKS(b)})
+	if err != nil {
+		panic(err)
+	}
+	defer store.Close()
+	keysA, _ := store.KeySet("https://a.example")
+	keysB, _ := store.KeySet("https://b.example")
+	v, err := engine.New(engine.Config{Policies: []engine.IssuerPolicy{
+		{Issuer: "https://a.example", Keys: keysA, Audiences: []string{"api"}},
+		{Issuer: "https://b.example", Keys: keysB, Audiences: []string{"api"}, RequiredScopes: []string{"read"}},
+	}})
+	if err != nil {
+		panic(err)
+	}
+	exp := time.Now().Add(time.Hour).Unix()
+	var t engine.Token
+	tokA, _ := a.Sign(map[string]any{"iss": "https://a.example", "aud": "api", "exp": exp})
+	fmt.Println("a:", v.VerifyString(tokA, &t), t.PolicyIndex())
+	tokB, _ := b.Sign(map[string]any{"iss": "https://b.example", "aud": "api", "exp": exp, "scope": "read"})
+	fmt.Println("b:", v.VerifyString(tokB, &t), t.PolicyIndex())
+	forged, _ := b.Sign(map[string]any{"iss": "https://a.example", "aud": "api", "exp": exp})
+	fmt.Println("b's key, a's iss:", engine.ErrUnknownKid == errors.Unwrap(v.VerifyString(forged, &t)))
+	// Output:
+	// a: <nil> 0
+	// b: <nil> 1
+	// b's key, a's iss: true
+}

@@ -2,6 +2,7 @@ package keystore
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,10 @@ type issuer struct {
 	seed   uint64 // negative-cache hash seed
 	remote bool
 	snap   atomic.Pointer[snapshot]
+
+	// A tenant template's "iss" before and after engine.TenantPlaceholder
+	// (tmplPrefix is "" for an exact issuer).
+	tmplPrefix, tmplSuffix string
 
 	// Errors built once, so that failing lookups allocate nothing.
 	errUnknownKid      *engine.Error
@@ -79,6 +84,9 @@ func newIssuer(s *Store, cfg Issuer, index int) *issuer {
 	is.errKeysUnavailable = engine.ErrKeysUnavailable.Refine(fmt.Sprintf("the signing keys of issuer %q are unavailable", cfg.Issuer))
 	is.errKeyRemoved = engine.ErrKeyRemoved.Refine(fmt.Sprintf("the token's kid names a key that issuer %q removed from its key set", cfg.Issuer))
 	is.errKidless = engine.ErrUnknownKid.Refine(fmt.Sprintf("the token's kid matches no key of issuer %q: its keys have no kid, and several are bound to the token's algorithm", cfg.Issuer))
+	if pre, suf, ok := strings.Cut(cfg.Issuer, engine.TenantPlaceholder); ok {
+		is.tmplPrefix, is.tmplSuffix = pre, suf
+	}
 	is.snap.Store(emptySnapshot)
 	return is
 }

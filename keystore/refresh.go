@@ -135,7 +135,7 @@ func (is *issuer) discover(ctx context.Context) error {
 	if err != nil || !present {
 		return fail(fmt.Errorf("%w: member \"jwks_uri\" must be a string", ErrDiscovery))
 	}
-	if err := checkURL(jwksURI); err != nil {
+	if err := CheckURL(jwksURI); err != nil {
 		return fail(fmt.Errorf("%w: jwks_uri: %v", ErrDiscovery, err))
 	}
 	if u, _ := url.Parse(is.cfg.Discovery); u.Scheme == "https" && !isHTTPS(jwksURI) {

@@ -24,6 +24,7 @@ type Store struct {
 	issuers []*issuer
 	single  *issuer            // the only issuer, which every token routes to
 	byIss   map[string]*issuer // exact "iss" → issuer, with several issuers
+	tenants []*issuer          // tenant templates, with several issuers
 	neg     *negCache
 	stats   counters
 
@@ -81,6 +82,9 @@ func New(opts Options, issuers ...Issuer) (*Store, error) {
 		s.issuers = append(s.issuers, is)
 		if s.byIss != nil {
 			s.byIss[cfg.Issuer] = is
+			if is.tmplPrefix != "" {
+				s.tenants = append(s.tenants, is)
+			}
 		}
 	}
 	if len(s.issuers) == 1 {
@@ -91,8 +95,13 @@ func New(opts Options, issuers ...Issuer) (*Store, error) {
 
 // LookupKey implements engine.KeyLookup. It routes the token to its
 // issuer's key set by iss — with a single issuer every token goes there;
-// with several, iss must equal one exactly, else engine.ErrUnknownIssuer —
-// then chooses the key:
+// with several, iss must equal one exactly, or match a tenant template
+// (engine.TenantPlaceholder) in its prefix and suffix, else
+// engine.ErrUnknownIssuer — then chooses the key as KeySet's lookups do.
+// A verifier of several issuers is better served by KeySet: a handle per
+// issuer, which does not route by iss again.
+//
+// The key is chosen in the issuer's set:
 //
 //   - kid given: the key with that kid bound to alg, else another key with
 //     that kid (the verifier reports the algorithm mismatch); an unknown kid
@@ -114,9 +123,46 @@ func (s *Store) LookupKey(iss, kid []byte, alg engine.Alg) (*engine.Key, error) 
 	is := s.single
 	if is == nil {
 		if is = s.byIss[string(iss)]; is == nil {
-			return nil, engine.ErrUnknownIssuer
+			if is = s.tenantOf(iss); is == nil {
+				return nil, engine.ErrUnknownIssuer
+			}
 		}
 	}
+	return is.lookup(is.snap.Load(), kid, alg, true)
+}
+
+// tenantOf returns the tenant template issuer whose prefix and suffix iss
+// has (the engine checks the tenant itself).
+func (s *Store) tenantOf(iss []byte) *issuer {
+	for _, is := range s.tenants {
+		if len(iss) > len(is.tmplPrefix)+len(is.tmplSuffix) &&
+			string(iss[:len(is.tmplPrefix)]) == is.tmplPrefix && string(iss[len(iss)-len(is.tmplSuffix):]) == is.tmplSuffix {
+			return is
+		}
+	}
+	return nil
+}
+
+// KeySet returns the key set of the named issuer (its configured Issuer,
+// a tenant template as written) as an engine.KeyLookup that ignores the iss
+// it is given: every lookup goes to that issuer's keys, with the rules of
+// LookupKey. Give it to engine.IssuerPolicy.Keys, so that a token's kid is
+// looked up only among its own issuer's keys. ok is false for an issuer
+// that is not configured.
+func (s *Store) KeySet(issuer string) (keys engine.KeyLookup, ok bool) {
+	is := s.find(issuer)
+	if is == nil {
+		return nil, false
+	}
+	return (*keySet)(is), true
+}
+
+// keySet is one issuer's keys as an engine.KeyLookup.
+type keySet issuer
+
+// LookupKey implements engine.KeyLookup for one issuer: iss is not read.
+func (ks *keySet) LookupKey(_, kid []byte, alg engine.Alg) (*engine.Key, error) {
+	is := (*issuer)(ks)
 	return is.lookup(is.snap.Load(), kid, alg, true)
 }
 

@@ -56,11 +56,7 @@ func CheckKeys(ctx context.Context, cfg *config.Config, online bool, opts Option
 		if r.Remote && !online {
 			continue
 		}
-		ki, err := keystoreIssuer(is)
-		if err != nil {
-			return reports, &ConfigError{err}
-		}
-		store, err := keystore.New(keystore.Options{Clock: opts.Clock, Logger: logger, HTTPClient: opts.HTTPClient}, ki)
+		store, err := keystore.New(keystore.Options{Clock: opts.Clock, Logger: logger, HTTPClient: opts.HTTPClient}, keystoreIssuer(is))
 		if err != nil {
 			return reports, &ConfigError{err}
 		}

@@ -45,7 +45,7 @@ func (h *handler) verify(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
-	if _, err := h.verifier.Verify(tok, &x.st); err != nil {
+	if _, err := h.timed.Verify(tok, &x.st); err != nil {
 		dv := authz.DenialOf(err, "")
 		dv = dv.WithStatus(401) // a token is valid or not: 200 or 401
 		h.deny(ctx, x, endpointVerify, -1, &dv)

@@ -116,15 +116,17 @@ func ExampleMiddleware_FastHTTP() {
 	// 401 {"reason":"no_token","description":"the request carries no token"}
 }
 
-// A server in demo mode, answering /auth in memory.
+// A server with one issuer whose JWKS is given inline, answering /auth in
+// memory.
 func ExampleServer() {
-	demo, err := server.NewDemo(engine.EdDSA, "http://127.0.0.1:8080", "")
+	key, err := sign.Generate(engine.EdDSA, "k1")
 	if err != nil {
 		panic(err)
 	}
-	var cfg config.Config
-	demo.Configure(&cfg)
-	srv, err := server.New(&cfg, server.Options{Logger: slog.New(slog.DiscardHandler), PublishJWKS: demo.JWKS})
+	cfg := config.Config{Issuers: []config.Issuer{{
+		Issuer: "https://issuer.example", InlineJWKS: sign.JWKS(key), Audiences: []string{"api://orders"},
+	}}}
+	srv, err := server.New(&cfg, server.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		panic(err)
 	}
@@ -132,7 +134,9 @@ func ExampleServer() {
 	if err := srv.Start(context.Background()); err != nil {
 		panic(err)
 	}
-	tok, _ := demo.Token("alice", time.Now(), time.Hour)
+	now := time.Now()
+	tok, _ := key.Sign(map[string]any{"iss": "https://issuer.example", "sub": "alice", "aud": "api://orders",
+		"exp": now.Add(time.Hour).Unix(), "scope": "demo read"})
 
 	var ctx fasthttp.RequestCtx
 	ctx.Request.SetRequestURI("/auth")

@@ -19,7 +19,7 @@ import (
 // are the current generation's: call it again after a reload.
 func (s *Server) Decider() (*authz.Policy, authz.Verifier, error) {
 	h := s.gen.Load().h
-	return h.policy, h.router.issuers, nil
+	return h.policy, h.issuers, nil
 }
 
 // Realm returns the realm of the WWW-Authenticate challenges.

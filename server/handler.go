@@ -17,10 +17,11 @@ import (
 // handler answers every endpoint of the server.
 type handler struct {
 	realm      string
-	policy     *authz.Policy // token sources, routes, identity headers
-	router     *router       // the issuers' verifiers
-	verifier   timedVerifier // router.issuers, timed for the latency histogram
-	routes     routeCounters // /auth decisions by route
+	policy     *authz.Policy    // token sources, routes, identity headers
+	verifier   *engine.Verifier // every issuer's policy and keys, one token cache
+	issuers    *authz.Issuers   // verifier, for the decision
+	timed      timedVerifier    // issuers, timed for the latency histogram
+	routes     routeCounters    // /auth decisions by route
 	origin     *origin
 	headers    *headerNames // the request headers the handler reads
 	needOrigin bool         // the routes, or a query token source, need the original URI
@@ -37,17 +38,13 @@ type handler struct {
 
 // handlerDeps are what a handler needs besides its configuration.
 type handlerDeps struct {
-	keys   engine.KeyLookup
-	ready  func() bool
-	clock  engine.Clock
-	logger *slog.Logger
+	verifier *engine.Verifier
+	ready    func() bool
+	clock    engine.Clock
+	logger   *slog.Logger
 	// metrics, if set, are the server's, shared by its generations (see
 	// Reload); nil: the handler's own, with its cache metrics.
 	metrics *serverMetrics
-	// keep, if set, is the previous generation's router: its verifiers
-	// (and their token caches) serve on for issuers whose policy is
-	// unchanged (see Server.Reload).
-	keep *router
 }
 
 func newHandler(cfg *config.Config, deps handlerDeps) (*handler, error) {
@@ -56,14 +53,11 @@ func newHandler(cfg *config.Config, deps handlerDeps) (*handler, error) {
 			return nil, err
 		}
 	}
-	rt, err := newRouter(cfg, deps.keys, deps.clock, deps.keep)
-	if err != nil {
-		return nil, err
-	}
 	h := &handler{
 		realm:       cfg.Realm,
 		policy:      cfg.Policy(),
-		router:      rt,
+		verifier:    deps.verifier,
+		issuers:     authz.NewIssuers(deps.verifier),
 		headers:     newHeaderNames(cfg.Policy().TokenHeader()),
 		metrics:     deps.metrics,
 		ready:       deps.ready,
@@ -80,9 +74,9 @@ func newHandler(cfg *config.Config, deps handlerDeps) (*handler, error) {
 	}
 	if h.metrics == nil {
 		h.metrics = newServerMetrics()
-		h.metrics.set.RegisterMetricsWriter(func(w io.Writer) { writeCacheMetrics(w, h.router.issuers.List()) })
+		h.metrics.set.RegisterMetricsWriter(func(w io.Writer) { writeCacheMetrics(w, h.verifier.Cache()) })
 	}
-	h.verifier = timedVerifier{issuers: rt.issuers, latency: &h.metrics.verify}
+	h.timed = timedVerifier{issuers: h.issuers, latency: &h.metrics.verify}
 	h.registerReasons()
 	h.framingRefused = h.metrics.set.GetOrCreateCounter(metricHTTPRefused + `{reason="ambiguous_framing"}`)
 	return h, nil
@@ -228,12 +222,9 @@ func (h *handler) auth(ctx *fasthttp.RequestCtx, path, query []byte) {
 		}
 		if x.orig.known {
 			r.Path, r.Query = x.orig.path, x.orig.query
-		} else if h.policy.NeedsPath() {
-			h.deny(ctx, x, endpointAuth, -1, authz.DenialURIUnknown)
-			return
 		}
 	}
-	if h.policy.NeedsMethod() {
+	if h.policy.NeedsMethod() && (r.Path != nil || !h.policy.NeedsPath()) { // an unknown path is refused first
 		if d := h.origin.resolveMethod(req, x); d != nil {
 			h.deny(ctx, x, endpointAuth, -1, d)
 			return
@@ -249,7 +240,7 @@ func (h *handler) auth(ctx *fasthttp.RequestCtx, path, query []byte) {
 		r.Host = host
 	}
 	r.Headers = &x.headers
-	dec := h.policy.Decide(r, &h.verifier, &x.st)
+	dec := h.policy.Decide(r, &h.timed, &x.st)
 	if !dec.Allowed {
 		h.deny(ctx, x, endpointAuth, dec.RouteIndex(), dec.Denial)
 		return

@@ -186,17 +186,19 @@ type demoFixture struct {
 }
 
 func newDemoFixture(tb testing.TB) (*demoFixture, error) {
-	d, err := server.NewDemo(engine.EdDSA, "http://127.0.0.1:8080", "")
+	k, err := sign.Generate(engine.EdDSA, "demo-EdDSA")
 	if err != nil {
 		return nil, err
 	}
-	var cfg config.Config
-	d.Configure(&cfg)
+	const issuer, audience = "http://127.0.0.1:8080", "jwtgate-demo"
+	cfg := config.Config{Issuers: []config.Issuer{{
+		Issuer: issuer, InlineJWKS: sign.JWKS(k), Audiences: []string{audience}, Algorithms: []engine.Alg{engine.EdDSA},
+	}}}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	f := &demoFixture{fixture: fixture{clock: newFakeClock()}}
-	f.srv, err = server.New(&cfg, server.Options{Clock: f.clock, Logger: quietLogger(), PublishJWKS: d.JWKS})
+	f.srv, err = server.New(&cfg, server.Options{Clock: f.clock, Logger: quietLogger(), PublishJWKS: sign.JWKS(k)})
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +207,9 @@ func newDemoFixture(tb testing.TB) (*demoFixture, error) {
 	}
 	tb.Cleanup(f.srv.Close)
 	f.h = f.srv.Handler()
-	f.tok, err = d.Token(server.DemoSubject, f.clock.Now(), server.DemoTokenTTL)
+	now := f.clock.Now()
+	f.tok, err = k.Sign(map[string]any{"iss": issuer, "sub": "demo-user", "aud": audience,
+		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(24 * time.Hour).Unix(), "scope": "demo read"})
 	return f, err
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/jwtgate/jwtgate/authz"
+	"github.com/jwtgate/jwtgate/engine"
 )
 
 // Metric families of the request path (Prometheus text format, served at
@@ -33,8 +34,9 @@ var (
 )
 
 // metricCachePrefix begins the token cache families:
-// jwtgate_token_cache_{hits,misses,inserts,evictions,invalidations}_total{issuer},
-// jwtgate_token_cache_entries{issuer}, jwtgate_token_cache_bytes{issuer}.
+// jwtgate_token_cache_{hits,misses,inserts,evictions,invalidations}_total,
+// jwtgate_token_cache_entries, jwtgate_token_cache_bytes: the one cache of
+// every issuer.
 const metricCachePrefix = "jwtgate_token_cache_"
 
 // serverMetrics are the counters of one server, in a metrics.Set of its
@@ -247,29 +249,17 @@ func (h *latencyHistogram) write(w io.Writer, name string) {
 	fmt.Fprintf(w, "%s_count %d\n", name, cum)
 }
 
-// writeCacheMetrics writes the token cache counters of every issuer.
-func writeCacheMetrics(w io.Writer, routes []authz.Issuer) {
-	stats := make([]struct {
-		issuer string
-		ok     bool
-		s      cacheStats
-	}, len(routes))
-	for i, rt := range routes {
-		stats[i].issuer = rt.Issuer
-		if c := rt.Verifier.Cache(); c != nil {
-			s := c.Stats()
-			stats[i].ok = true
-			stats[i].s = cacheStats{s.Hits, s.Misses, s.Inserts, s.Evictions, s.Invalidations, uint64(s.Entries), uint64(s.Bytes)}
-		}
+// writeCacheMetrics writes the counters of the verified-token cache, which
+// serves every issuer (nothing when it is off).
+func writeCacheMetrics(w io.Writer, c *engine.Cache) {
+	if c == nil {
+		return
 	}
+	st := c.Stats()
+	s := cacheStats{st.Hits, st.Misses, st.Inserts, st.Evictions, st.Invalidations, uint64(st.Entries), uint64(st.Bytes)}
 	for f, field := range cacheFields {
-		name := field.family
-		writeFamilyHeader(w, name)
-		for _, st := range stats {
-			if st.ok {
-				fmt.Fprintf(w, "%s{issuer=\"%s\"} %d\n", name, labelValue(st.issuer), st.s[f])
-			}
-		}
+		writeFamilyHeader(w, field.family)
+		fmt.Fprintf(w, "%s %d\n", field.family, s[f])
 	}
 }
 
@@ -277,13 +267,13 @@ func writeCacheMetrics(w io.Writer, routes []authz.Issuer) {
 type cacheStats [7]uint64
 
 var cacheFields = [7]struct{ family string }{
-	{family(metricCachePrefix+"hits_total", typeCounter, "Tokens of the issuer answered from the verified-token cache, without cryptography.")},
-	{family(metricCachePrefix+"misses_total", typeCounter, "Tokens of the issuer not found in the verified-token cache.")},
-	{family(metricCachePrefix+"inserts_total", typeCounter, "Verified tokens of the issuer added to the cache.")},
-	{family(metricCachePrefix+"evictions_total", typeCounter, "Cache entries of the issuer evicted to stay within the entry or byte limit.")},
-	{family(metricCachePrefix+"invalidations_total", typeCounter, "Cache entries of the issuer dropped because their key was removed or rotated.")},
-	{family(metricCachePrefix+"entries", typeGauge, "Tokens of the issuer in the verified-token cache now.")},
-	{family(metricCachePrefix+"bytes", typeGauge, "Bytes the issuer's verified-token cache entries hold now, every byte an entry keeps.")},
+	{family(metricCachePrefix+"hits_total", typeCounter, "Tokens answered from the verified-token cache, without cryptography.")},
+	{family(metricCachePrefix+"misses_total", typeCounter, "Tokens not found in the verified-token cache.")},
+	{family(metricCachePrefix+"inserts_total", typeCounter, "Verified tokens added to the cache.")},
+	{family(metricCachePrefix+"evictions_total", typeCounter, "Cache entries evicted to stay within the entry or byte limit.")},
+	{family(metricCachePrefix+"invalidations_total", typeCounter, "Cache entries dropped because their key was removed or rotated.")},
+	{family(metricCachePrefix+"entries", typeGauge, "Tokens in the verified-token cache now, of every issuer.")},
+	{family(metricCachePrefix+"bytes", typeGauge, "Bytes the verified-token cache entries hold now, every byte an entry keeps.")},
 }
 
 // labelValue escapes a Prometheus label value.

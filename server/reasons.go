@@ -1,6 +1,9 @@
 package server
 
-import "github.com/jwtgate/jwtgate/authz"
+import (
+	"github.com/jwtgate/jwtgate/authz"
+	"github.com/jwtgate/jwtgate/engine"
+)
 
 // serverDenials are the refusals of /auth about the original request,
 // before the decision.
@@ -13,7 +16,7 @@ var serverDenials = []*denial{
 // takes no lock.
 func (h *handler) registerReasons() {
 	m := h.metrics
-	for _, e := range authz.EngineReasons {
+	for _, e := range engine.Reasons() {
 		d := authz.DenialOf(e, "")
 		m.register(endpointAuth, d.Status(), d.Reason())
 		m.register(endpointVerify, 401, d.Reason())

@@ -207,9 +207,9 @@ func (s *Server) reload(ctx context.Context, old *Generation) (*Generation, erro
 		if _, err := CheckKeys(ctx, cfg, false, Options{Clock: s.clock, HTTPClient: s.opts.HTTPClient}); err != nil {
 			return nil, err
 		}
-		var keep *router
-		if samePolicyContext(old.cfg, cfg) {
-			keep = old.h.router
+		var keep *engine.Verifier
+		if samePolicyContext(old.cfg, cfg) && sameIssuerPolicies(old.cfg, cfg) {
+			keep = old.h.verifier
 		}
 		h, err := s.newHandler(cfg, old.store, keep)
 		if err != nil {
@@ -267,11 +267,7 @@ func unreadyIssuers(store *keystore.Store) error {
 func (s *Server) newStore(cfg *config.Config) (*keystore.Store, error) {
 	issuers := make([]keystore.Issuer, len(cfg.Issuers))
 	for i := range cfg.Issuers {
-		ki, err := keystoreIssuer(&cfg.Issuers[i])
-		if err != nil {
-			return nil, &ConfigError{err}
-		}
-		issuers[i] = ki
+		issuers[i] = keystoreIssuer(&cfg.Issuers[i])
 	}
 	store, err := keystore.New(keystore.Options{Clock: s.clock, Logger: s.logger, HTTPClient: s.opts.HTTPClient}, issuers...)
 	if err != nil {
@@ -292,10 +288,17 @@ func startStore(ctx context.Context, store *keystore.Store) error {
 }
 
 // newHandler builds a generation's handler on the server's metrics. keep,
-// if not nil, is the previous generation's router, whose verifiers (and
-// their caches) are reused for issuers whose policy is unchanged.
-func (s *Server) newHandler(cfg *config.Config, store *keystore.Store, keep *router) (*handler, error) {
-	h, err := newHandler(cfg, handlerDeps{keys: store, ready: s.Ready, clock: s.clock, logger: s.logger, metrics: s.metrics, keep: keep})
+// if not nil, is the previous generation's verifier (and its token cache),
+// reused when no issuer's policy changed.
+func (s *Server) newHandler(cfg *config.Config, store *keystore.Store, keep *engine.Verifier) (*handler, error) {
+	v := keep
+	if v == nil {
+		var err error
+		if v, err = newVerifier(cfg, store, s.clock); err != nil {
+			return nil, err
+		}
+	}
+	h, err := newHandler(cfg, handlerDeps{verifier: v, ready: s.Ready, clock: s.clock, logger: s.logger, metrics: s.metrics})
 	if err != nil {
 		return nil, err
 	}
@@ -321,7 +324,7 @@ func (s *Server) registerServerMetrics() {
 		g := s.Acquire()
 		defer g.Release()
 		writeKeystoreMetrics(w, g.store, s.clock.Now())
-		writeCacheMetrics(w, g.h.router.issuers.List())
+		writeCacheMetrics(w, g.h.verifier.Cache())
 		metrics.WriteGaugeUint64(w, metricGeneration, g.n)
 	})
 	s.reloads = set.NewCounter(metricReloads + `{result="success"}`)
@@ -338,9 +341,7 @@ func sameKeySources(a, b *config.Config) bool {
 		return false
 	}
 	for i := range a.Issuers {
-		ka, errA := keystoreIssuer(&a.Issuers[i])
-		kb, errB := keystoreIssuer(&b.Issuers[i])
-		if errA != nil || errB != nil || !reflect.DeepEqual(ka, kb) {
+		if !reflect.DeepEqual(keystoreIssuer(&a.Issuers[i]), keystoreIssuer(&b.Issuers[i])) {
 			return false
 		}
 	}
@@ -361,11 +362,20 @@ func samePolicyContext(a, b *config.Config) bool {
 		a.Realm == b.Realm
 }
 
-// samePolicy reports whether two engine policies are equal, apart from the
-// key lookup and the clock (the same server's).
-func samePolicy(a, b engine.Config) bool {
-	a.Keys, b.Keys, a.Clock, b.Clock = nil, nil, nil, nil
-	return reflect.DeepEqual(a, b)
+// sameIssuerPolicies reports whether a and b give every issuer the same
+// engine policy (apart from its key set handle: the key store is the same
+// when this is asked), in the same order: then the verifier and its token
+// cache serve on.
+func sameIssuerPolicies(a, b *config.Config) bool {
+	if len(a.Issuers) != len(b.Issuers) {
+		return false
+	}
+	for i := range a.Issuers {
+		if !reflect.DeepEqual(issuerPolicy(&a.Issuers[i], nil), issuerPolicy(&b.Issuers[i], nil)) {
+			return false
+		}
+	}
+	return true
 }
 
 // restartSettings lists the settings that differ between a and b but are

@@ -139,32 +139,6 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// keystoreIssuer translates an issuer's key settings for the key store.
-func keystoreIssuer(is *config.Issuer) (keystore.Issuer, error) {
-	ki := keystore.Issuer{
-		Issuer:         is.Issuer,
-		JWKSURL:        is.JWKSURL,
-		JWKSFile:       is.JWKSFile,
-		JWKS:           is.InlineJWKS,
-		PEMFiles:       is.PEMFiles,
-		Discovery:      is.Discovery,
-		Cooldown:       is.Cooldown,
-		RefreshDefault: is.RefreshInterval,
-		RefreshMin:     is.RefreshMin,
-		RefreshMax:     is.RefreshMax,
-		FetchTimeout:   is.FetchTimeout,
-		MaxBody:        is.MaxJWKSBytes,
-	}
-	for _, name := range is.Algorithms {
-		a, ok := engine.ParseAlg(name)
-		if !ok {
-			return ki, fmt.Errorf("issuer %q: unknown algorithm %q", is.Issuer, name)
-		}
-		ki.Algorithms = append(ki.Algorithms, a)
-	}
-	return ki, nil
-}
-
 // Start loads every issuer's keys once and starts their background
 // refresh. An unusable key file is fatal (a *KeySourceError); a remote
 // source that cannot be fetched yet is not: the key store logs the failure,

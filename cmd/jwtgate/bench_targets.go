@@ -12,6 +12,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/jwtgate/jwtgate/engine"
 	"github.com/jwtgate/jwtgate/internal/loadgen"
 	"github.com/jwtgate/jwtgate/internal/sign"
 	"github.com/jwtgate/jwtgate/server"
@@ -70,13 +71,17 @@ type jwtgateTarget struct {
 // startJWTGate starts jwtgate's server for one issuer whose JWKS is at
 // jwksURL, checking iss and aud, with the unknown-kid cooldown given.
 func startJWTGate(ctx context.Context, issuer, jwksURL, audience, alg string, cooldown time.Duration, logw io.Writer) (*jwtgateTarget, error) {
+	a, ok := engine.ParseAlg(alg)
+	if !ok {
+		return nil, fmt.Errorf("unknown algorithm %q", alg)
+	}
 	cfg := &config.Config{
 		Listen: "127.0.0.1:0",
 		Issuers: []config.Issuer{{
 			Issuer:     issuer,
 			JWKSURL:    jwksURL,
 			Audiences:  []string{audience},
-			Algorithms: []string{alg},
+			Algorithms: []engine.Alg{a},
 			Cooldown:   cooldown,
 		}},
 		Log: config.Log{Level: "warn"},

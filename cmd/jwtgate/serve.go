@@ -145,7 +145,7 @@ func serveUntil(ctx context.Context, stopNow <-chan struct{}, hup <-chan os.Sign
 	}
 	set := f.setFlags()
 	// demoMode, once made, replaces the stand-in issuer of every load.
-	var demoMode *server.Demo
+	var demoMode *demoSetup
 	load := func() (*config.Config, error) {
 		cfg, err := loadServeConfig(path, o, demo)
 		if err == nil {
@@ -210,7 +210,7 @@ func serveUntil(ctx context.Context, stopNow <-chan struct{}, hup <-chan os.Sign
 		if len(o.Audiences) > 0 {
 			aud = o.Audiences[0]
 		}
-		if demoMode, err = server.NewDemo(alg, issuer, aud); err != nil {
+		if demoMode, err = newDemoSetup(alg, issuer, aud); err != nil {
 			fmt.Fprintf(stderr, "jwtgate serve: demo key: %v\n", err)
 			return exitFailure
 		}
@@ -249,7 +249,7 @@ func serveUntil(ctx context.Context, stopNow <-chan struct{}, hup <-chan os.Sign
 	go reloadOnSignal(ctx, srv, hup, logger, done)
 	watched.watchFiles(ctx, srv, initialFiles, logger, done)
 	if demoMode != nil {
-		tok, err := demoMode.Token(server.DemoSubject, engine.SystemClock.Now(), server.DemoTokenTTL)
+		tok, err := demoMode.Token(demoSubject, engine.SystemClock.Now(), demoTokenTTL)
 		if err != nil {
 			srv.Close()
 			fmt.Fprintf(stderr, "jwtgate serve: demo token: %v\n", err)
@@ -257,8 +257,8 @@ func serveUntil(ctx context.Context, stopNow <-chan struct{}, hup <-chan os.Sign
 		}
 		fmt.Fprintf(stdout, "jwtgate demo mode: no key source configured, so this server trusts a key it just generated (%s, kid %s).\n", alg, "demo-"+alg.String())
 		fmt.Fprintf(stdout, "Its JWKS: %s/.well-known/jwks.json  issuer: %s  audience: %s\n", base, demoMode.Issuer, demoMode.Audience)
-		fmt.Fprintf(stdout, "A valid token for %q, good for %s; this gets 200 with X-Auth-Subject:\n", server.DemoSubject, server.DemoTokenTTL)
-		fmt.Fprintln(stdout, server.CurlCommand(base, tok))
+		fmt.Fprintf(stdout, "A valid token for %q, good for %s; this gets 200 with X-Auth-Subject:\n", demoSubject, demoTokenTTL)
+		fmt.Fprintln(stdout, curlCommand(base, tok))
 	}
 	err = srv.Run(ctx, ln)
 	if ctx.Err() == nil { // the HTTP server failed on its own

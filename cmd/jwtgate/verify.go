@@ -139,6 +139,8 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		AnyAudience:  len(audiences) == 0,
 		MaxTokenSize: *maxSize,
 		CacheEntries: -1,
+		// The engine's refusal of a longer token names the flag.
+		MaxTokenSizeSetting: "--max-token-size",
 	}
 	plain, err := engine.New(cfg)
 	if err != nil {

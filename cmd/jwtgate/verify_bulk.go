@@ -70,7 +70,7 @@ func newVerifyRun(plain, cached *engine.Verifier, out *bufio.Writer, noClaims, s
 		summary:  summary,
 		maxSize:  maxSize,
 		lineMax:  max(verifyLineMax, maxSize+verifyLineSlack),
-		tooLarge: engine.ErrTooLarge.Refine(fmt.Sprintf("token is larger than the maximum of %d bytes; raise it with --max-token-size (limits.max_token_bytes in the serve config)", maxSize)),
+		tooLarge: engine.ErrTooLarge.Refine(fmt.Sprintf("token is over the %d-byte cap (--max-token-size raises it)", maxSize)), // worded as the verifier's own
 	}
 }
 

@@ -13,13 +13,17 @@ import (
 	"time"
 
 	"github.com/jwtgate/jwtgate/authz"
+	"github.com/jwtgate/jwtgate/engine"
 )
 
-// Defaults of the server settings (see ARCHITECTURE.md).
+// Defaults of the server settings (see ARCHITECTURE.md). The token size cap,
+// the leeway and the cache sizes default to the engine's
+// (engine.DefaultMaxTokenSize, engine.DefaultLeeway,
+// engine.DefaultCacheEntries, engine.DefaultCacheBytes), the key refresh
+// settings to the key store's.
 const (
 	DefaultListen             = "127.0.0.1:8080"
 	DefaultRealm              = "jwtgate"
-	DefaultMaxTokenBytes      = 16 << 10
 	DefaultMaxHeaderBytes     = 64 << 10
 	DefaultMaxVerifyBodyBytes = 64 << 10
 	DefaultConcurrency        = 65536
@@ -29,8 +33,6 @@ const (
 	DefaultShutdownTimeout    = 30 * time.Second
 	DefaultDrainPeriod        = 5 * time.Second
 	DefaultFDHeadroom         = 64
-	DefaultCacheEntries       = 65536
-	DefaultCacheBytes         = 128 << 20
 	DefaultMaxValueBytes      = authz.DefaultMaxValueBytes
 	DefaultMaxPayloadBytes    = authz.DefaultMaxPayloadBytes
 	DefaultLogFormat          = "text"
@@ -85,8 +87,18 @@ func (c *Config) Policy() *authz.Policy { return c.policy }
 // Issuer is one trusted issuer: its exact "iss", the one source of its keys,
 // and the policy its tokens must meet.
 type Issuer struct {
-	// Issuer is the exact "iss" value of its tokens.
+	// Issuer is the exact "iss" value of its tokens, or a tenant template
+	// with engine.TenantPlaceholder as one path segment, e.g.
+	// "https://login.microsoftonline.com/{tenantid}/v2.0": a token is then
+	// accepted when its "iss" is the template with one tenant ID in place
+	// of the placeholder, that tenant equals its "tid" claim, and Tenants
+	// (or AnyTenant) allows it. The keys (from discovery or jwks_url) serve
+	// every tenant.
 	Issuer string `yaml:"issuer"`
+	// Tenants lists the tenant IDs a template issuer accepts.
+	Tenants []string `yaml:"tenants"`
+	// AnyTenant accepts every tenant of a template issuer, explicitly.
+	AnyTenant bool `yaml:"any_tenant"`
 	// AnyIssuer skips the "iss" check. Allowed only for a single issuer
 	// without Issuer, when its key set is trusted for exactly one issuer.
 	AnyIssuer bool `yaml:"any_issuer"`
@@ -106,8 +118,9 @@ type Issuer struct {
 
 	// Algorithms restricts the accepted algorithms (JOSE names) and is the
 	// allow-list for keys that do not name their algorithm.
-	Algorithms []string `yaml:"algorithms"`
-	// Leeway absorbs clock skew for exp, nbf and iat (default 30s; 0s: none).
+	Algorithms []engine.Alg `yaml:"algorithms"`
+	// Leeway absorbs clock skew for exp, nbf and iat (default 30s; 0s:
+	// none). Validate sets it.
 	Leeway *time.Duration `yaml:"leeway"`
 	// Typ, if set, is the required header typ, e.g. "at+jwt".
 	Typ string `yaml:"typ"`
@@ -224,10 +237,11 @@ type Limits struct {
 
 // Cache sizes the verified-token cache.
 type Cache struct {
-	// Entries is the number of cached tokens (default 65536); 0 turns the
-	// cache off.
+	// Entries is the number of cached tokens, for every issuer together
+	// (default 65536); 0 turns the cache off.
 	Entries *int `yaml:"entries"`
-	// MaxBytes bounds the cache's memory (default 128 MiB).
+	// MaxBytes bounds the cache's memory, for every issuer together
+	// (default 128 MiB).
 	MaxBytes int64 `yaml:"max_bytes"`
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtgate/jwtgate/engine"
 	"github.com/jwtgate/jwtgate/server/config"
 )
 
@@ -26,10 +27,10 @@ func TestParseMinimalAppliesDefaults(t *testing.T) {
 	if cfg.Listen != config.DefaultListen || cfg.Realm != config.DefaultRealm {
 		t.Errorf("listen %q realm %q", cfg.Listen, cfg.Realm)
 	}
-	if cfg.Limits.MaxTokenBytes != config.DefaultMaxTokenBytes || cfg.Limits.ReadTimeout != config.DefaultReadTimeout {
+	if cfg.Limits.MaxTokenBytes != engine.DefaultMaxTokenSize || cfg.Limits.ReadTimeout != config.DefaultReadTimeout {
 		t.Errorf("limits %+v", cfg.Limits)
 	}
-	if *cfg.Cache.Entries != config.DefaultCacheEntries {
+	if *cfg.Cache.Entries != engine.DefaultCacheEntries {
 		t.Errorf("cache entries %d", *cfg.Cache.Entries)
 	}
 	if len(cfg.Identity.Headers) != 3 || cfg.Identity.Headers[0].Header != "X-Auth-Subject" {
@@ -38,8 +39,8 @@ func TestParseMinimalAppliesDefaults(t *testing.T) {
 	if !cfg.Tokens.AuthorizationEnabled() {
 		t.Error("authorization off by default")
 	}
-	if cfg.Issuers[0].Leeway != nil {
-		t.Error("leeway set without being configured")
+	if cfg.Issuers[0].Leeway == nil || *cfg.Issuers[0].Leeway != engine.DefaultLeeway {
+		t.Errorf("leeway %v, want the default filled in", cfg.Issuers[0].Leeway)
 	}
 	if *cfg.Limits.DrainPeriod != config.DefaultDrainPeriod || cfg.Limits.FDHeadroom != config.DefaultFDHeadroom {
 		t.Errorf("drain period %v, fd headroom %d", *cfg.Limits.DrainPeriod, cfg.Limits.FDHeadroom)
@@ -177,6 +178,11 @@ func TestParseRejectsWithLine(t *testing.T) {
 		{"no key source", "issuers:\n  - issuer: i\n    audiences: [a]\n", 2, "key source"},
 		{"bad url", "issuers:\n  - issuer: i\n    jwks_url: ftp://x/j\n    audiences: [a]\n", 3, "http or https"},
 		{"bad alg", minimal + "    algorithms: [RS256, none]\n", 6, "\"none\""},
+		{"template without tenants", "issuers:\n  - issuer: https://l.example/{tenantid}/v2.0\n    discovery: https://l.example/common/v2.0\n    audiences: [a]\n", 2, "any_tenant: true"},
+		{"tenants and any_tenant", "issuers:\n  - issuer: https://l.example/{tenantid}/v2.0\n    discovery: https://l.example/common/v2.0\n    tenants: [a]\n    any_tenant: true\n    audiences: [a]\n", 5, "contradicts tenants"},
+		{"tenants without template", minimal + "    tenants: [a]\n", 6, "need an issuer template"},
+		{"bad tenant", "issuers:\n  - issuer: https://l.example/{tenantid}/v2.0\n    discovery: https://l.example/common/v2.0\n    tenants: [\"a/b\"]\n    audiences: [a]\n", 4, "not a GUID or domain"},
+		{"template inside a segment", "issuers:\n  - issuer: https://l.example/t{tenantid}/v2.0\n    discovery: https://l.example/common/v2.0\n    any_tenant: true\n    audiences: [a]\n", 2, "whole path segment"},
 		{"no issuer", "issuers:\n  - jwks_file: f\n    audiences: [a]\n", 2, "any_issuer"},
 		{"any issuer with two", "issuers:\n  - any_issuer: true\n    jwks_file: f\n    audiences: [a]\n  - issuer: b\n    jwks_file: g\n    audiences: [a]\n", 2, "single issuer"},
 		{"duplicate issuer", minimal + "  - issuer: https://issuer.example\n    jwks_file: f\n    audiences: [a]\n", 6, "already configured"},
@@ -320,9 +326,9 @@ func TestExampleConfig(t *testing.T) {
 		strings.Join(cfg.Policy().Routes(), ",") != "health,docs,admin,orders-write,partners,default" {
 		t.Errorf("routes %+v", cfg.Routes)
 	}
-	if cfg.Listen != config.DefaultListen || cfg.Limits.MaxTokenBytes != config.DefaultMaxTokenBytes ||
-		cfg.Limits.MaxHeaderBytes != config.DefaultMaxHeaderBytes || *cfg.Cache.Entries != config.DefaultCacheEntries ||
-		cfg.Cache.MaxBytes != config.DefaultCacheBytes || cfg.Identity.MaxValueBytes != config.DefaultMaxValueBytes ||
+	if cfg.Listen != config.DefaultListen || cfg.Limits.MaxTokenBytes != engine.DefaultMaxTokenSize ||
+		cfg.Limits.MaxHeaderBytes != config.DefaultMaxHeaderBytes || *cfg.Cache.Entries != engine.DefaultCacheEntries ||
+		cfg.Cache.MaxBytes != engine.DefaultCacheBytes || cfg.Identity.MaxValueBytes != config.DefaultMaxValueBytes ||
 		cfg.Limits.ShutdownTimeout != config.DefaultShutdownTimeout || *cfg.Issuers[0].Leeway != 30*time.Second ||
 		*cfg.Limits.DrainPeriod != config.DefaultDrainPeriod || cfg.Limits.FDHeadroom != config.DefaultFDHeadroom ||
 		cfg.Limits.IdleTimeout != config.DefaultIdleTimeout {

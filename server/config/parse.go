@@ -15,6 +15,8 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/jwtgate/jwtgate/engine"
 )
 
 // MaxFileBytes caps the size of a configuration file.
@@ -143,6 +145,9 @@ func decode(data []byte, file string) (cfg *Config, err error) {
 		if err := yaml.UnmarshalWithOptions(data, cfg, yaml.Strict()); err != nil {
 			if te := (*yaml.TypeError)(nil); errors.As(err, &te) {
 				return nil, typeError(te, tree, file)
+			}
+			if e := algorithmError(tree, file); e != nil {
+				return nil, e
 			}
 			e := yamlError(err, file)
 			if ne := (*yaml.UnexpectedNodeTypeError)(nil); errors.As(err, &ne) {
@@ -357,4 +362,44 @@ func parentPath(p string) string {
 		return ""
 	}
 	return p[:i]
+}
+
+// algorithmError finds the algorithm name engine.Alg refused to decode (its
+// error carries no position) and reports it with its setting and line; nil
+// when every algorithm in the file is valid.
+func algorithmError(tree *ast.File, file string) *Error {
+	f := &algFinder{}
+	for _, doc := range tree.Docs {
+		if doc != nil && doc.Body != nil {
+			ast.Walk(f, doc.Body)
+		}
+	}
+	if f.bad == nil {
+		return nil
+	}
+	e := &Error{File: file, Field: strings.TrimPrefix(f.bad.GetPath(), "$."), Line: f.bad.GetToken().Position.Line}
+	var a engine.Alg
+	e.Msg = a.UnmarshalText([]byte(f.bad.GetToken().Value)).Error()
+	return e
+}
+
+// algFinder finds the first element of an "algorithms" list that is not an
+// algorithm name.
+type algFinder struct{ bad ast.Node }
+
+func (f *algFinder) Visit(n ast.Node) ast.Visitor {
+	if f.bad != nil {
+		return nil
+	}
+	if seq, ok := n.(*ast.SequenceNode); ok && strings.HasSuffix(seq.GetPath(), ".algorithms") {
+		for _, v := range seq.Values {
+			if tk := v.GetToken(); tk != nil && tk.Position != nil {
+				if _, ok := engine.ParseAlg(tk.Value); !ok {
+					f.bad = v
+					return nil
+				}
+			}
+		}
+	}
+	return f
 }

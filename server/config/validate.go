@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"net"
 	"net/textproto"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/jwtgate/jwtgate/authz"
 	"github.com/jwtgate/jwtgate/engine"
+	"github.com/jwtgate/jwtgate/keystore"
 )
 
 // Bounds on settings, beyond which a value is surely a mistake.
@@ -91,7 +91,7 @@ func (c *Config) defaults() {
 		c.ForwardAuth.MethodHeader = SourceAuto
 	}
 	l := &c.Limits
-	setInt(&l.MaxTokenBytes, DefaultMaxTokenBytes)
+	setInt(&l.MaxTokenBytes, engine.DefaultMaxTokenSize)
 	setInt(&l.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	setInt(&l.MaxVerifyBodyBytes, DefaultMaxVerifyBodyBytes)
 	setInt(&l.Concurrency, DefaultConcurrency)
@@ -115,11 +115,17 @@ func (c *Config) defaults() {
 		l.FDHeadroom = DefaultFDHeadroom
 	}
 	if c.Cache.Entries == nil {
-		n := DefaultCacheEntries
+		n := engine.DefaultCacheEntries
 		c.Cache.Entries = &n
 	}
 	if c.Cache.MaxBytes == 0 {
-		c.Cache.MaxBytes = DefaultCacheBytes
+		c.Cache.MaxBytes = engine.DefaultCacheBytes
+	}
+	for i := range c.Issuers {
+		if c.Issuers[i].Leeway == nil {
+			d := engine.DefaultLeeway
+			c.Issuers[i].Leeway = &d
+		}
 	}
 	if c.Log.Format == "" {
 		c.Log.Format = DefaultLogFormat
@@ -252,16 +258,10 @@ func (is *Issuer) checkKeySource(p *problems, f string) {
 	}
 }
 
+// checkURL is keystore.CheckURL's verdict as a message ("" for a good URL).
 func checkURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Sprintf("%q is not a URL: %v", raw, err)
-	}
-	if u.Scheme != "https" && u.Scheme != "http" {
-		return fmt.Sprintf("%q must be an http or https URL", raw)
-	}
-	if u.Host == "" {
-		return fmt.Sprintf("%q has no host", raw)
+	if err := keystore.CheckURL(raw); err != nil {
+		return err.Error()
 	}
 	return ""
 }
@@ -284,15 +284,41 @@ func (is *Issuer) checkPolicy(p *problems, f string) {
 		}
 	}
 	for j, a := range is.Algorithms {
-		if _, ok := engine.ParseAlg(a); !ok {
-			p.add(fmt.Sprintf("%s.algorithms[%d]", f, j), "%q is not a supported algorithm (RS256..RS512, PS256..PS512, ES256, ES384, ES512, EdDSA, HS256..HS512)", a)
+		if !a.Valid() {
+			p.add(fmt.Sprintf("%s.algorithms[%d]", f, j), "%d is not a supported algorithm (RS256..RS512, PS256..PS512, ES256, ES384, ES512, EdDSA, HS256..HS512)", a)
 		}
 	}
+	is.checkTenants(p, f)
 	if is.Leeway != nil && *is.Leeway < 0 {
 		p.add(f+".leeway", "must not be negative (0s means no leeway)")
 	}
 	if is.MaxAge < 0 {
 		p.add(f+".max_age", "must not be negative")
+	}
+}
+
+// checkTenants checks a tenant template issuer and its tenants; the
+// template's shape and the tenant IDs are the engine's to judge
+// (engine.CheckTenants).
+func (is *Issuer) checkTenants(p *problems, f string) {
+	template := strings.Contains(is.Issuer, engine.TenantPlaceholder)
+	switch {
+	case !template && (len(is.Tenants) > 0 || is.AnyTenant):
+		p.add(f+".tenants", "tenants and any_tenant need an issuer template with %s, as in https://login.microsoftonline.com/%s/v2.0",
+			engine.TenantPlaceholder, engine.TenantPlaceholder)
+	case template && len(is.Tenants) == 0 && !is.AnyTenant:
+		p.add(f+".tenants", "the tenant template %q needs the allowed tenant IDs (tenants: [...]), or any_tenant: true to accept every tenant", is.Issuer)
+	case len(is.Tenants) > 0 && is.AnyTenant:
+		p.add(f+".any_tenant", "contradicts tenants: list the tenants, or accept any")
+	default:
+		if err := engine.CheckTenants(is.Issuer, is.Tenants, is.AnyTenant); err != nil {
+			field := f + ".issuer"
+			if len(is.Tenants) > 0 && strings.HasPrefix(err.Error(), "tenant ") {
+				field = f + ".tenants"
+			}
+			p.add(field, "%v", err)
+		}
+		checkStrings(p, f+".tenants", is.Tenants)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/jwtgate/jwtgate/authz"
+	"github.com/jwtgate/jwtgate/engine"
 	"github.com/jwtgate/jwtgate/server"
 )
 
@@ -34,7 +35,7 @@ func newCounters(set *metrics.Set, pol *authz.Policy) *counters {
 	for _, rd := range pol.Denials() {
 		c.register(outcomeOf(rd.Denial.Status()), rd.Denial.Reason())
 	}
-	for _, e := range authz.EngineReasons {
+	for _, e := range engine.Reasons() {
 		d := authz.DenialOf(e, "")
 		c.register(outcomeOf(d.Status()), d.Reason())
 	}

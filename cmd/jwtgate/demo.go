@@ -1,4 +1,4 @@
-package server
+package main
 
 import (
 	"crypto/rand"
@@ -13,48 +13,48 @@ import (
 
 // Demo mode defaults.
 const (
-	DemoAudience = "jwtgate-demo"
-	DemoSubject  = "demo-user"
-	DemoScope    = "demo read"
-	DemoTokenTTL = 24 * time.Hour
+	demoAudience = "jwtgate-demo"
+	demoSubject  = "demo-user"
+	demoScope    = "demo read"
+	demoTokenTTL = 24 * time.Hour
 )
 
-// Demo is a self-contained setup for trying jwtgate without an identity
+// demoSetup is a self-contained setup for trying jwtgate without an identity
 // provider: a freshly generated signing key, its public JWKS (served by the
 // server at /.well-known/jwks.json) and tokens it signs. The private key
 // lives only in memory.
-type Demo struct {
+type demoSetup struct {
 	Issuer   string
 	Audience string
 	JWKS     []byte
 	key      *sign.Key
 }
 
-// NewDemo generates a key for alg (ES256 or EdDSA are quick to make) for
-// the given issuer and audience (DemoAudience when empty).
-func NewDemo(alg engine.Alg, issuer, audience string) (*Demo, error) {
+// newDemoSetup generates a key for alg (ES256 or EdDSA are quick to make)
+// for the given issuer and audience (demoAudience when empty).
+func newDemoSetup(alg engine.Alg, issuer, audience string) (*demoSetup, error) {
 	if audience == "" {
-		audience = DemoAudience
+		audience = demoAudience
 	}
 	k, err := sign.Generate(alg, "demo-"+alg.String())
 	if err != nil {
 		return nil, err
 	}
-	return &Demo{Issuer: issuer, Audience: audience, JWKS: sign.JWKS(k), key: k}, nil
+	return &demoSetup{Issuer: issuer, Audience: audience, JWKS: sign.JWKS(k), key: k}, nil
 }
 
 // Configure makes the demo issuer the only issuer of cfg.
-func (d *Demo) Configure(cfg *config.Config) {
+func (d *demoSetup) Configure(cfg *config.Config) {
 	cfg.Issuers = []config.Issuer{{
 		Issuer:     d.Issuer,
 		InlineJWKS: d.JWKS,
 		Audiences:  []string{d.Audience},
-		Algorithms: []string{d.key.Alg.String()},
+		Algorithms: []engine.Alg{d.key.Alg},
 	}}
 }
 
 // Token signs a token for sub, valid from now for ttl, with the demo scopes.
-func (d *Demo) Token(sub string, now time.Time, ttl time.Duration) (string, error) {
+func (d *demoSetup) Token(sub string, now time.Time, ttl time.Duration) (string, error) {
 	var jti [12]byte
 	if _, err := rand.Read(jti[:]); err != nil {
 		return "", err
@@ -67,12 +67,12 @@ func (d *Demo) Token(sub string, now time.Time, ttl time.Duration) (string, erro
 		"nbf":   now.Unix(),
 		"exp":   now.Add(ttl).Unix(),
 		"jti":   hex.EncodeToString(jti[:]),
-		"scope": DemoScope,
+		"scope": demoScope,
 	})
 }
 
-// CurlCommand returns the ready-to-run command that calls /auth at
+// curlCommand returns the ready-to-run command that calls /auth at
 // baseURL with token.
-func CurlCommand(baseURL, token string) string {
+func curlCommand(baseURL, token string) string {
 	return fmt.Sprintf("curl -i -H 'Authorization: Bearer %s' %s/auth", token, baseURL)
 }
