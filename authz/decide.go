@@ -163,7 +163,7 @@ func (pol *Policy) Decide(req *Request, v Verifier, st *State) *Decision {
 	*d = Decision{policy: pol}
 	st.Issuer = ""
 	if pol.needPath && req.Path == nil {
-		return d.deny(nil, DenialURIUnknown)
+		return pol.unrouted(d, req, v, st)
 	}
 	if pol.preflight && string(req.Method) == "OPTIONS" {
 		if r := pol.preflightRoute(req, st); r != nil {
@@ -193,6 +193,22 @@ func (pol *Policy) Decide(req *Request, v Verifier, st *State) *Decision {
 		return d.deny(r, &st.verified)
 	}
 	return pol.authorize(d, r, &st.Token, tok, v, st)
+}
+
+// unrouted answers a request whose route cannot be chosen (its path is
+// unknown): a missing or bad token is refused as such, as on a required
+// route; a valid one gets DenialURIUnknown.
+func (pol *Policy) unrouted(d *Decision, req *Request, v Verifier, st *State) *Decision {
+	tok, den := pol.sources.extract(req, st)
+	if den != nil {
+		return d.deny(nil, den)
+	}
+	scope, err := v.Verify(tok, st)
+	if err != nil {
+		st.verified = DenialOf(err, scope)
+		return d.deny(nil, &st.verified)
+	}
+	return d.deny(nil, DenialURIUnknown)
 }
 
 // Check decides for a request whose token the caller has already verified
@@ -319,7 +335,9 @@ func (pol *Policy) preflightRoute(req *Request, st *State) *route {
 
 // IsLookAlike reports whether a request header named name could be taken by
 // an upstream for one of the identity headers: it equals one once case is
-// ignored and '_' and '.' read as '-'. A front end that forwards the
+// ignored and every character but a letter or a digit reads as '-'
+// (X_Auth_Subject, X.Auth.Subject, X~Auth~Subject: CGI, WSGI, PHP and
+// nginx-variable backends read them all as X-Auth-Subject). A front end that forwards the
 // request itself (middleware, a gRPC ext_authz answer's headers_to_remove,
 // a Caddy handler) removes every such header the client sent.
 func (pol *Policy) IsLookAlike(name []byte) bool { return pol.identity.isLookAlike(name) }
@@ -340,6 +358,11 @@ func (pol *Policy) NeedsHost() bool { return pol.needHost }
 // CORS preflights through (a front end that must work to find the original
 // method can skip it otherwise).
 func (pol *Policy) NeedsMethod() bool { return pol.needMethod }
+
+// TokenHeader returns the canonical name of the configured token header
+// (Tokens.Header), or "": with Authorization, Cookie, Origin and
+// Access-Control-Request-Method, the headers Decide reads.
+func (pol *Policy) TokenHeader() string { return pol.sources.header }
 
 // NeedsQuery reports whether the query token source is configured.
 func (pol *Policy) NeedsQuery() bool { return pol.sources.query != "" }

@@ -201,10 +201,17 @@ func TestRequirementsAnswers(t *testing.T) {
 		!strings.Contains(body, "has-admin-role") || strings.Contains(body, "user") {
 		t.Errorf("condition: %d %s %s", d.Status(), d.Reason(), body)
 	}
-	// Unknown path with a path-matching table: refused, not guessed.
+	// Unknown path with a path-matching table: refused, not guessed; a
+	// missing or bad token is refused as such first.
 	d = pol.Decide(req("GET", "x", "", h), f.v, &st)
 	if d.Status() != 403 || d.Reason() != "uri_unknown" {
 		t.Errorf("unknown path: %d %s", d.Status(), d.Reason())
+	}
+	if d = pol.Decide(req("GET", "x", "", hdr()), f.v, &st); d.Status() != 401 || d.Reason() != "no_token" {
+		t.Errorf("unknown path, no token: %d %s", d.Status(), d.Reason())
+	}
+	if d = pol.Decide(req("GET", "x", "", hdr("Authorization", "Bearer x.y.z")), f.v, &st); d.Status() != 401 {
+		t.Errorf("unknown path, bad token: %d %s", d.Status(), d.Reason())
 	}
 	// A bare 401 for no token: a challenge without an error code.
 	d = pol.Decide(req("GET", "x", "/x", hdr()), f.v, &st)
@@ -316,12 +323,13 @@ func TestIdentityBlockPerPolicy(t *testing.T) {
 
 func TestIsLookAlike(t *testing.T) {
 	pol := mustCompile(t, &Config{Identity: Identity{PayloadHeader: "X-Auth-Payload"}})
-	for _, name := range []string{"X-Auth-Subject", "x-auth-subject", "X_Auth_Subject", "x.auth.subject", "X-AUTH_SCOPE", "x_auth.payload"} {
+	for _, name := range []string{"X-Auth-Subject", "x-auth-subject", "X_Auth_Subject", "x.auth.subject", "X-AUTH_SCOPE", "x_auth.payload",
+		"X~Auth~Subject", "X!Auth!Subject", "X Auth Subject", "X*Auth*Subject", "X%Auth%Subject"} {
 		if !pol.IsLookAlike([]byte(name)) {
 			t.Errorf("%s is not a look-alike", name)
 		}
 	}
-	for _, name := range []string{"X-Auth-Subjects", "X-Auth", "Authorization", "X Auth Subject", "X-Auth-Subjec"} {
+	for _, name := range []string{"X-Auth-Subjects", "X-Auth", "Authorization", "XAuthSubject", "X-Auth-Subjec", "X--Auth-Subject"} {
 		if pol.IsLookAlike([]byte(name)) {
 			t.Errorf("%s is a look-alike", name)
 		}

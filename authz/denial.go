@@ -52,6 +52,15 @@ func (d *Denial) Scope() string { return d.scope }
 // route and the condition that failed, as "route: name-or-position".
 func (d *Denial) Condition() string { return d.condition }
 
+// WithStatus returns a copy of d answered with status instead, for a front
+// end whose contract differs (POST /verify answers a refused token with 401
+// whatever the reason).
+func (d *Denial) WithStatus(status int) Denial {
+	c := *d
+	c.status = status
+	return c
+}
+
 // Challenges reports whether the answer carries a WWW-Authenticate
 // challenge: every 401, and every refusal with an RFC 6750 code.
 func (d *Denial) Challenges() bool { return d.code != "" || d.status == 401 }

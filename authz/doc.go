@@ -33,7 +33,8 @@
 //   - or prefix, the prefix form of jwtgate's earlier rules: "/admin" covers
 //     "/admin", "/admin/x", "/admin;x" and "/admin.json", but neither
 //     "/administrator" nor "/admin-ui".
-//   - methods: a set of methods; empty: any.
+//   - methods: a set of methods, compared ignoring case (some upstreams
+//     serve "get" as GET); empty: any.
 //
 // A route that can never match because an earlier one matches every request
 // it would is refused at compile time.

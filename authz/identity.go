@@ -89,7 +89,7 @@ func compileIdentity(p *problems, slots *slotTable, cfg *Identity) *identity {
 		}
 		norm := lookAlikeForm(name)
 		if other, dup := seen[norm]; dup {
-			p.add(ErrSetting, field, fmt.Sprintf("%q is the same header as %s (names that differ only in case, '_', '.' or '-' reach an upstream as one)", name, other),
+			p.add(ErrSetting, field, fmt.Sprintf("%q is the same header as %s (names that differ only in case or in characters other than letters and digits reach an upstream as one)", name, other),
 				"give each claim its own header name")
 		}
 		seen[norm] = field
@@ -251,7 +251,9 @@ func hasControl(v []byte) bool {
 }
 
 // lookAlikeForm is the form in which two header names that an upstream may
-// take for one compare equal: lower case, with '_' and '.' read as '-'.
+// take for one compare equal: lower case, every byte but a letter or a
+// digit read as '-' (CGI, WSGI, PHP and nginx-variable backends read
+// X_Auth_Subject, X.Auth.Subject and X~Auth~Subject as X-Auth-Subject).
 func lookAlikeForm(name string) string {
 	b := []byte(name)
 	for i, c := range b {
@@ -262,12 +264,12 @@ func lookAlikeForm(name string) string {
 
 func lookAlikeByte(c byte) byte {
 	switch {
-	case c == '_' || c == '.':
-		return '-'
 	case 'A' <= c && c <= 'Z':
 		return c + 'a' - 'A'
+	case 'a' <= c && c <= 'z' || '0' <= c && c <= '9':
+		return c
 	}
-	return c
+	return '-'
 }
 
 // isLookAlike reports whether name reads as one of the identity headers.

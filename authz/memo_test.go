@@ -78,3 +78,29 @@ func TestMemoConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestMemoAcrossEqualPolicies: a policy compiled again from an equal
+// configuration (a reload that changes no route) reads what the one before
+// kept with a cached token; a policy compiled from another one does not.
+func TestMemoAcrossEqualPolicies(t *testing.T) {
+	f := newFixture(t, true)
+	cfg := func(role string) *Config {
+		return &Config{Routes: []Route{{Name: "r", Require: []Condition{{Claim: "realm_access.roles", Op: OpContains, Value: role}}}}}
+	}
+	a, b, other := mustCompile(t, cfg("admin")), mustCompile(t, cfg("admin")), mustCompile(t, cfg("ops"))
+	if a.tag != b.tag || a.tag == other.tag {
+		t.Fatalf("tags %x %x %x", a.tag, b.tag, other.tag)
+	}
+	tok := f.token(t, func(c map[string]any) { c["realm_access"] = map[string]any{"roles": []string{"admin"}} })
+	var st State
+	r := req("GET", "h", "/", hdr("Authorization", "Bearer "+tok))
+	if d := a.Decide(r, f.v, &st); !d.Allowed {
+		t.Fatal(d.Reason())
+	}
+	if d := b.Decide(r, f.v, &st); !d.Allowed || !b.owns(d.Token.Attachment()) {
+		t.Errorf("the equal policy does not read the kept block: %v", d.Allowed)
+	}
+	if d := other.Decide(r, f.v, &st); d.Allowed || other.owns(st.Token.Attachment()) {
+		t.Errorf("another policy reads the kept block: %v", d.Allowed)
+	}
+}

@@ -35,6 +35,9 @@ func NormalizePath(dst, raw []byte) ([]byte, bool) {
 	if len(raw) == 0 || raw[0] != '/' {
 		return dst, false
 	}
+	if plainPath(raw) {
+		return append(dst, raw...), true
+	}
 	start := len(dst)
 	dotLast := false
 	for i := 0; i < len(raw); {
@@ -95,6 +98,22 @@ func NormalizePath(dst, raw []byte) ([]byte, bool) {
 		dst = append(dst, '/')
 	}
 	return dst, utf8.Valid(dst[start:])
+}
+
+// plainPath reports whether raw (starting with '/') is already normalized:
+// printable ASCII without '%', '\\' or '#', no empty segment but a final one,
+// no segment starting with a dot. Most paths are: they are copied as they
+// are.
+func plainPath(raw []byte) bool {
+	prev := byte('/')
+	for i := 1; i < len(raw); i++ {
+		c := raw[i]
+		if c <= 0x20 || c >= 0x7f || c == '%' || c == '\\' || c == '#' || prev == '/' && (c == '/' || c == '.') {
+			return false
+		}
+		prev = c
+	}
+	return true
 }
 
 func isDotSegment(s []byte) bool {

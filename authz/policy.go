@@ -1,7 +1,9 @@
 package authz
 
 import (
+	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -28,8 +30,9 @@ type Policy struct {
 	needMethod bool // some route matches on methods, or preflights pass
 
 	// Route lookup: the routes that can match a path whose first segment
-	// is the key, in order; other paths can only match generic routes.
-	byFirst map[string][]*route
+	// is a key of byFirst, in order; other paths can only match generic
+	// routes.
+	byFirst firstIndex
 	generic []*route
 
 	// The token block (view.go).
@@ -41,7 +44,25 @@ type Policy struct {
 	needBlock   bool // conditions or identity headers read claims
 }
 
+// policyTags numbers the policies whose configuration cannot be hashed.
 var policyTags atomic.Uint64
+
+// tagOf is the tag of the blocks a policy compiled from cfg and opts keeps
+// with cached tokens: a hash of the configuration, so that a policy compiled
+// again from an equal configuration (a reload that changes no route) reads
+// the blocks of the one before, while any other policy's differ.
+func tagOf(cfg *Config, opts *Options) uint64 {
+	b, err := json.Marshal(struct {
+		C *Config
+		O *Options
+	}{cfg, opts})
+	if err != nil {
+		return policyTags.Add(1) | 1<<63
+	}
+	h := fnv.New64a()
+	h.Write(b)
+	return h.Sum64() &^ (1 << 63)
+}
 
 // Refusals about the request itself: a route cannot be chosen.
 var (
@@ -87,7 +108,7 @@ type route struct {
 // each is a *CompileError that names the setting and the fix.
 func Compile(cfg *Config, opts Options) (*Policy, error) {
 	var p problems
-	pol := &Policy{tag: policyTags.Add(1), slots: slotTable{slots: map[string]int{}}}
+	pol := &Policy{tag: tagOf(cfg, &opts), slots: slotTable{slots: map[string]int{}}}
 	pol.sources = compileSources(&p, &cfg.Tokens)
 	pol.identity = compileIdentity(&p, &pol.slots, &cfg.Identity)
 	if len(cfg.Routes) > maxRoutes {
@@ -146,11 +167,11 @@ func Compile(cfg *Config, opts Options) (*Policy, error) {
 
 // indexRoutes builds the lookup by first path segment.
 func (pol *Policy) indexRoutes() {
-	pol.byFirst = map[string][]*route{}
+	lists := map[string][]*route{}
 	configured := pol.routes[:len(pol.routes)-1]
 	for i := range configured {
 		if key, ok := configured[i].path.firstLiteral(); ok {
-			pol.byFirst[key] = nil
+			lists[key] = nil
 		}
 	}
 	for i := range configured {
@@ -159,12 +180,65 @@ func (pol *Policy) indexRoutes() {
 		if !ok {
 			pol.generic = append(pol.generic, r)
 		}
-		for k := range pol.byFirst {
+		for k := range lists {
 			if !ok || k == key {
-				pol.byFirst[k] = append(pol.byFirst[k], r)
+				lists[k] = append(lists[k], r)
 			}
 		}
 	}
+	pol.byFirst.build(lists)
+}
+
+// firstIndex maps a first path segment to its routes: an open-addressing
+// table with FNV-1a hashes, faster than a Go map for these short keys and
+// never allocating.
+type firstIndex struct {
+	mask  uint64
+	slots []firstSlot
+}
+
+type firstSlot struct {
+	used   bool
+	key    string
+	routes []*route
+}
+
+func (fi *firstIndex) build(lists map[string][]*route) {
+	n := 4
+	for n < 2*len(lists) {
+		n *= 2
+	}
+	fi.mask, fi.slots = uint64(n-1), make([]firstSlot, n)
+	for k, rs := range lists {
+		i := fnv1a([]byte(k)) & fi.mask
+		for fi.slots[i].used {
+			i = (i + 1) & fi.mask
+		}
+		fi.slots[i] = firstSlot{used: true, key: k, routes: rs}
+	}
+}
+
+func (fi *firstIndex) lookup(seg []byte) ([]*route, bool) {
+	if len(fi.slots) == 0 {
+		return nil, false
+	}
+	for i := fnv1a(seg) & fi.mask; ; i = (i + 1) & fi.mask {
+		s := &fi.slots[i]
+		if !s.used {
+			return nil, false
+		}
+		if s.key == string(seg) {
+			return s.routes, true
+		}
+	}
+}
+
+func fnv1a(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	return h
 }
 
 func compileRoute(p *problems, slots *slotTable, field, defName string, rc *Route, preflight bool, issuers map[string]bool) route {
@@ -294,7 +368,7 @@ func methodsCover(a, b []string) bool {
 func (pol *Policy) match(host, path, method []byte) *route {
 	candidates := pol.generic
 	if path != nil {
-		if list, ok := pol.byFirst[string(firstSegment(path))]; ok {
+		if list, ok := pol.byFirst.lookup(firstSegment(path)); ok {
 			candidates = list
 		}
 	}
@@ -306,12 +380,16 @@ func (pol *Policy) match(host, path, method []byte) *route {
 	return &pol.routes[len(pol.routes)-1]
 }
 
+// matchMethod reports whether the route takes method m. Methods are
+// compared ignoring ASCII case: a route for GET also takes "get", which
+// some upstreams serve as GET, so that a request cannot leave a route by
+// changing the case of its method.
 func (r *route) matchMethod(m []byte) bool {
 	if r.methods == nil {
 		return true
 	}
 	for _, x := range r.methods {
-		if string(m) == x {
+		if equalFold(m, x) {
 			return true
 		}
 	}

@@ -272,11 +272,13 @@ func (pp *pathPattern) match(path []byte) bool {
 		if rest == nil {
 			return false // the path has fewer segments
 		}
-		var seg []byte
-		if j := bytes.IndexByte(rest, '/'); j >= 0 {
-			seg, rest = rest[:j], rest[j+1:]
-		} else {
-			seg, rest = rest, nil
+		seg := rest // segments are short: a loop is faster than IndexByte
+		rest = nil
+		for j, c := range seg {
+			if c == '/' {
+				seg, rest = seg[:j], seg[j+1:]
+				break
+			}
 		}
 		switch sg.kind {
 		case segStar:

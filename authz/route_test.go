@@ -2,6 +2,7 @@ package authz
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -54,7 +55,8 @@ func TestRouteMatching(t *testing.T) {
 		{"POST", "x", "/orders/1", "writes"},
 		{"DELETE", "x", "/orders", "writes"},
 		{"GET", "x", "/orders/1", "reads"},
-		{"post", "x", "/orders/1", "reads"},
+		{"post", "x", "/orders/1", "writes"},
+		{"Delete", "x", "/orders/1", "writes"},
 		{"GET", "x", "/orders;x/1", "reads"},
 		{"GET", "x", "/ordersx", "default"},
 		{"GET", "x", "/admin", "legacy"},
@@ -155,6 +157,44 @@ func TestReachableRoutes(t *testing.T) {
 	for _, routes := range ok {
 		if _, err := Compile(&Config{Routes: routes}, Options{}); err != nil {
 			t.Errorf("%+v: %v", routes, err)
+		}
+	}
+}
+
+// TestRouteIndex: the lookup by first segment finds every route of a large
+// table, keeps their order with the routes that match any first segment,
+// and falls back to those for other paths.
+func TestRouteIndex(t *testing.T) {
+	cfg := &Config{}
+	for i := 0; i < 300; i++ {
+		cfg.Routes = append(cfg.Routes, Route{Name: fmt.Sprintf("r%d", i), Path: fmt.Sprintf("/s%d/**", i), Methods: []string{"POST"}})
+		if i == 150 {
+			cfg.Routes = append(cfg.Routes, Route{Name: "star", Path: "/*/x"})
+		}
+	}
+	pol := mustCompile(t, cfg)
+	for i := 0; i < 300; i++ {
+		if r := pol.match(nil, []byte(fmt.Sprintf("/s%d/y", i)), []byte("POST")); r.name != fmt.Sprintf("r%d", i) {
+			t.Errorf("/s%d/y: %s", i, r.name)
+		}
+		want := "star"
+		if i <= 150 {
+			want = fmt.Sprintf("r%d", i) // before the * route
+		}
+		if r := pol.match(nil, []byte(fmt.Sprintf("/s%d/x", i)), []byte("POST")); r.name != want {
+			t.Errorf("/s%d/x: %s, want %s", i, r.name, want)
+		}
+	}
+	for _, p := range []string{"/nope/x", "/s300/x", "/", "/s1;v=2/x"} {
+		want := "star"
+		if p == "/" {
+			want = "default"
+		}
+		if p == "/s1;v=2/x" {
+			want = "r1"
+		}
+		if r := pol.match(nil, []byte(p), []byte("POST")); r.name != want {
+			t.Errorf("%s: %s, want %s", p, r.name, want)
 		}
 	}
 }

@@ -58,13 +58,17 @@ func (r *route) requirements() string {
 			parts = append(parts, r.require.kids[i].String())
 		}
 	}
+	req := strings.Join(parts, "; ")
 	if len(parts) == 0 {
-		if r.access == accessPublic {
-			return "-"
-		}
-		return "a valid token"
+		req = "a valid token"
 	}
-	return strings.Join(parts, "; ")
+	switch r.access {
+	case accessPublic:
+		return "-"
+	case accessOptional:
+		return "nothing; a token sent: " + req
+	}
+	return req
 }
 
 // String describes the condition in the configuration's terms.

@@ -36,6 +36,15 @@ func FuzzParseConfig(f *testing.F) {
 		"limits:\n  max_token_bytes: 99999999999999999999999\n",
 		"log: !!binary aGVsbG8=\n",
 		"tokens:\n  authorization: false\n  header: X-T\n  header_prefix: 'T '\n",
+		// Routes, access modes, preflight, claim conditions, identity from claim paths.
+		"issuers:\n  - issuer: i\n    jwks_file: /k.json\n    audiences: [a]\ncors_preflight: true\nroutes:\n  - name: h\n    path: /healthz\n    access: public\n" +
+			"  - name: a\n    host: '*.example.com'\n    path: /admin/*/x/**\n    methods: [GET]\n    issuers: [i]\n    scopes: [s]\n    require:\n" +
+			"      - claim: realm_access.roles\n        op: contains\n        value: admin\n      - any:\n          - claim: '[\"https://e.com/r\"]'\n            op: one_of\n            value: [x, 5, true]\n" +
+			"          - all:\n              - claim: cognito:groups\n                op: contains_all\n                value: [g]\n              - claim: a\\.b.c\n                op: exists\n" +
+			"default_route:\n  access: optional\nidentity:\n  headers:\n    - header: X-Roles\n      claim: realm_access.roles\n      format: json\n",
+		"issuers:\n  - issuer: i\n    jwks_file: /k.json\n    audiences: [a]\nroutes:\n  - {}\n  - path: /x\n",
+		"issuers:\n  - issuer: i\n    jwks_file: /k.json\n    audiences: [a]\nroutes:\n  - path: /x\n    require:\n      - claim: a..b\n        op: equal\n        value: {k: v}\n",
+		"issuers:\n  - issuer: i\n    jwks_file: /k.json\n    audiences: [a]\nroutes:\n  - prefix: /x\n    access: public\n    cors_preflight: false\nrules:\n  - path: /y\n",
 	} {
 		f.Add([]byte(s))
 	}

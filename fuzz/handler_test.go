@@ -104,9 +104,24 @@ identity:
   payload_header: X-Auth-Payload
   max_value_bytes: %d
   max_payload_bytes: %d
-rules:
-  - path: /admin
+routes:
+  - name: admin
+    prefix: /admin
     scopes: [admin]
+  - name: roles
+    path: /roles/*/**
+    methods: [GET, POST]
+    require:
+      - claim: realm_access.roles
+        op: contains
+        value: admin
+      - any:
+          - claim: '["https://e.com/t"]'
+            op: equals
+            value: 5
+          - claim: sub
+            op: prefix
+            value: user-
 cache:
   entries: 256
 `, fuzzIssuer, fuzzAudience, fuzzLeeway, fuzzHMACIssuer, fuzzAudience, fuzzLeeway,
@@ -210,6 +225,8 @@ func FuzzAuthHandler(f *testing.F) {
 		{"GET", "/auth", "X-Forwarded-Uri: /admin/x", nil, admin, 0},
 		{"GET", "/auth", "X-Forwarded-Uri: /public\nX-Original-URI: /admin", nil, admin, 0},
 		{"GET", "/auth", "X-Original-URI: /public/../admin\nX-Original-Method: DELETE", nil, hs, 0},
+		{"GET", "/auth", "X-Forwarded-Uri: /roles/a/b\nX-Forwarded-Method: POST", nil, hs, 0},
+		{"GET", "/auth/roles/a", "Origin: https://o\nAccess-Control-Request-Method: GET", nil, "", 0},
 		{"GET", "/auth/x", "Authorization: Bearer a b", nil, "", 0},
 		{"GET", "/auth/x", "Authorization: bearer " + hs, nil, "", 0},
 		{"GET", "/auth/x", "X-Token: Token " + hs, nil, "", 0},

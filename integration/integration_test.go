@@ -107,9 +107,29 @@ issuers:
   - issuer: %s
     jwks_file: %s
     audiences: [%s]
-rules:
-  - path: /admin
+routes:
+  - name: health
+    path: /healthz
+    access: public
+  - name: docs
+    path: /docs/**
+    access: optional
+  - name: reports
+    path: /reports/**
+    cors_preflight: true
+    require:
+      - claim: roles
+        op: contains
+        value: reporter
+  - name: admin
+    prefix: /admin
     scopes: [admin]
+  - name: tenant
+    host: "*.tenants.example"
+    require:
+      - claim: tenant
+        op: equals
+        value: acme
 `, issuer, jwks, audience)))
 	if err != nil {
 		t.Fatal(err)
@@ -135,11 +155,14 @@ rules:
 	return &jwtgate{addr: ln.Addr().String(), key: key}
 }
 
-func (g *jwtgate) token(t *testing.T, sub, scope string) string {
+func (g *jwtgate) token(t *testing.T, sub, scope string, roles ...string) string {
 	t.Helper()
 	c := map[string]any{"iss": issuer, "aud": audience, "sub": sub, "exp": time.Now().Add(time.Hour).Unix()}
 	if scope != "" {
 		c["scope"] = scope
+	}
+	if roles != nil {
+		c["roles"] = roles
 	}
 	tok, err := g.key.Sign(c)
 	if err != nil {
@@ -282,14 +305,33 @@ type reply struct {
 	echo      *echoed
 }
 
+// tenantToken is a token of the tenant the host route wants.
+func (g *jwtgate) tenantToken(t *testing.T) string {
+	t.Helper()
+	tok, err := g.key.Sign(map[string]any{"iss": issuer, "aud": audience, "sub": "t-1", "tenant": "acme", "exp": time.Now().Add(time.Hour).Unix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
 func get(t *testing.T, url string, headers ...string) reply {
 	t.Helper()
-	req, err := http.NewRequest("GET", url, nil)
+	return do(t, "GET", url, headers...)
+}
+
+func do(t *testing.T, method, url string, headers ...string) reply {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, h := range headers {
 		k, v, _ := strings.Cut(h, ":")
+		if strings.EqualFold(k, "Host") {
+			req.Host = strings.TrimSpace(v)
+			continue
+		}
 		req.Header.Add(k, strings.TrimSpace(v))
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
@@ -373,6 +415,56 @@ func checkProxy(t *testing.T, base string, g *jwtgate, u *upstream) {
 			t.Error("upstream called without a token")
 		}
 	})
+	t.Run("public route: no token needed, no identity", func(t *testing.T) {
+		for _, h := range [][]string{nil, {"Authorization: Bearer garbage", "X-Auth-Subject: root"}} {
+			r := get(t, base+"/healthz", h...)
+			if r.status != 200 || r.echo.only(t, "X-Auth-Subject") != "" {
+				t.Errorf("%v: status %d, subject %q", h, r.status, r.echo.only(t, "X-Auth-Subject"))
+			}
+		}
+	})
+	t.Run("optional route: identity when a token is sent", func(t *testing.T) {
+		r := get(t, base+"/docs/intro", "X-Auth-Subject: root")
+		if r.status != 200 || r.echo.only(t, "X-Auth-Subject") != "" {
+			t.Errorf("no token: status %d", r.status)
+		}
+		r = get(t, base+"/docs/intro", "Authorization: Bearer "+user)
+		if r.status != 200 || r.echo.only(t, "X-Auth-Subject") != "user-1" {
+			t.Errorf("token: status %d", r.status)
+		}
+		if r := get(t, base+"/docs/intro", "Authorization: Bearer garbage"); r.status != 401 {
+			t.Errorf("bad token: status %d", r.status)
+		}
+	})
+	t.Run("role-gated route", func(t *testing.T) {
+		reporter := g.token(t, "rep-1", "", "user", "reporter")
+		if r := get(t, base+"/reports/q3", "Authorization: Bearer "+reporter); r.status != 200 || r.echo.only(t, "X-Auth-Subject") != "rep-1" {
+			t.Errorf("reporter: status %d", r.status)
+		}
+		before := u.count.Load()
+		for _, tok := range []string{user, g.token(t, "u", "", "user")} {
+			if r := get(t, base+"/reports/q3", "Authorization: Bearer "+tok); r.status != 403 {
+				t.Errorf("without the role: status %d", r.status)
+			}
+		}
+		if u.count.Load() != before {
+			t.Error("upstream called for a refused role")
+		}
+	})
+	t.Run("CORS preflight passes without a token", func(t *testing.T) {
+		r := do(t, "OPTIONS", base+"/reports/q3", "Origin: https://app.example", "Access-Control-Request-Method: GET")
+		if r.status != 200 || r.echo.only(t, "X-Auth-Subject") != "" {
+			t.Errorf("preflight: status %d", r.status)
+		}
+		// Not a preflight: no Access-Control-Request-Method.
+		if r := do(t, "OPTIONS", base+"/reports/q3", "Origin: https://app.example"); r.status != 401 {
+			t.Errorf("OPTIONS without preflight headers: status %d", r.status)
+		}
+		// Only where the route allows it.
+		if r := do(t, "OPTIONS", base+"/orders", "Origin: https://app.example", "Access-Control-Request-Method: GET"); r.status != 401 {
+			t.Errorf("preflight elsewhere: status %d", r.status)
+		}
+	})
 	t.Run("rules see the original path", func(t *testing.T) {
 		if r := get(t, base+"/admin/users", "Authorization: Bearer "+user); r.status != 403 {
 			t.Errorf("/admin with a user token: %d", r.status)
@@ -397,6 +489,26 @@ func TestNginxAuthRequest(t *testing.T) {
 	g, u := startJWTGate(t), startUpstream(t)
 	base := startNginx(t, g, u)
 	checkProxy(t, base, g, u)
+}
+
+// TestNginxHostRoutes: a route on a host sees the host nginx serves, never
+// one the client names in X-Forwarded-Host.
+func TestNginxHostRoutes(t *testing.T) {
+	g, u := startJWTGate(t), startUpstream(t)
+	base := startNginx(t, g, u)
+	user := g.token(t, "user-1", "read")
+	if r := get(t, base+"/orders", "Host: a.tenants.example", "Authorization: Bearer "+user); r.status != 403 {
+		t.Errorf("tenant host without the tenant: %d", r.status)
+	}
+	if r := get(t, base+"/orders", "Host: a.tenants.example", "X-Forwarded-Host: elsewhere.example", "Authorization: Bearer "+user); r.status != 403 {
+		t.Errorf("tenant host, client's X-Forwarded-Host: %d", r.status)
+	}
+	if r := get(t, base+"/orders", "Host: a.tenants.example", "Authorization: Bearer "+g.tenantToken(t)); r.status != 200 {
+		t.Errorf("tenant host with the tenant: %d", r.status)
+	}
+	if r := get(t, base+"/orders", "Authorization: Bearer "+user); r.status != 200 {
+		t.Errorf("other host: %d", r.status)
+	}
 }
 
 func TestCaddyForwardAuth(t *testing.T) {

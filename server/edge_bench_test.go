@@ -1,6 +1,10 @@
 package server
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/jwtgate/jwtgate/authz"
+)
 
 // A typical forward-auth request from a proxy: its raw target and header
 // block, as fasthttp keeps them.
@@ -21,7 +25,7 @@ func edgeChecks(dst []byte) ([]byte, bool) {
 	if !framingOK(edgeHeader) || targetOf(path, ok, false) != targetAuth {
 		return dst, false
 	}
-	return appendOriginalPath(dst[:0], edgeOriginal)
+	return authz.NormalizePath(dst[:0], edgeOriginal)
 }
 
 func TestEdgeChecksZeroAllocs(t *testing.T) {
@@ -38,7 +42,7 @@ func TestEdgeChecksZeroAllocs(t *testing.T) {
 }
 
 // BenchmarkEdgeChecks measures the per-request cost of deciding on the raw
-// request (framingOK, targetOf, appendOriginalPath) on a typical request.
+// request (framingOK, targetOf, authz.NormalizePath) on a typical request.
 func BenchmarkEdgeChecks(b *testing.B) {
 	dst := make([]byte, 0, 64)
 	b.ReportAllocs()

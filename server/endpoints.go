@@ -6,6 +6,8 @@ import (
 	"io"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/jwtgate/jwtgate/authz"
 )
 
 var errVerifyBody = newDenial(401, codeInvalidToken, "malformed",
@@ -13,10 +15,14 @@ var errVerifyBody = newDenial(401, codeInvalidToken, "malformed",
 
 // verify is POST /verify: the body is the token or {"token":"..."}; with an
 // empty body, the token of the Authorization header (Bearer, read as /auth
-// reads it). It
-// answers 200 {"valid":true,"header":{...},"claims":{...}} or 401
-// {"valid":false,"error":"<RFC 6750 code>","reason":"...","description":"..."}.
-// Route rules and identity headers do not apply: it verifies only.
+// reads it). It answers 200 {"valid":true,"header":{...},"claims":{...}} or
+// 401 {"valid":false,"error":"<RFC 6750 code>","reason":"...","description":"..."}.
+//
+// With the query parameters path (or uri, a path and query) and optionally
+// method (default GET) and host, it also decides the original request that
+// path names, as /auth would for the verified token: the answer adds
+// "allowed" and "route", and a request the route refuses is 403 with the
+// refusal's error, reason, description (and scope or condition).
 func (h *handler) verify(ctx *fasthttp.RequestCtx) {
 	if !ctx.IsPost() {
 		methodNotAllowed(ctx, "POST", `{"error":"method_not_allowed","description":"use POST with the token as the body"}`+"\n")
@@ -25,22 +31,51 @@ func (h *handler) verify(ctx *fasthttp.RequestCtx) {
 	x := exchangePool.Get().(*exchange)
 	defer exchangePool.Put(x)
 	ctx.Response.Header.SetCanonical(hdrCacheControl, noStore)
-	x.issuer = ""
-	tok, d := verifyRequestToken(&ctx.Request)
+	x.st.Issuer, x.verified = "", nil
+	x.headers.reset(h.headers, &ctx.Request.Header)
+	tok, d := h.verifyRequestToken(&ctx.Request, x)
 	if d != nil {
-		h.deny(ctx, x, endpointVerify, d)
+		h.deny(ctx, x, endpointVerify, -1, d)
 		return
 	}
-	if err := h.verifyToken(tok, x); err != nil {
-		d := denialOf(err, h.scopeOf(&x.tok))
-		d.status = 401 // /verify answers valid or not: 200 or 401
-		h.deny(ctx, x, endpointVerify, &d)
+	var origin *authz.Request
+	if args := ctx.QueryArgs(); args.Has("path") || args.Has("uri") {
+		if origin, d = verifyOrigin(args, x); d != nil {
+			h.deny(ctx, x, endpointVerify, -1, d)
+			return
+		}
+	}
+	if _, err := h.timed.Verify(tok, &x.st); err != nil {
+		dv := authz.DenialOf(err, "")
+		dv = dv.WithStatus(401) // a token is valid or not: 200 or 401
+		h.deny(ctx, x, endpointVerify, -1, &dv)
 		return
 	}
-	b := append(x.buf[:0], `{"valid":true,"header":`...)
-	b = append(b, x.tok.Header.Raw()...)
+	x.verified = &x.st.Token
+	b := append(x.buf[:0], `{"valid":true,`...)
+	if origin != nil {
+		dec := h.policy.Check(origin, &x.st.Token, tok, &x.st)
+		b = append(b, `"route":`...)
+		b = appendJSONString(b, dec.Route())
+		if !dec.Allowed {
+			b = append(b, `,"allowed":false,`...)
+			b = append(b, dec.Denial.AppendJSON(nil, false)[1:]...) // its members, after {
+			x.buf = b
+			ctx.SetStatusCode(dec.Denial.Status())
+			ctx.SetContentType(contentJSON)
+			ctx.SetBody(b)
+			h.metrics.denied(endpointVerify, dec.Denial)
+			if h.logRequests {
+				h.logRequest(ctx, x, endpointVerify, dec.Denial.Status(), dec.Denial.Reason())
+			}
+			return
+		}
+		b = append(b, `,"allowed":true,`...)
+	}
+	b = append(b, `"header":`...)
+	b = append(b, x.st.Token.Header.Raw()...)
 	b = append(b, `,"claims":`...)
-	b = append(b, x.tok.Claims.Raw()...)
+	b = append(b, x.st.Token.Claims.Raw()...)
 	b = append(b, '}', '\n')
 	x.buf = b
 	ctx.SetContentType(contentJSON)
@@ -51,10 +86,41 @@ func (h *handler) verify(ctx *fasthttp.RequestCtx) {
 	}
 }
 
+// verifyOrigin reads the original request /verify is asked to decide: path
+// or uri (path and query) normalized as /auth normalizes the original
+// path, method (default GET), host.
+func verifyOrigin(args *fasthttp.Args, x *exchange) (*authz.Request, *denial) {
+	raw, query := args.Peek("path"), []byte(nil)
+	if u := args.Peek("uri"); u != nil {
+		if raw != nil {
+			return nil, errVerifyOrigin
+		}
+		raw = u
+		if i := bytes.IndexByte(u, '?'); i >= 0 {
+			raw, query = u[:i], u[i+1:]
+		}
+	}
+	var ok bool
+	if x.orig.path, ok = authz.NormalizePath(x.orig.path[:0], raw); !ok {
+		return nil, authz.DenialURIEncoding
+	}
+	r := &x.req
+	*r = authz.Request{Method: args.Peek("method"), Host: args.Peek("host"), Path: x.orig.path, Query: query}
+	if len(r.Method) == 0 {
+		r.Method = methodGET
+	}
+	return r, nil
+}
+
+var (
+	methodGET       = []byte("GET")
+	errVerifyOrigin = newDenial(401, codeInvalidToken, "malformed", "give the original request to /verify as path or as uri, not both")
+)
+
 // verifyRequestToken finds the token of a /verify request: the body's, or,
 // when the body is empty (or only whitespace), the Authorization header's
 // Bearer token. A body and a header are not compared: the body wins.
-func verifyRequestToken(req *fasthttp.Request) ([]byte, *denial) {
+func (h *handler) verifyRequestToken(req *fasthttp.Request, x *exchange) ([]byte, *denial) {
 	body := req.Body()
 	if len(bytes.TrimSpace(body)) > 0 {
 		tok, ok := verifyBodyToken(body)
@@ -63,16 +129,11 @@ func verifyRequestToken(req *fasthttp.Request) ([]byte, *denial) {
 		}
 		return tok, nil
 	}
-	var f tokenFinder
-	for _, v := range req.Header.PeekAll(fasthttp.HeaderAuthorization) {
-		if tok, d, ok := parseBearer(v); ok {
-			f.add(tok, d)
-		}
-	}
-	if f.n == 0 {
+	tok, d := authz.BearerToken(&x.headers, &x.st)
+	if d == authz.DenialNoToken {
 		return nil, errVerifyBody
 	}
-	return f.result()
+	return tok, d
 }
 
 // verifyBodyToken reads the token from a /verify body: the token itself

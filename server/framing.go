@@ -127,3 +127,21 @@ func trimLeadingSpaces(b []byte) []byte {
 	}
 	return b
 }
+
+// asciiEqualFold compares b with the lower-case ASCII string lower, ignoring
+// ASCII case.
+func asciiEqualFold(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,16 +1,15 @@
 package server
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 
+	"github.com/jwtgate/jwtgate/authz"
 	"github.com/jwtgate/jwtgate/engine"
 	"github.com/jwtgate/jwtgate/server/config"
 )
@@ -18,13 +17,14 @@ import (
 // handler answers every endpoint of the server.
 type handler struct {
 	realm      string
-	verifier   *engine.Verifier
-	scopes     []string // required scopes of each policy, for the 403 scope attribute
-	sources    TokenSources
-	identity   *identity
-	rules      *ruleSet
+	policy     *authz.Policy    // token sources, routes, identity headers
+	verifier   *engine.Verifier // every issuer's policy and keys, one token cache
+	issuers    *authz.Issuers   // verifier, for the decision
+	timed      timedVerifier    // issuers, timed for the latency histogram
+	routes     routeCounters    // /auth decisions by route
 	origin     *origin
-	needOrigin bool // rules, or a query token source, need the original URI
+	headers    *headerNames // the request headers the handler reads
+	needOrigin bool         // the routes, or a query token source, need the original URI
 	metrics    *serverMetrics
 	// framingRefused counts requests refused for ambiguous framing
 	// (jwtgate_http_refused_total{reason="ambiguous_framing"}).
@@ -48,22 +48,24 @@ type handlerDeps struct {
 }
 
 func newHandler(cfg *config.Config, deps handlerDeps) (*handler, error) {
+	if cfg.Policy() == nil {
+		if err := cfg.Validate(); err != nil {
+			return nil, err
+		}
+	}
 	h := &handler{
 		realm:       cfg.Realm,
+		policy:      cfg.Policy(),
 		verifier:    deps.verifier,
-		sources:     sourcesOf(&cfg.Tokens),
-		identity:    newIdentity(&cfg.Identity),
-		rules:       newRuleSet(cfg.Rules),
-		origin:      newOrigin(&cfg.ForwardAuth),
+		issuers:     authz.NewIssuers(deps.verifier),
+		headers:     newHeaderNames(cfg.Policy().TokenHeader()),
 		metrics:     deps.metrics,
 		ready:       deps.ready,
 		logger:      deps.logger,
 		logRequests: cfg.Log.Requests,
 	}
-	for _, p := range deps.verifier.Policies() {
-		h.scopes = append(h.scopes, strings.Join(p.RequiredScopes, " "))
-	}
-	h.needOrigin = !h.rules.empty() || h.sources.Query != ""
+	h.origin = newOrigin(&cfg.ForwardAuth, h.headers)
+	h.needOrigin = h.policy.NeedsPath() || h.policy.NeedsQuery()
 	if h.ready == nil {
 		h.ready = func() bool { return true }
 	}
@@ -74,30 +76,46 @@ func newHandler(cfg *config.Config, deps handlerDeps) (*handler, error) {
 		h.metrics = newServerMetrics()
 		h.metrics.set.RegisterMetricsWriter(func(w io.Writer) { writeCacheMetrics(w, h.verifier.Cache()) })
 	}
+	h.timed = timedVerifier{issuers: h.issuers, latency: &h.metrics.verify}
 	h.registerReasons()
 	h.framingRefused = h.metrics.set.GetOrCreateCounter(metricHTTPRefused + `{reason="ambiguous_framing"}`)
 	return h, nil
 }
 
-// sourcesOf translates the token sources of the configuration.
-func sourcesOf(t *config.Tokens) TokenSources {
-	return TokenSources{
-		NoAuthorization: !t.AuthorizationEnabled(),
-		Header:          t.Header,
-		HeaderPrefix:    t.HeaderPrefix,
-		Cookie:          t.Cookie,
-		Query:           t.Query,
-	}
+// timedVerifier is the issuers' verifier, timing each verification for the
+// latency histogram.
+type timedVerifier struct {
+	issuers *authz.Issuers
+	latency *latencyHistogram
 }
+
+var _ authz.Verifier = (*timedVerifier)(nil)
+
+// Verify verifies token with its issuer's verifier.
+func (v *timedVerifier) Verify(token []byte, st *authz.State) (string, error) {
+	start := time.Now()
+	scope, err := v.issuers.Verify(token, st)
+	v.latency.observe(time.Since(start))
+	return scope, err
+}
+
+// Keeps reports whether the verifier of t caches tokens.
+func (v *timedVerifier) Keeps(t *engine.Token) bool { return v.issuers.Keeps(t) }
+
+// Attach keeps block with the cache entry of t.
+func (v *timedVerifier) Attach(t *engine.Token, block []byte) { v.issuers.Attach(t, block) }
 
 // exchange is the per-request scratch memory, pooled so that a request
 // allocates nothing once the pool is warm.
 type exchange struct {
-	tok    engine.Token
-	buf    []byte
-	args   fasthttp.Args
-	orig   request
-	issuer string // the issuer whose verifier checked the token, for the request log
+	st      authz.State // the decision's memory; st.Token is the verified token
+	req     authz.Request
+	headers fastHeaders
+	buf     []byte
+	orig    request
+	// verified is the token of an allowed request, for the request log: nil
+	// when none was verified (st.Token may hold an earlier request's).
+	verified *engine.Token
 }
 
 var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
@@ -191,104 +209,69 @@ func (h *handler) auth(ctx *fasthttp.RequestCtx, path, query []byte) {
 	defer exchangePool.Put(x)
 	req := &ctx.Request
 	ctx.Response.Header.SetCanonical(hdrCacheControl, noStore)
-	x.issuer = ""
+	x.st.Issuer, x.verified = "", nil
 
+	r := &x.req
+	*r = authz.Request{Method: req.Header.Method(), Query: query}
+	x.headers.reset(h.headers, &req.Header)
 	x.orig.known = false
 	if h.needOrigin {
-		if d := h.origin.resolveURI(req, path, query, x); d != nil {
-			h.deny(ctx, x, endpointAuth, d)
+		if d := h.origin.resolveURI(path, query, x); d != nil {
+			h.deny(ctx, x, endpointAuth, -1, d)
 			return
 		}
 		if x.orig.known {
-			query = x.orig.query
+			r.Path, r.Query = x.orig.path, x.orig.query
 		}
 	}
-	tok, d := h.sources.extract(&req.Header, query, &x.args)
-	if d != nil {
-		h.deny(ctx, x, endpointAuth, d)
-		return
-	}
-	if err := h.verifyToken(tok, x); err != nil {
-		dv := denialOf(err, h.scopeOf(&x.tok))
-		h.deny(ctx, x, endpointAuth, &dv)
-		return
-	}
-	if !h.rules.empty() {
-		if d := h.applyRules(req, x); d != nil {
-			h.deny(ctx, x, endpointAuth, d)
+	if h.policy.NeedsMethod() && (r.Path != nil || !h.policy.NeedsPath()) { // an unknown path is refused first
+		if d := h.origin.resolveMethod(req, x); d != nil {
+			h.deny(ctx, x, endpointAuth, -1, d)
 			return
 		}
+		r.Method = x.orig.method
 	}
-	if !h.identity.empty() {
-		block := x.tok.Attachment()
-		if block == nil {
-			var d *denial
-			x.buf, d = h.identity.build(x.buf[:0], &x.tok, tok)
-			if d != nil {
-				h.deny(ctx, x, endpointAuth, d)
-				return
-			}
-			block = x.buf
-			if h.verifier.Cache() != nil {
-				h.verifier.Attach(&x.tok, bytes.Clone(block))
-			}
+	if h.policy.NeedsHost() {
+		host, d := originHost(req, x)
+		if d != nil {
+			h.deny(ctx, x, endpointAuth, -1, d)
+			return
 		}
-		h.identity.write(&ctx.Response.Header, block)
+		r.Host = host
 	}
+	r.Headers = &x.headers
+	dec := h.policy.Decide(r, &h.timed, &x.st)
+	if !dec.Allowed {
+		h.deny(ctx, x, endpointAuth, dec.RouteIndex(), dec.Denial)
+		return
+	}
+	dec.VisitHeaders(func(name, value []byte) { ctx.Response.Header.SetCanonical(name, value) })
+	x.verified = dec.Token
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	h.metrics.authOK.Inc()
+	h.routes.inc(dec.RouteIndex(), fasthttp.StatusOK, dec.Reason())
 	if h.logRequests {
 		h.logRequest(ctx, x, endpointAuth, fasthttp.StatusOK, "ok")
 	}
 }
 
-// verifyToken verifies tok into x.tok, timing it for the latency
-// histogram, and notes the issuer whose policy judged it.
-func (h *handler) verifyToken(tok []byte, x *exchange) error {
-	start := time.Now()
-	err := h.verifier.Verify(tok, &x.tok)
-	h.metrics.verify.observe(time.Since(start))
-	x.issuer = x.tok.PolicyIssuer()
-	return err
-}
-
-// scopeOf returns the scopes required by the policy that judged t.
-func (h *handler) scopeOf(t *engine.Token) string {
-	if i := t.PolicyIndex(); i >= 0 {
-		return h.scopes[i]
-	}
-	return ""
-}
-
-// applyRules checks the rule for the original request, if any.
-func (h *handler) applyRules(req *fasthttp.Request, x *exchange) *denial {
-	if !x.orig.known {
-		return errURIUnknown
-	}
-	if h.rules.needsMethod() {
-		if d := h.origin.resolveMethod(req, x); d != nil {
-			return d
-		}
-	}
-	if r := h.rules.match(x.orig.path, x.orig.method); r != nil {
-		return r.check(&x.tok)
-	}
-	return nil
-}
-
 // deny answers a refusal: the status, the challenge (none for a 403 that is
 // not about the token), and a small JSON body. It never echoes the token.
-func (h *handler) deny(ctx *fasthttp.RequestCtx, x *exchange, e endpoint, d *denial) {
-	ctx.SetStatusCode(d.status)
-	if e == endpointAuth && (d.code != "" || d.status == 401) {
-		x.buf = appendChallenge(x.buf[:0], h.realm, d)
+// route is the index of the route that refused (-1: none), for metrics.
+func (h *handler) deny(ctx *fasthttp.RequestCtx, x *exchange, e endpoint, route int, d *denial) {
+	ctx.SetStatusCode(d.Status())
+	if e == endpointAuth && d.Challenges() {
+		x.buf = d.AppendChallenge(x.buf[:0], h.realm)
 		ctx.Response.Header.SetCanonical(hdrWWWAuthenticate, x.buf)
 	}
 	ctx.SetContentType(contentJSON)
-	x.buf = appendDenialJSON(x.buf[:0], d, e == endpointVerify)
+	x.buf = d.AppendJSON(x.buf[:0], e == endpointVerify)
 	ctx.SetBody(x.buf)
 	h.metrics.denied(e, d)
+	if e == endpointAuth {
+		h.routes.inc(route, d.Status(), d.Reason())
+	}
 	if h.logRequests {
-		h.logRequest(ctx, x, e, d.status, d.reason)
+		h.logRequest(ctx, x, e, d.Status(), d.Reason())
 	}
 }

@@ -73,8 +73,12 @@ func (h *handler) logRequest(ctx *fasthttp.RequestCtx, x *exchange, e endpoint, 
 		latency = time.Since(start)
 	}
 	var sub string
-	if status == fasthttp.StatusOK && e == endpointAuth {
-		sub = string(x.tok.Claims.Subject)
+	cached := false
+	if status == fasthttp.StatusOK && x.verified != nil { // nil on a public route, or an optional one without a token
+		cached = x.verified.FromCache()
+		if e == endpointAuth {
+			sub = string(x.verified.Claims.Subject)
+		}
 	}
 	h.logger.LogAttrs(context.Background(), slog.LevelInfo, "request",
 		slog.String("endpoint", endpointNames[e]),
@@ -83,8 +87,8 @@ func (h *handler) logRequest(ctx *fasthttp.RequestCtx, x *exchange, e endpoint, 
 		slog.Int("status", status),
 		slog.String("reason", reason),
 		slog.Duration("latency", latency),
-		slog.Bool("cached", status == fasthttp.StatusOK && x.tok.FromCache()),
-		slog.String("issuer", x.issuer),
+		slog.Bool("cached", cached),
+		slog.String("issuer", x.st.Issuer),
 		slog.String("sub", sub),
 	)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"github.com/jwtgate/jwtgate/authz"
 	"github.com/jwtgate/jwtgate/engine"
 )
 
@@ -24,6 +25,9 @@ var (
 	// of /auth and /verify (cache hits included), buckets from 100ns to 5s.
 	metricVerifyDuration = family("jwtgate_verify_duration_seconds", typeHistogram,
 		"Time spent verifying a token for /auth and /verify, verified-token cache hits included.")
+	// jwtgate_route_requests_total{route="<route name>|none",outcome="allow|deny|forbid",reason="allowed|anonymous|public|preflight|<refusal reason>"}
+	metricRouteRequests = family("jwtgate_route_requests_total", typeCounter,
+		`Requests to /auth by the route that decided them ("none" when the original request could not be routed), outcome (allow, deny = 401, forbid = 403) and reason (allowed, anonymous, public, preflight, or why the request was refused).`)
 	// jwtgate_http_refused_total{reason="ambiguous_framing"}
 	metricHTTPRefused = family("jwtgate_http_refused_total", typeCounter,
 		"Requests refused at the HTTP layer before any endpoint, by reason (ambiguous_framing: Content-Length with Transfer-Encoding, or a transfer coding other than exactly chunked).")
@@ -79,14 +83,94 @@ func newServerMetrics() *serverMetrics {
 }
 
 func requestsName(e endpoint, status int, reason string) string {
-	outcome := "deny"
+	return fmt.Sprintf(`%s{endpoint=%q,outcome=%q,reason=%q}`, metricRequests, endpointNames[e], outcomeOf(status), reason)
+}
+
+func outcomeOf(status int) string {
 	switch status {
 	case 200:
-		outcome = "allow"
+		return "allow"
 	case 403:
-		outcome = "forbid"
+		return "forbid"
 	}
-	return fmt.Sprintf(`%s{endpoint=%q,outcome=%q,reason=%q}`, metricRequests, endpointNames[e], outcome, reason)
+	return "deny"
+}
+
+// routeCounters count /auth decisions by route and reason. Each route has a
+// copy-on-write map from reason to counter: counting a reason met before
+// takes one atomic load and no lock; a new one is added under the lock.
+type routeCounters struct {
+	set     *metrics.Set
+	names   []string // by route index; the last is "none"
+	mu      sync.Mutex
+	byRoute []atomic.Pointer[map[string]*metrics.Counter]
+	allowed [][len(allowedReasons)]atomic.Pointer[metrics.Counter] // by route, the allowed outcomes
+}
+
+// allowedReasons are the outcomes of an allowed request.
+var allowedReasons = [...]string{authz.ReasonAllowed, authz.ReasonAnonymous, authz.ReasonPublic, authz.ReasonPreflight}
+
+// init names the routes (in the policy's order) and creates the counters
+// of the outcomes known in advance.
+func (rc *routeCounters) init(set *metrics.Set, routes []string, known []authz.RouteDenial) {
+	rc.set = set
+	rc.names = append(append([]string(nil), routes...), "none")
+	rc.byRoute = make([]atomic.Pointer[map[string]*metrics.Counter], len(rc.names))
+	rc.allowed = make([][len(allowedReasons)]atomic.Pointer[metrics.Counter], len(rc.names))
+	for i := range rc.byRoute {
+		m := map[string]*metrics.Counter{}
+		rc.byRoute[i].Store(&m)
+	}
+	index := map[string]int{"": len(rc.names) - 1}
+	for i, n := range routes {
+		index[n] = i
+	}
+	for _, rd := range known {
+		rc.counter(index[rd.Route], rd.Denial.Status(), rd.Denial.Reason())
+	}
+}
+
+// inc counts a decision of route i (-1: none).
+func (rc *routeCounters) inc(i, status int, reason string) {
+	if i < 0 || i >= len(rc.byRoute)-1 {
+		i = len(rc.byRoute) - 1
+	}
+	if status == 200 {
+		for k, r := range allowedReasons {
+			if r == reason {
+				c := rc.allowed[i][k].Load()
+				if c == nil {
+					c = rc.counter(i, status, reason)
+					rc.allowed[i][k].Store(c)
+				}
+				c.Inc()
+				return
+			}
+		}
+	}
+	if c := (*rc.byRoute[i].Load())[reason]; c != nil {
+		c.Inc()
+		return
+	}
+	rc.counter(i, status, reason).Inc()
+}
+
+// counter returns the counter of route i and reason, creating it.
+func (rc *routeCounters) counter(i, status int, reason string) *metrics.Counter {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	old := rc.byRoute[i].Load()
+	if c := (*old)[reason]; c != nil {
+		return c
+	}
+	m := make(map[string]*metrics.Counter, len(*old)+1)
+	for k, v := range *old {
+		m[k] = v
+	}
+	c := rc.set.GetOrCreateCounter(fmt.Sprintf(`%s{route="%s",outcome=%q,reason=%q}`, metricRouteRequests, labelValue(rc.names[i]), outcomeOf(status), reason))
+	m[reason] = c
+	rc.byRoute[i].Store(&m)
+	return c
 }
 
 // register makes the counter of a reason known before serving. Once the
@@ -109,15 +193,15 @@ func (m *serverMetrics) register(e endpoint, status int, reason string) {
 
 // denied counts a refusal.
 func (m *serverMetrics) denied(e endpoint, d *denial) {
-	if c := m.known[e][d.reason]; c != nil {
+	if c := m.known[e][d.Reason()]; c != nil {
 		c.Inc()
 		return
 	}
 	m.extraMu.Lock()
-	c := m.extra[e][d.reason]
+	c := m.extra[e][d.Reason()]
 	if c == nil {
-		c = m.set.GetOrCreateCounter(requestsName(e, d.status, d.reason))
-		m.extra[e][d.reason] = c
+		c = m.set.GetOrCreateCounter(requestsName(e, d.Status(), d.Reason()))
+		m.extra[e][d.Reason()] = c
 	}
 	m.extraMu.Unlock()
 	c.Inc()

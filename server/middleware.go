@@ -7,35 +7,69 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/jwtgate/jwtgate/authz"
 	"github.com/jwtgate/jwtgate/engine"
 )
 
-// Middleware verifies the token of every request before the wrapped handler
-// runs, for programs that embed jwtgate instead of calling its server. A
-// request without a valid token gets the same answer as /auth (401 or 403
-// with an RFC 6750 challenge and a small JSON body) and never reaches the
-// handler; otherwise the handler finds the verified token with
-// TokenFromContext (net/http) or TokenFromRequestCtx (fasthttp).
+// Middleware decides every request before the wrapped handler runs, for
+// programs that embed jwtgate instead of calling its server: the decision
+// is /auth's (the authz package's), from the request's own method, host and
+// path. A refused request gets the same answer as /auth (401 or 403 with an
+// RFC 6750 challenge and a small JSON body) and never reaches the handler;
+// otherwise the identity headers are set on the request, and the handler
+// finds the verified token with TokenFromContext (net/http) or
+// TokenFromRequestCtx (fasthttp) — nil on a public route, or an optional
+// one without a token.
 //
 // The token and its claims are valid only while the handler runs: they live
 // in pooled memory reused by later requests. Copy what must outlive the
 // request (Claims.Decode copies custom claims into a struct).
 type Middleware struct {
-	// Verifier checks the tokens. Required.
+	// Verifier checks the tokens of one issuer. Set it or Verifiers.
 	Verifier *engine.Verifier
+	// Verifiers, if set, checks the tokens instead (authz.Issuers for
+	// several issuers).
+	Verifiers authz.Verifier
+	// Policy decides each request: where its token is, the route's access
+	// and requirements, the identity headers. nil: the token comes from
+	// Authorization: Bearer and is required everywhere; no identity
+	// headers.
+	Policy *authz.Policy
 	// Realm is the realm of the WWW-Authenticate challenge (default "jwtgate").
 	Realm string
-	// Sources says where the token is read (default: Authorization: Bearer).
-	Sources TokenSources
-	// StripHeaders are request headers removed before the handler runs:
-	// name here any header the handler trusts as identity (X-Auth-Subject,
-	// ...), so that a client cannot send a forged copy.
+	// StripHeaders are request headers removed before the handler runs,
+	// besides the policy's identity headers and their look-alikes (which
+	// always are): name here any other header the handler trusts, so that a
+	// client cannot send a forged copy.
 	StripHeaders []string
 }
 
 type tokenKey struct{}
 
-var middlewarePool = sync.Pool{New: func() any { return new(engine.Token) }}
+// defaultPolicy is the Policy of a Middleware without one.
+var defaultPolicy = sync.OnceValue(func() *authz.Policy {
+	pol, err := authz.Compile(&authz.Config{Identity: authz.Identity{Headers: []authz.IdentityHeader{}}}, authz.Options{})
+	if err != nil {
+		panic("server: the default middleware policy does not compile: " + err.Error())
+	}
+	return pol
+})
+
+// setup returns the policy and the verifier of the middleware.
+func (m *Middleware) setup() (*authz.Policy, authz.Verifier) {
+	pol := m.Policy
+	if pol == nil {
+		pol = defaultPolicy()
+	}
+	v := m.Verifiers
+	if v == nil {
+		if m.Verifier == nil {
+			panic("server: Middleware needs a Verifier or Verifiers")
+		}
+		v = &authz.Engine{Verifier: m.Verifier}
+	}
+	return pol, v
+}
 
 func (m *Middleware) realm() string {
 	if m.Realm == "" {
@@ -44,37 +78,68 @@ func (m *Middleware) realm() string {
 	return m.Realm
 }
 
+// httpState is the per-request memory of the net/http middleware.
+type httpState struct {
+	st   authz.State
+	path []byte
+}
+
+var httpStatePool = sync.Pool{New: func() any { return new(httpState) }}
+
 // HTTP wraps a net/http handler.
 func (m *Middleware) HTTP(next http.Handler) http.Handler {
+	pol, v := m.setup()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, h := range m.StripHeaders {
 			r.Header.Del(h)
 		}
-		raw, d := m.Sources.extractHTTP(r)
-		if d != nil {
-			m.denyHTTP(w, d)
+		for name := range r.Header {
+			if pol.IsLookAlike(bytesOf(name)) {
+				delete(r.Header, name)
+			}
+		}
+		s := httpStatePool.Get().(*httpState)
+		defer httpStatePool.Put(s)
+		req := authz.Request{Method: bytesOf(r.Method), Host: bytesOf(r.Host), Headers: httpHeaders(r.Header)}
+		path, query, ok := rawPath(bytesOf(r.RequestURI))
+		if r.RequestURI == "" { // a request made in process, not read from a connection
+			path, query, ok = bytesOf(r.URL.EscapedPath()), bytesOf(r.URL.RawQuery), true
+		}
+		req.Query = query
+		if pol.NeedsPath() {
+			if s.path, ok = authz.NormalizePath(s.path[:0], path); !ok {
+				m.denyHTTP(w, authz.DenialURIEncoding)
+				return
+			}
+			req.Path = s.path
+		}
+		dec := pol.Decide(&req, v, &s.st)
+		if !dec.Allowed {
+			m.denyHTTP(w, dec.Denial)
 			return
 		}
-		t := middlewarePool.Get().(*engine.Token)
-		defer middlewarePool.Put(t)
-		if err := m.Verifier.Verify(raw, t); err != nil {
-			dv := denialOf(err, "")
-			m.denyHTTP(w, &dv)
-			return
+		dec.VisitHeaders(func(name, value []byte) {
+			if len(value) > 0 {
+				r.Header.Set(string(name), string(value))
+			}
+		})
+		ctx := r.Context()
+		if dec.Token != nil {
+			ctx = context.WithValue(ctx, tokenKey{}, dec.Token)
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, t)))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
 func (m *Middleware) denyHTTP(w http.ResponseWriter, d *denial) {
 	h := w.Header()
-	if d.code != "" || d.status == 401 {
-		h.Set("WWW-Authenticate", string(appendChallenge(nil, m.realm(), d)))
+	if d.Challenges() {
+		h.Set("WWW-Authenticate", string(d.AppendChallenge(nil, m.realm())))
 	}
 	h.Set("Content-Type", contentJSON)
 	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(d.status)
-	w.Write(appendDenialJSON(nil, d, false)) //nolint:errcheck // the client is gone
+	w.WriteHeader(d.Status())
+	w.Write(d.AppendJSON(nil, false)) //nolint:errcheck // the client is gone
 }
 
 // TokenFromContext returns the verified token of a request that passed the
@@ -88,35 +153,79 @@ func TokenFromContext(ctx context.Context) *engine.Token {
 // the request, removed when the handler returns; a handler must not use it
 // from another goroutine after returning.
 func (m *Middleware) FastHTTP(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+	pol, v := m.setup()
+	names := newHeaderNames(pol.TokenHeader())
 	return func(ctx *fasthttp.RequestCtx) {
+		hdr := &ctx.Request.Header
 		for _, h := range m.StripHeaders {
-			ctx.Request.Header.Del(h)
+			hdr.Del(h)
 		}
 		x := exchangePool.Get().(*exchange)
 		defer exchangePool.Put(x)
-		raw, d := m.Sources.extract(&ctx.Request.Header, ctx.URI().QueryString(), &x.args)
-		if d == nil {
-			if err := m.Verifier.Verify(raw, &x.tok); err != nil {
-				dv := denialOf(err, "")
-				d = &dv
+		stripLookAlikes(hdr, pol, x)
+		r := &x.req
+		*r = authz.Request{Method: hdr.Method(), Host: hdr.Host()}
+		path, query, ok := rawPath(hdr.RequestURI())
+		r.Query = query
+		if pol.NeedsPath() {
+			if ok {
+				x.orig.path, ok = authz.NormalizePath(x.orig.path[:0], path)
 			}
+			if !ok {
+				m.denyFast(ctx, x, authz.DenialURIEncoding)
+				return
+			}
+			r.Path = x.orig.path
 		}
-		if d != nil {
-			ctx.SetStatusCode(d.status)
-			if d.code != "" || d.status == 401 {
-				x.buf = appendChallenge(x.buf[:0], m.realm(), d)
-				ctx.Response.Header.SetCanonical(hdrWWWAuthenticate, x.buf)
-			}
-			ctx.Response.Header.SetCanonical(hdrCacheControl, noStore)
-			ctx.SetContentType(contentJSON)
-			x.buf = appendDenialJSON(x.buf[:0], d, false)
-			ctx.SetBody(x.buf)
+		x.headers.reset(names, hdr)
+		r.Headers = &x.headers
+		dec := pol.Decide(r, v, &x.st)
+		if !dec.Allowed {
+			m.denyFast(ctx, x, dec.Denial)
 			return
 		}
-		ctx.SetUserValue(tokenKey{}, &x.tok)
-		defer ctx.RemoveUserValue(tokenKey{})
+		dec.VisitHeaders(func(name, value []byte) {
+			if len(value) > 0 {
+				hdr.SetCanonical(name, value)
+			}
+		})
+		if dec.Token != nil {
+			ctx.SetUserValue(tokenKey{}, dec.Token)
+			defer ctx.RemoveUserValue(tokenKey{})
+		}
 		next(ctx)
 	}
+}
+
+// stripLookAlikes removes the request headers an upstream could take for an
+// identity header.
+func stripLookAlikes(hdr *fasthttp.RequestHeader, pol *authz.Policy, x *exchange) {
+	x.buf = x.buf[:0]
+	for name := range hdr.All() {
+		if pol.IsLookAlike(name) {
+			x.buf = append(append(x.buf, name...), 0)
+		}
+	}
+	for b := x.buf; len(b) > 0; {
+		i := 0
+		for b[i] != 0 {
+			i++
+		}
+		hdr.DelBytes(b[:i])
+		b = b[i+1:]
+	}
+}
+
+func (m *Middleware) denyFast(ctx *fasthttp.RequestCtx, x *exchange, d *denial) {
+	ctx.SetStatusCode(d.Status())
+	if d.Challenges() {
+		x.buf = d.AppendChallenge(x.buf[:0], m.realm())
+		ctx.Response.Header.SetCanonical(hdrWWWAuthenticate, x.buf)
+	}
+	ctx.Response.Header.SetCanonical(hdrCacheControl, noStore)
+	ctx.SetContentType(contentJSON)
+	x.buf = d.AppendJSON(x.buf[:0], false)
+	ctx.SetBody(x.buf)
 }
 
 // TokenFromRequestCtx returns the verified token of a request that passed

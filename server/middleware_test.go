@@ -8,6 +8,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/jwtgate/jwtgate/authz"
 	"github.com/jwtgate/jwtgate/engine"
 	"github.com/jwtgate/jwtgate/server"
 )
@@ -27,8 +28,11 @@ func middlewareFixture(t *testing.T) (*server.Middleware, *fixture) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &server.Middleware{Verifier: v, Realm: "api", StripHeaders: []string{"X-User"},
-		Sources: server.TokenSources{Cookie: "session"}}, f
+	pol, err := authz.Compile(&authz.Config{Tokens: authz.Tokens{Cookie: "session"}, Identity: authz.Identity{Headers: []authz.IdentityHeader{}}}, authz.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &server.Middleware{Verifier: v, Realm: "api", StripHeaders: []string{"X-User"}, Policy: pol}, f
 }
 
 func TestMiddlewareHTTP(t *testing.T) {

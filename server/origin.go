@@ -5,6 +5,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/jwtgate/jwtgate/authz"
 	"github.com/jwtgate/jwtgate/server/config"
 )
 
@@ -14,6 +15,7 @@ var (
 	hdrOriginalURI     = []byte("X-Original-Uri")     // nginx (X-Original-URI, by convention)
 	hdrForwardedMethod = []byte("X-Forwarded-Method") // Traefik, Caddy
 	hdrOriginalMethod  = []byte("X-Original-Method")  // nginx, by convention
+	hdrForwardedHost   = []byte("X-Forwarded-Host")   // Caddy, Traefik; nginx when configured
 	authPrefix         = []byte("/auth")
 )
 
@@ -23,35 +25,35 @@ var (
 var (
 	errURIAmbiguous = newDenial(403, "", "uri_ambiguous",
 		"the original request URI is ambiguous: the forwarded URI headers (or the path under /auth) disagree")
-	errURIUnknown = newDenial(403, "", "uri_unknown",
-		"the original request URI is unknown: the proxy must send X-Forwarded-Uri or X-Original-URI, or call /auth/<path>")
 	errMethodUnknown = newDenial(403, "", "method_unknown",
 		"the original request method is unknown: the proxy must send the configured forward_auth.method_header")
 	errMethodAmbiguous = newDenial(403, "", "method_ambiguous",
 		"the original request method is ambiguous: X-Forwarded-Method and X-Original-Method disagree")
+	errHostAmbiguous = newDenial(403, "", "host_ambiguous",
+		"the original request host is ambiguous: X-Forwarded-Host must name one host; the proxy must set it, replacing any the client sent")
 )
 
 // origin finds the original request of a forward-auth call.
 type origin struct {
 	uriMode    string // config.SourceAuto, config.SourcePath or a header name
-	uriHeader  []byte
+	uriHeader  uint8  // its id in the handler's headerNames
 	methodMode string
-	methHeader []byte
+	methHeader uint8
 }
 
-func newOrigin(cfg *config.ForwardAuth) *origin {
+func newOrigin(cfg *config.ForwardAuth, names *headerNames) *origin {
 	o := &origin{uriMode: cfg.URIHeader, methodMode: cfg.MethodHeader}
 	if o.uriMode != config.SourceAuto && o.uriMode != config.SourcePath {
-		o.uriHeader = []byte(o.uriMode)
+		o.uriHeader = names.id(o.uriMode)
 	}
 	if o.methodMode != config.SourceAuto && o.methodMode != config.SourcePath {
-		o.methHeader = []byte(o.methodMode)
+		o.methHeader = names.id(o.methodMode)
 	}
 	return o
 }
 
 // request is the original request as resolved: path as the route rules
-// see it (see appendOriginalPath), raw query, method.
+// see it (see authz.NormalizePath), raw query, method.
 type request struct {
 	known  bool
 	path   []byte
@@ -63,28 +65,28 @@ type request struct {
 // authQuery are the raw path and query of the request to jwtgate (see
 // rawPath): every candidate — a forwarded URI header or the path under
 // /auth — is taken from the bytes as received and goes through the same
-// appendOriginalPath, never through fasthttp's decoded ctx.Path().
-func (o *origin) resolveURI(req *fasthttp.Request, authPath, authQuery []byte, x *exchange) *denial {
+// authz.NormalizePath, never through fasthttp's decoded ctx.Path().
+func (o *origin) resolveURI(authPath, authQuery []byte, x *exchange) *denial {
 	x.orig.known = false
-	x.orig.path, x.orig.query = x.orig.path[:0], x.orig.query[:0]
+	x.orig.path, x.orig.query = x.orig.path[:0], nil
 	switch o.uriMode {
 	case config.SourcePath:
 		return x.candidatePath(authPath, authQuery, true)
 	case config.SourceAuto:
-		for _, h := range [...][]byte{hdrForwardedURI, hdrOriginalURI} {
-			if d := x.candidateHeader(req, h); d != nil {
+		for _, h := range [...]uint8{hForwardedURI, hOriginalURI} {
+			if d := x.candidateHeader(h); d != nil {
 				return d
 			}
 		}
 		return x.candidatePath(authPath, authQuery, false)
 	default:
-		return x.candidateHeader(req, o.uriHeader)
+		return x.candidateHeader(o.uriHeader)
 	}
 }
 
 // candidateHeader adds the URI in header h, if present.
-func (x *exchange) candidateHeader(req *fasthttp.Request, h []byte) *denial {
-	raw := req.Header.PeekBytes(h)
+func (x *exchange) candidateHeader(h uint8) *denial {
+	raw := x.headers.first(h)
 	if raw == nil {
 		return nil
 	}
@@ -94,8 +96,11 @@ func (x *exchange) candidateHeader(req *fasthttp.Request, h []byte) *denial {
 		return errURIAmbiguous
 	}
 	path, query := raw, []byte(nil)
-	if i := bytes.IndexByte(raw, '?'); i >= 0 {
-		path, query = raw[:i], raw[i+1:]
+	for i, c := range raw { // short: a loop is faster than IndexByte
+		if c == '?' {
+			path, query = raw[:i], raw[i+1:]
+			break
+		}
 	}
 	return x.addCandidate(path, query)
 }
@@ -119,19 +124,21 @@ func (x *exchange) candidatePath(authPath, authQuery []byte, bare bool) *denial 
 
 var slash = []byte("/")
 
-// addCandidate normalizes a raw path and adds it with its query; a second
-// candidate must agree with the first.
+// addCandidate normalizes a raw path and adds it with its query (which
+// points into the request, valid while it is served); a second candidate
+// must agree with the first.
 func (x *exchange) addCandidate(rawPath, query []byte) *denial {
-	var ok bool
-	x.buf, ok = appendOriginalPath(x.buf[:0], rawPath)
-	if !ok {
-		return errURIEncoding
-	}
 	if !x.orig.known {
-		x.orig.known = true
-		x.orig.path = append(x.orig.path[:0], x.buf...)
-		x.orig.query = append(x.orig.query[:0], query...)
+		var ok bool
+		if x.orig.path, ok = authz.NormalizePath(x.orig.path[:0], rawPath); !ok {
+			return authz.DenialURIEncoding
+		}
+		x.orig.known, x.orig.query = true, query
 		return nil
+	}
+	var ok bool
+	if x.buf, ok = authz.NormalizePath(x.buf[:0], rawPath); !ok {
+		return authz.DenialURIEncoding
 	}
 	if !bytes.Equal(x.orig.path, x.buf) || !bytes.Equal(x.orig.query, query) {
 		return errURIAmbiguous
@@ -146,8 +153,8 @@ func (o *origin) resolveMethod(req *fasthttp.Request, x *exchange) *denial {
 	case config.SourcePath:
 		return nil
 	case config.SourceAuto:
-		a := req.Header.PeekBytes(hdrForwardedMethod)
-		b := req.Header.PeekBytes(hdrOriginalMethod)
+		a := x.headers.first(hForwardedMethod)
+		b := x.headers.first(hOriginalMethod)
 		switch {
 		case a != nil && b != nil && !bytes.Equal(a, b):
 			return errMethodAmbiguous
@@ -158,11 +165,26 @@ func (o *origin) resolveMethod(req *fasthttp.Request, x *exchange) *denial {
 		}
 		return nil
 	default:
-		m := req.Header.PeekBytes(o.methHeader)
+		m := x.headers.first(o.methHeader)
 		if len(m) == 0 {
 			return errMethodUnknown
 		}
 		x.orig.method = m
 		return nil
 	}
+}
+
+// originHost returns the host of the original request: X-Forwarded-Host
+// (Caddy and Traefik set it; nginx must be told to), else the Host of the
+// request to jwtgate (which nginx auth_request passes on with
+// proxy_set_header Host $host). Routes on hosts need the proxy to set it,
+// replacing what the client sent: a list of hosts is refused.
+func originHost(req *fasthttp.Request, x *exchange) ([]byte, *denial) {
+	if v := x.headers.first(hForwardedHost); v != nil {
+		if len(v) == 0 || bytes.IndexByte(v, ',') >= 0 {
+			return nil, errHostAmbiguous
+		}
+		return v, nil
+	}
+	return req.Header.Host(), nil
 }

@@ -1,40 +1,37 @@
 package server
 
-import "github.com/jwtgate/jwtgate/engine"
+import (
+	"github.com/jwtgate/jwtgate/authz"
+	"github.com/jwtgate/jwtgate/engine"
+)
 
-// serverDenials are the server's own fixed refusals.
+// serverDenials are the refusals of /auth about the original request,
+// before the decision.
 var serverDenials = []*denial{
-	errMultipleTokens, errBearerEmpty, errBearerSpaces, errHeaderEmpty, errNoToken,
-	errURIAmbiguous, errURIEncoding, errURIUnknown, errMethodUnknown, errMethodAmbiguous, errVerifyBody,
+	errURIAmbiguous, authz.DenialURIEncoding, errMethodUnknown, errMethodAmbiguous, errHostAmbiguous,
 }
 
 // registerReasons creates the request counter of every reason the handler
-// can answer with.
+// can answer with, so that /metrics lists them at zero and counting one
+// takes no lock.
 func (h *handler) registerReasons() {
 	m := h.metrics
 	for _, e := range engine.Reasons() {
-		d := denialOf(e, "")
-		m.register(endpointAuth, d.status, d.reason)
-		m.register(endpointVerify, 401, d.reason)
+		d := authz.DenialOf(e, "")
+		m.register(endpointAuth, d.Status(), d.Reason())
+		m.register(endpointVerify, 401, d.Reason())
 	}
 	m.register(endpointAuth, 401, "other")
 	m.register(endpointVerify, 401, "other")
 	for _, d := range serverDenials {
-		if d == errVerifyBody {
-			m.register(endpointVerify, d.status, d.reason)
-		} else {
-			m.register(endpointAuth, d.status, d.reason)
-		}
+		m.register(endpointAuth, d.Status(), d.Reason())
 	}
-	for i := range h.rules.rules {
-		r := &h.rules.rules[i]
-		for _, d := range []*denial{r.badIssuer, r.badAudience, r.badScope} {
-			if d != nil {
-				m.register(endpointAuth, d.status, d.reason)
-			}
-		}
+	for _, d := range []*denial{errVerifyBody, authz.DenialMultipleTokens, authz.DenialBearerEmpty, authz.DenialBearerSpaces, errVerifyOrigin} {
+		m.register(endpointVerify, d.Status(), d.Reason())
 	}
-	if len(h.identity.headers) > 0 || h.identity.payload != nil {
-		m.register(endpointAuth, 401, "identity_unforwardable")
+	denials := h.policy.Denials()
+	for _, rd := range denials {
+		m.register(endpointAuth, rd.Denial.Status(), rd.Denial.Reason())
 	}
+	h.routes.init(m.set, h.policy.Routes(), denials)
 }

@@ -349,12 +349,12 @@ func sameKeySources(a, b *config.Config) bool {
 }
 
 // samePolicyContext reports whether the settings outside the issuers'
-// engine policy that a cached token's results depend on — identity headers
-// (attached to cache entries), token sources, rules, forward-auth headers,
-// cache budget and token size cap — are equal in a and b.
+// engine policy that a cached token's results depend on — the authorization
+// settings (token sources, routes, identity headers: what the policy
+// attaches to cache entries), rules, forward-auth headers, cache budget and
+// token size cap — are equal in a and b.
 func samePolicyContext(a, b *config.Config) bool {
-	return reflect.DeepEqual(a.Identity, b.Identity) &&
-		reflect.DeepEqual(a.Tokens, b.Tokens) &&
+	return reflect.DeepEqual(a.Config, b.Config) &&
 		reflect.DeepEqual(a.Rules, b.Rules) &&
 		reflect.DeepEqual(a.ForwardAuth, b.ForwardAuth) &&
 		reflect.DeepEqual(a.Cache, b.Cache) &&

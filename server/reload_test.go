@@ -261,6 +261,8 @@ func TestReloadTokenCache(t *testing.T) {
 		{"identity header", identity, false},
 		{"same identity", identity, true},
 		{"key source", strings.Replace(identity, "keys.json", "copy.json", 1), false},
+		{"route", strings.Replace(identity, "keys.json", "copy.json", 1) + routeYAML("user-"), false},
+		{"same route", strings.Replace(identity, "keys.json", "copy.json", 1) + routeYAML("user-"), true},
 	}
 	for _, s := range steps {
 		f.write(t, "jwtgate.yaml", s.yaml)
@@ -275,6 +277,16 @@ func TestReloadTokenCache(t *testing.T) {
 			t.Errorf("%s: X-User %q: the cached answer of the previous identity headers was served", s.name, r.header("X-User"))
 		}
 	}
+	// A route whose condition the token fails: the outcome kept with the
+	// cached token for the route before is not served.
+	f.write(t, "jwtgate.yaml", strings.Replace(identity, "keys.json", "copy.json", 1)+routeYAML("admin-"))
+	f.reload(t)
+	f.expect(t, tok, 403)
+}
+
+// routeYAML is a route table whose one route wants sub to start with prefix.
+func routeYAML(prefix string) string {
+	return "routes:\n  - name: all\n    require:\n      - claim: sub\n        op: prefix\n        value: " + prefix + "\n"
 }
 
 // TestReloadUnderLoad reloads several times, alternating a reload that

@@ -31,6 +31,7 @@ func exitCodeOf(err error) int {
 func checkConfig(ctx context.Context, cfg *config.Config, demo, online bool, stdout, stderr io.Writer) int {
 	if demo {
 		fmt.Fprintln(stdout, "jwtgate serve: configuration OK (demo mode: no configuration file and no key source)")
+		printRoutes(stdout, cfg)
 		return exitOK
 	}
 	reports, err := server.CheckKeys(ctx, cfg, online, server.Options{})
@@ -58,7 +59,17 @@ func checkConfig(ctx context.Context, cfg *config.Config, demo, online bool, std
 		}
 	}
 	fmt.Fprintf(stdout, "jwtgate serve: %s\n", msg)
+	printRoutes(stdout, cfg)
 	return exitOK
+}
+
+// printRoutes prints the compiled route table, in the order routes are
+// tried.
+func printRoutes(w io.Writer, cfg *config.Config) {
+	if pol := cfg.Policy(); pol != nil {
+		fmt.Fprintln(w, "routes, in the order they are tried:")
+		pol.WriteTable(w) //nolint:errcheck // the terminal
+	}
 }
 
 // describeReport is the line --check-config prints for one issuer.

@@ -114,7 +114,7 @@ func serveUntil(ctx context.Context, stopNow <-chan struct{}, hup <-chan os.Sign
 	f.StringVar(&o.Issuer, "issuer", "", "the exact \"iss\" of accepted tokens")
 	var auds stringList
 	f.Var(&auds, "audience", "an accepted \"aud\" (repeatable)")
-	check := f.Bool("check-config", false, "validate the configuration and load every local key source, print the keys per issuer and exit: 0 OK, 1 a key source unusable, 2 the configuration invalid")
+	check := f.Bool("check-config", false, "validate the configuration and load every local key source, print the keys per issuer and the compiled route table, and exit: 0 OK, 1 a key source unusable, 2 the configuration invalid")
 	online := f.Bool("online", false, "with --check-config: also fetch every remote key set (jwks_url, discovery) once")
 	watch := f.Bool("watch", false, "reload when the configuration file or a key file changes (polled every reload.interval, default 5s; overrides reload.watch)")
 	demoAlg := f.String("demo-alg", "EdDSA", "algorithm of the demo-mode key: EdDSA or ES256")

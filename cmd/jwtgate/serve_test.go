@@ -175,6 +175,24 @@ func TestServeCheckConfig(t *testing.T) {
 	if code := serve(context.Background(), []string{"--check-config", "--config", good}, "", &out, &errw); code != 0 || !strings.Contains(out.String(), "configuration OK") {
 		t.Errorf("good config: exit %d, %s %s", code, out.String(), errw.String())
 	}
+	// The compiled route table is printed, in the order routes are tried.
+	routed := writeConfig(t, key, "routes:\n  - name: health\n    path: /healthz\n    access: public\n"+
+		"  - name: admin\n    path: /admin/**\n    methods: [GET]\n    require:\n      - claim: realm_access.roles\n        op: contains\n        value: admin\n")
+	out.Reset()
+	if code := serve(context.Background(), []string{"--check-config", "--config", routed}, "", &out, &errw); code != 0 {
+		t.Errorf("routed config: exit %d, %s", code, errw.String())
+	}
+	table := strings.Split(out.String(), "\n")
+	head := -1
+	for i, l := range table {
+		if strings.Contains(l, "ROUTE") && strings.Contains(l, "REQUIRES") {
+			head = i
+		}
+	}
+	if head < 0 || len(table) < head+4 || !strings.Contains(table[head+1], "health") || !strings.Contains(table[head+1], "public") ||
+		!strings.Contains(table[head+2], `realm_access.roles contains "admin"`) || !strings.Contains(table[head+2], "/admin/**") || !strings.Contains(table[head+3], "default") {
+		t.Errorf("route table:\n%s", out.String())
+	}
 	out.Reset()
 	errw.Reset()
 	if code := serve(context.Background(), []string{"--check-config"}, bad, &out, &errw); code != exitUsage {

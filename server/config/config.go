@@ -12,6 +12,7 @@ package config
 import (
 	"time"
 
+	"github.com/jwtgate/jwtgate/authz"
 	"github.com/jwtgate/jwtgate/engine"
 )
 
@@ -32,8 +33,8 @@ const (
 	DefaultShutdownTimeout    = 30 * time.Second
 	DefaultDrainPeriod        = 5 * time.Second
 	DefaultFDHeadroom         = 64
-	DefaultMaxValueBytes      = 1024
-	DefaultMaxPayloadBytes    = 8192
+	DefaultMaxValueBytes      = authz.DefaultMaxValueBytes
+	DefaultMaxPayloadBytes    = authz.DefaultMaxPayloadBytes
 	DefaultLogFormat          = "text"
 	DefaultLogLevel           = "info"
 	DefaultReloadInterval     = 5 * time.Second
@@ -49,13 +50,16 @@ type Config struct {
 	Realm string `yaml:"realm"`
 	// Issuers lists the trusted token issuers and their key sources.
 	Issuers []Issuer `yaml:"issuers"`
-	// Tokens says where requests carry their token.
-	Tokens Tokens `yaml:"tokens"`
-	// Identity says which headers a 200 answer carries.
-	Identity Identity `yaml:"identity"`
+	// Config is the authorization: token sources (tokens), the route
+	// table (routes, default_route, cors_preflight) and the identity
+	// headers (identity), at the top level of the file. Validate compiles
+	// it; Policy returns the result.
+	authz.Config `yaml:",inline"`
 	// ForwardAuth says where the original request's URI and method come from.
 	ForwardAuth ForwardAuth `yaml:"forward_auth"`
-	// Rules add requirements per path prefix (and method) of the original request.
+	// Rules is the earlier form of routes, still read: each rule becomes a
+	// route with its path as prefix, the longest prefix first (a rule
+	// naming methods first among equals). It cannot be used with Routes.
 	Rules []Rule `yaml:"rules"`
 	// Limits bound every input and the server's resources.
 	Limits Limits `yaml:"limits"`
@@ -72,8 +76,13 @@ type Config struct {
 	// changes (SIGHUP always reloads).
 	Reload Reload `yaml:"reload"`
 
-	src *source // the YAML the config was parsed from, for line numbers
+	src    *source       // the YAML the config was parsed from, for line numbers
+	policy *authz.Policy // compiled by Validate
 }
+
+// Policy returns the authorization policy compiled by the last successful
+// Validate (nil before).
+func (c *Config) Policy() *authz.Policy { return c.policy }
 
 // Issuer is one trusted issuer: its exact "iss", the one source of its keys,
 // and the policy its tokens must meet.
@@ -141,58 +150,24 @@ type Issuer struct {
 	InlineJWKS []byte `yaml:"-"`
 }
 
-// Tokens lists the places a token is taken from. A request that carries a
-// token in more than one of them is rejected.
-type Tokens struct {
-	// Authorization reads "Authorization: Bearer <token>" (default true).
-	Authorization *bool `yaml:"authorization"`
-	// Header names another header that carries the token, after the
-	// optional HeaderPrefix (matched case-insensitively).
-	Header       string `yaml:"header"`
-	HeaderPrefix string `yaml:"header_prefix"`
-	// Cookie names a cookie that carries the token.
-	Cookie string `yaml:"cookie"`
-	// Query names a query parameter of the original request that carries
-	// the token (discouraged: URLs end up in logs).
-	Query string `yaml:"query"`
-}
+// The authorization settings are the authz package's; these names keep
+// their place in this package.
+type (
+	// Tokens lists the places a token is taken from.
+	Tokens = authz.Tokens
+	// Identity configures the headers of a 200 answer.
+	Identity = authz.Identity
+	// IdentityHeader forwards one claim in one header.
+	IdentityHeader = authz.IdentityHeader
+	// Route is one entry of the route table.
+	Route = authz.Route
+	// Condition is a claim condition of a route.
+	Condition = authz.Condition
+)
 
-// AuthorizationEnabled reports whether "Authorization: Bearer" is read.
-func (t *Tokens) AuthorizationEnabled() bool { return t.Authorization == nil || *t.Authorization }
-
-// Identity configures the headers of a 200 answer.
-type Identity struct {
-	// Headers maps claims to response headers. When the key is absent the
-	// defaults apply (X-Auth-Subject: sub, X-Auth-Issuer: iss, X-Auth-Scope:
-	// scope or scp); an explicit list replaces them, and [] sends none.
-	Headers []IdentityHeader `yaml:"headers"`
-	// PayloadHeader, if set, carries the verified payload, base64url.
-	PayloadHeader string `yaml:"payload_header"`
-	// MaxValueBytes bounds one claim header value (default 1024). A token
-	// whose claim does not fit, or holds control characters, is refused:
-	// jwtgate never forwards a truncated or altered identity.
-	MaxValueBytes int `yaml:"max_value_bytes"`
-	// MaxPayloadBytes bounds the payload header (default 8192).
-	MaxPayloadBytes int `yaml:"max_payload_bytes"`
-}
-
-// IdentityHeader forwards one claim in one header.
-type IdentityHeader struct {
-	Header string `yaml:"header"`
-	Claim  string `yaml:"claim"`
-	// Separator joins the elements of an array claim (default ",";
-	// "scope"/"scp" are always joined by spaces).
-	Separator string `yaml:"separator"`
-}
-
-// DefaultIdentityHeaders are the identity headers when none are configured.
-func DefaultIdentityHeaders() []IdentityHeader {
-	return []IdentityHeader{
-		{Header: "X-Auth-Subject", Claim: "sub"},
-		{Header: "X-Auth-Issuer", Claim: "iss"},
-		{Header: "X-Auth-Scope", Claim: "scope"},
-	}
-}
+// DefaultIdentityHeaders returns the identity headers used when none are
+// configured.
+func DefaultIdentityHeaders() []IdentityHeader { return authz.DefaultIdentityHeaders() }
 
 // Original-request sources for ForwardAuth.
 const (
@@ -211,10 +186,11 @@ type ForwardAuth struct {
 	MethodHeader string `yaml:"method_header"`
 }
 
-// Rule adds requirements for original requests under a path prefix. The rule
-// with the longest matching prefix applies (a rule naming the method wins a
-// tie); its requirements come on top of the issuer's policy, and a valid token
-// that fails them gets 403 insufficient_scope.
+// Rule is the earlier form of a route: requirements for original requests
+// under a path prefix. The rule with the longest matching prefix applies (a
+// rule naming the method wins a tie); its requirements come on top of the
+// issuer's policy, and a valid token that fails them gets 403
+// insufficient_scope. Validate turns rules into routes.
 type Rule struct {
 	// Path is a prefix of the original request path (after percent-decoding
 	// and removing dot segments, as the proxy routes it), ending at a word

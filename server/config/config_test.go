@@ -119,8 +119,8 @@ log:
 	if cfg.Identity.Headers == nil || len(cfg.Identity.Headers) != 0 {
 		t.Errorf("headers: [] must mean none, got %#v", cfg.Identity.Headers)
 	}
-	if cfg.Identity.PayloadHeader != "X-Auth-Payload" || cfg.ForwardAuth.URIHeader != "X-Original-Uri" {
-		t.Errorf("canonical names %q %q", cfg.Identity.PayloadHeader, cfg.ForwardAuth.URIHeader)
+	if h := cfg.Policy().IdentityHeaders(); len(h) != 1 || h[0] != "X-Auth-Payload" || cfg.ForwardAuth.URIHeader != "X-Original-Uri" {
+		t.Errorf("canonical names %q %q", h, cfg.ForwardAuth.URIHeader)
 	}
 	if cfg.Tokens.AuthorizationEnabled() || *cfg.Cache.Entries != 0 {
 		t.Error("explicit false/0 lost")
@@ -188,11 +188,20 @@ func TestParseRejectsWithLine(t *testing.T) {
 		{"duplicate issuer", minimal + "  - issuer: https://issuer.example\n    jwks_file: f\n    audiences: [a]\n", 6, "already configured"},
 		{"no issuers", "listen: 127.0.0.1:1\n", 0, "at least one issuer"},
 		{"rule issuer unknown", minimal + "rules:\n  - path: /x\n    issuers: [https://other]\n", 8, "not a configured issuer"},
-		{"rule path", minimal + "rules:\n  - path: admin\n", 7, "starting with /"},
-		{"rule overlap", minimal + "rules:\n  - path: /a\n  - path: /a/\n", 8, "overlaps rules[0]"},
+		{"rule path", minimal + "rules:\n  - path: admin\n", 7, "rules[0].path: path \"admin\" must start with /"},
+		{"rule overlap", minimal + "rules:\n  - path: /a\n  - path: /a/\n", 8, "matches the same requests as rules[0]"},
+		{"rules and routes", minimal + "routes:\n  - path: /a\nrules:\n  - path: /b\n", 9, "cannot both be set"},
+		{"route issuer unknown", minimal + "routes:\n  - path: /x\n    issuers: [https://other]\n", 8, "not a configured issuer"},
+		{"route regex", minimal + "routes:\n  - name: users\n    path: /users/[0-9]+\n", 8, "not regular expressions"},
+		{"route unreachable", minimal + "routes:\n  - name: all\n  - name: admin\n    path: /admin/**\n", 8, "routes[0] (\"all\") comes first"},
+		{"route access", minimal + "routes:\n  - path: /a\n    access: anonymous\n", 8, "required, optional or public"},
+		{"unknown operator", minimal + "routes:\n  - path: /a\n    require:\n      - claim: roles\n        op: has\n        value: admin\n", 10, "use one of equals, one_of"},
+		{"malformed claim path", minimal + "routes:\n  - path: /a\n    require:\n      - claim: realm_access..roles\n        op: exists\n", 9, "bracket the name"},
+		{"nested condition", minimal + "routes:\n  - path: /a\n    require:\n      - any:\n          - claim: a\n            op: one_of\n            value: b\n", 12, "takes a list"},
+		{"default route path", minimal + "default_route:\n  path: /x\n", 7, "no host, path, prefix or methods"},
 		{"lower method", minimal + "rules:\n  - path: /a\n    methods: [get]\n", 8, "upper-case"},
 		{"reserved identity", minimal + "identity:\n  headers:\n    - header: Authorization\n      claim: sub\n", 8, "cannot carry identity"},
-		{"dup identity", minimal + "identity:\n  headers:\n    - header: X-A\n      claim: sub\n    - header: x-a\n      claim: iss\n", 10, "already used"},
+		{"dup identity", minimal + "identity:\n  headers:\n    - header: X-A\n      claim: sub\n    - header: x_a\n      claim: iss\n", 10, "is the same header as identity.headers[0]"},
 		{"header is authorization", minimal + "tokens:\n  header: authorization\n", 7, "authorization: false"},
 		{"no token source", minimal + "tokens:\n  authorization: false\n", 7, "no token source"},
 		{"small header cap", minimal + "limits:\n  max_header_bytes: 1000\n", 7, "max_token_bytes + 1024"},
@@ -313,8 +322,9 @@ func TestExampleConfig(t *testing.T) {
 	if len(cfg.Issuers) != 2 || cfg.Issuers[0].Discovery == "" || cfg.Issuers[1].JWKSURL == "" {
 		t.Errorf("issuers %+v", cfg.Issuers)
 	}
-	if len(cfg.Rules) != 3 || cfg.Rules[0].Scopes[0] != "admin" {
-		t.Errorf("rules %+v", cfg.Rules)
+	if len(cfg.Routes) != 5 || cfg.Routes[2].Scopes[0] != "admin" || cfg.Routes[2].Require[0].Claim != "realm_access.roles" ||
+		strings.Join(cfg.Policy().Routes(), ",") != "health,docs,admin,orders-write,partners,default" {
+		t.Errorf("routes %+v", cfg.Routes)
 	}
 	if cfg.Listen != config.DefaultListen || cfg.Limits.MaxTokenBytes != engine.DefaultMaxTokenSize ||
 		cfg.Limits.MaxHeaderBytes != config.DefaultMaxHeaderBytes || *cfg.Cache.Entries != engine.DefaultCacheEntries ||
@@ -323,5 +333,75 @@ func TestExampleConfig(t *testing.T) {
 		*cfg.Limits.DrainPeriod != config.DefaultDrainPeriod || cfg.Limits.FDHeadroom != config.DefaultFDHeadroom ||
 		cfg.Limits.IdleTimeout != config.DefaultIdleTimeout {
 		t.Error("the example's values drifted from the defaults it documents")
+	}
+}
+
+// TestRoutesFromYAML: the authorization settings read from YAML compile into
+// the policy; rules become routes, longest prefix first.
+func TestRoutesFromYAML(t *testing.T) {
+	cfg, err := config.Parse([]byte(minimal + `cors_preflight: true
+routes:
+  - name: health
+    path: /healthz
+    access: public
+  - name: admin
+    host: "*.example.com"
+    path: /admin/**
+    methods: [GET, POST]
+    require:
+      - claim: realm_access.roles
+        op: contains
+        value: admin
+      - any:
+          - claim: '["https://example.com/tenant"]'
+            op: one_of
+            value: [acme, 42, true]
+          - claim: cognito:groups
+            op: contains_all
+            value: [ops]
+default_route:
+  access: optional
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cfg.Policy().Routes(), ","); got != "health,admin,default" {
+		t.Errorf("routes %s", got)
+	}
+	if !cfg.CORSPreflight || cfg.Default.Access != "optional" || cfg.Routes[1].Require[1].Any[0].Value.([]any)[1] != uint64(42) {
+		t.Errorf("settings %+v", cfg.Config)
+	}
+
+	legacy, err := config.Parse([]byte(minimal + "rules:\n  - path: /a\n  - path: /a/b\n  - path: /a/b\n    methods: [POST]\n  - path: /\n    scopes: [x]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(legacy.Policy().Routes(), ","); got != "POST /a/b,/a/b,/a,/,default" {
+		t.Errorf("rules as routes: %s", got)
+	}
+}
+
+// TestREADMERoutes: the route table README.md shows is a valid
+// configuration, with its issuer configured.
+func TestREADMERoutes(t *testing.T) {
+	md, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := string(md)
+	i := strings.Index(sec, "## Routes and rules")
+	if i < 0 {
+		t.Fatal("README.md has no Routes and rules section")
+	}
+	sec = sec[i:]
+	a := strings.Index(sec, "```yaml\n")
+	b := strings.Index(sec[a+8:], "```")
+	block := sec[a+8 : a+8+b]
+	cfg, err := config.Parse([]byte("issuers:\n  - issuer: https://sso.example.com/realms/acme\n    jwks_file: k.json\n    audiences: [api://admin]\n" + block))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, block)
+	}
+	if got := strings.Join(cfg.Policy().Routes(), ","); got != "health,docs,reports,admin,default" {
+		t.Errorf("routes %s", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jwtgate/jwtgate/authz"
 	"github.com/jwtgate/jwtgate/engine"
 	"github.com/jwtgate/jwtgate/keystore"
 )
@@ -34,10 +35,8 @@ func (c *Config) Validate() error {
 	c.defaults()
 	c.checkServer(p)
 	c.checkIssuers(p)
-	c.checkTokens(p)
-	c.checkIdentity(p)
 	c.checkForwardAuth(p)
-	c.checkRules(p)
+	c.checkAuthz(p)
 	c.checkLimits(p)
 	c.checkGRPC(p)
 	if c.Reload.Interval < MinReloadInterval {
@@ -336,83 +335,6 @@ func checkStrings(p *problems, f string, list []string) {
 	}
 }
 
-func (c *Config) checkTokens(p *problems) {
-	t := &c.Tokens
-	if !t.AuthorizationEnabled() && t.Header == "" && t.Cookie == "" && t.Query == "" {
-		p.add("tokens", "no token source is enabled: keep authorization, or set header, cookie or query")
-	}
-	if t.Header != "" {
-		if !isToken(t.Header) {
-			p.add("tokens.header", "%q is not a valid header name", t.Header)
-		} else if strings.EqualFold(t.Header, "Authorization") && t.AuthorizationEnabled() {
-			p.add("tokens.header", "Authorization is already read for Bearer tokens; set authorization: false to read it with header_prefix instead")
-		}
-	}
-	if t.HeaderPrefix != "" && t.Header == "" {
-		p.add("tokens.header_prefix", "needs tokens.header")
-	}
-	if t.Cookie != "" && !isToken(t.Cookie) {
-		p.add("tokens.cookie", "%q is not a valid cookie name", t.Cookie)
-	}
-	if t.Query != "" && strings.ContainsAny(t.Query, "&=#? ") {
-		p.add("tokens.query", "%q is not a valid query parameter name", t.Query)
-	}
-}
-
-// reservedHeaders cannot carry identity: the proxies and HTTP itself own them.
-var reservedHeaders = map[string]bool{
-	"Authorization": true, "Connection": true, "Content-Length": true, "Content-Type": true,
-	"Content-Encoding": true, "Date": true, "Host": true, "Keep-Alive": true, "Proxy-Authenticate": true,
-	"Proxy-Authorization": true, "Server": true, "Set-Cookie": true, "Cookie": true, "Te": true,
-	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Www-Authenticate": true, "Location": true,
-}
-
-func (c *Config) checkIdentity(p *problems) {
-	id := &c.Identity
-	seen := map[string]int{}
-	for i := range id.Headers {
-		h := &id.Headers[i]
-		f := fmt.Sprintf("identity.headers[%d]", i)
-		if !isToken(h.Header) {
-			p.add(f+".header", "%q is not a valid header name", h.Header)
-			continue
-		}
-		h.Header = textproto.CanonicalMIMEHeaderKey(h.Header)
-		if reservedHeaders[h.Header] {
-			p.add(f+".header", "%s cannot carry identity", h.Header)
-		}
-		if j, dup := seen[h.Header]; dup {
-			p.add(f+".header", "%s is already used by identity.headers[%d]", h.Header, j)
-		}
-		seen[h.Header] = i
-		if h.Claim == "" {
-			p.add(f+".claim", "is required")
-		}
-		if strings.ContainsAny(h.Separator, "\r\n\x00") {
-			p.add(f+".separator", "must not contain control characters")
-		}
-	}
-	if id.PayloadHeader != "" {
-		if !isToken(id.PayloadHeader) {
-			p.add("identity.payload_header", "%q is not a valid header name", id.PayloadHeader)
-		} else {
-			id.PayloadHeader = textproto.CanonicalMIMEHeaderKey(id.PayloadHeader)
-			if reservedHeaders[id.PayloadHeader] {
-				p.add("identity.payload_header", "%s cannot carry identity", id.PayloadHeader)
-			}
-			if j, dup := seen[id.PayloadHeader]; dup {
-				p.add("identity.payload_header", "%s is already used by identity.headers[%d]", id.PayloadHeader, j)
-			}
-		}
-	}
-	if id.MaxValueBytes < 1 || id.MaxValueBytes > maxValueBytes {
-		p.add("identity.max_value_bytes", "must be between 1 and %d", maxValueBytes)
-	}
-	if id.MaxPayloadBytes < 1 || id.MaxPayloadBytes > maxValueBytes {
-		p.add("identity.max_payload_bytes", "must be between 1 and %d", maxValueBytes)
-	}
-}
-
 func (c *Config) checkForwardAuth(p *problems) {
 	for _, s := range []struct {
 		field string
@@ -430,51 +352,106 @@ func (c *Config) checkForwardAuth(p *problems) {
 	}
 }
 
-func (c *Config) checkRules(p *problems) {
-	issuers := map[string]bool{}
+// checkAuthz compiles the authorization settings (rules becoming routes)
+// and reports every problem authz finds at the setting's line.
+func (c *Config) checkAuthz(p *problems) {
+	c.policy = nil
+	ac := c.Config
+	var fromRule []int // routes[k] came from rules[fromRule[k]]
+	if len(c.Rules) > 0 {
+		if len(c.Routes) > 0 {
+			p.add("rules", "rules and routes cannot both be set: move each rule into routes as a route with prefix: <its path> and the same methods, issuers, audiences and scopes")
+			return
+		}
+		ac.Routes, fromRule = routesOfRules(c.Rules)
+	}
+	var issuers []string
 	for _, is := range c.Issuers {
-		issuers[is.Issuer] = true
+		issuers = append(issuers, is.Issuer)
 	}
-	type key struct{ path, method string }
-	seen := map[key]int{}
-	for i := range c.Rules {
-		r := &c.Rules[i]
-		f := fmt.Sprintf("rules[%d]", i)
-		if !strings.HasPrefix(r.Path, "/") || strings.ContainsAny(r.Path, "?#\x00 ") {
-			p.add(f+".path", "%q must be a path starting with / (no query or fragment)", r.Path)
-		}
-		for j, m := range r.Methods {
-			if !isToken(m) || strings.ToUpper(m) != m {
-				p.add(fmt.Sprintf("%s.methods[%d]", f, j), "%q is not an upper-case HTTP method", m)
-			}
-		}
-		checkStrings(p, f+".methods", r.Methods)
-		checkStrings(p, f+".issuers", r.Issuers)
-		checkStrings(p, f+".audiences", r.Audiences)
-		checkStrings(p, f+".scopes", r.Scopes)
-		for j, is := range r.Issuers {
-			if is != "" && !issuers[is] {
-				p.add(fmt.Sprintf("%s.issuers[%d]", f, j), "%q is not a configured issuer", is)
-			}
-		}
-		for j, s := range r.Scopes {
-			if strings.ContainsAny(s, " \"\\") {
-				p.add(fmt.Sprintf("%s.scopes[%d]", f, j), "%q: a scope has no spaces, quotes or backslashes", s)
-			}
-		}
-		methods := r.Methods
-		if len(methods) == 0 {
-			methods = []string{""}
-		}
-		for _, m := range methods {
-			k := key{strings.TrimSuffix(r.Path, "/"), m}
-			if j, dup := seen[k]; dup {
-				p.add(f, "overlaps rules[%d] (same path and method): merge them", j)
-				break
-			}
-			seen[k] = i
-		}
+	pol, err := authz.Compile(&ac, authz.Options{Issuers: issuers})
+	if err == nil {
+		c.policy = pol
+		return
 	}
+	for _, e := range splitErrors(err) {
+		var ce *authz.CompileError
+		if !errors.As(e, &ce) {
+			p.add("routes", "%v", e)
+			continue
+		}
+		field, msg := ce.Field, ce.Problem
+		if fromRule != nil {
+			field, msg = ruleField(field, fromRule), ruleMessage(msg, fromRule)
+		}
+		if ce.Fix != "" {
+			msg += "; " + ce.Fix
+		}
+		p.add(field, "%s", msg)
+	}
+}
+
+// splitErrors splits a joined error.
+func splitErrors(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// routesOfRules turns rules into the routes that decide alike: each rule's
+// path is a prefix, and the longest prefix is tried first, a rule naming
+// methods before one that does not. from[k] is the rule of route k.
+func routesOfRules(rules []Rule) (routes []authz.Route, from []int) {
+	from = make([]int, len(rules))
+	for i := range from {
+		from[i] = i
+	}
+	key := func(r *Rule) string {
+		if len(r.Path) > 1 {
+			return strings.TrimRight(r.Path, "/")
+		}
+		return r.Path
+	}
+	sort.SliceStable(from, func(a, b int) bool {
+		ra, rb := &rules[from[a]], &rules[from[b]]
+		if la, lb := len(key(ra)), len(key(rb)); la != lb {
+			return la > lb
+		}
+		return len(ra.Methods) > 0 && len(rb.Methods) == 0
+	})
+	for _, i := range from {
+		r := &rules[i]
+		name := r.Path
+		if len(r.Methods) > 0 {
+			name = strings.Join(r.Methods, ",") + " " + r.Path
+		}
+		routes = append(routes, authz.Route{Name: name, Prefix: r.Path, Methods: r.Methods,
+			Issuers: r.Issuers, Audiences: r.Audiences, Scopes: r.Scopes})
+	}
+	return routes, from
+}
+
+// ruleField names the rule setting of a route setting ("routes[2].prefix"
+// is "rules[0].path").
+func ruleField(field string, from []int) string {
+	var k int
+	if n, _ := fmt.Sscanf(field, "routes[%d]", &k); n != 1 || k < 0 || k >= len(from) {
+		return field
+	}
+	rest := field[strings.IndexByte(field, ']')+1:]
+	if rest == ".prefix" {
+		rest = ".path"
+	}
+	return fmt.Sprintf("rules[%d]%s", from[k], rest)
+}
+
+// ruleMessage renames the routes a message mentions after their rules.
+func ruleMessage(msg string, from []int) string {
+	for k := len(from) - 1; k >= 0; k-- {
+		msg = strings.ReplaceAll(msg, fmt.Sprintf("routes[%d]", k), fmt.Sprintf("rules[%d]", from[k]))
+	}
+	return msg
 }
 
 func (c *Config) checkLimits(p *problems) {
