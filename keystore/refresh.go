@@ -232,6 +232,10 @@ func (is *issuer) scheduleRefresh(at time.Time) {
 }
 
 // loop refreshes the remote key set when it is due, until the store closes.
+// It refreshes only when its timer fires and the refresh is still due then;
+// a wake re-arms the timer for the time set last. The loop never decides
+// from a clock reading alone, so with a fake clock and timers (timerHook) a
+// test's clock moves never start a refresh: only the timers it fires do.
 func (is *issuer) loop() {
 	s := is.store
 	defer s.wg.Done()
@@ -242,19 +246,23 @@ func (is *issuer) loop() {
 		default:
 		}
 		is.mu.Lock()
-		wait := is.nextRefresh.Sub(s.clock.Now())
+		at := is.nextRefresh
 		is.mu.Unlock()
-		if wait > 0 {
-			c, stop := s.timer(wait)
-			select {
-			case <-s.ctx.Done():
-				stop()
-				return
-			case <-c:
-			case <-is.wake:
-				stop()
-			}
+		c, stop := s.timer(at)
+		select {
+		case <-s.ctx.Done():
+			stop()
+			return
+		case <-is.wake:
+			stop()
 			continue
+		case <-c:
+		}
+		is.mu.Lock()
+		due := !s.clock.Now().Before(is.nextRefresh)
+		is.mu.Unlock()
+		if !due {
+			continue // rescheduled later since the timer was armed
 		}
 		err := is.refresh()
 		if s.ctx.Err() != nil {

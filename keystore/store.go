@@ -38,9 +38,10 @@ type Store struct {
 	once    sync.Once
 
 	refreshHook func(issuer string, err error) // tests: after each background refresh
-	// timerHook, when set, replaces time.NewTimer in the refresh loops
-	// (tests with a fake clock fire the timers when the clock reaches them).
-	timerHook func(d time.Duration) (c <-chan time.Time, stop func() bool)
+	// timerHook, when set, replaces time.NewTimer in the refresh loops: it
+	// arms a timer for the deadline at (tests with a fake clock fire the
+	// timers when they move the clock to them).
+	timerHook func(at time.Time) (c <-chan time.Time, stop func() bool)
 }
 
 var _ engine.KeyLookup = (*Store)(nil)
@@ -279,21 +280,12 @@ func (s *Store) Refresh(ctx context.Context, issuer string) error {
 	}
 }
 
-// timer returns a timer channel that fires after d, and its stop function.
-func (s *Store) timer(d time.Duration) (<-chan time.Time, func() bool) {
+// timer returns a timer channel that fires when the store's clock reaches
+// at (at once if it has), and its stop function.
+func (s *Store) timer(at time.Time) (<-chan time.Time, func() bool) {
 	if s.timerHook != nil {
-		return s.timerHook(d)
+		return s.timerHook(at)
 	}
-	t := time.NewTimer(d)
+	t := time.NewTimer(at.Sub(s.clock.Now()))
 	return t.C, t.Stop
-}
-
-// wakeAll makes every refresh loop re-read the clock (tests with a fake clock).
-func (s *Store) wakeAll() {
-	for _, is := range s.issuers {
-		select {
-		case is.wake <- struct{}{}:
-		default:
-		}
-	}
 }
