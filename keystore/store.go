@@ -253,10 +253,12 @@ func (s *Store) find(name string) *issuer {
 }
 
 // Refresh reloads the issuer's key files and refetches its remote key set
-// now (sharing a fetch already in flight). It returns the first error; the
-// last good keys stay published either way. ctx bounds the wait: the fetch
-// itself is bounded by FetchTimeout and ends in the background if ctx ends
-// first. It must be called after Start.
+// now: its outcome is that of a fetch that started after the call (it shares
+// one that other callers start at the same time; one already in flight when
+// it is called is waited for, then followed by another). It returns the
+// first error; the last good keys stay published either way. ctx bounds the
+// wait: the fetch itself is bounded by FetchTimeout and ends in the
+// background if ctx ends first. It must be called after Start.
 func (s *Store) Refresh(ctx context.Context, issuer string) error {
 	is := s.find(issuer)
 	if is == nil {
@@ -271,12 +273,19 @@ func (s *Store) Refresh(ctx context.Context, issuer string) error {
 	if !is.remote {
 		return nil
 	}
-	ch := is.sf.DoChan("fetch", func() (any, error) { return nil, is.fetchOnce() })
-	select {
-	case r := <-ch:
-		return r.Err
-	case <-ctx.Done():
-		return ctx.Err()
+	asked := is.fetchSeq.Load()
+	for {
+		ch := is.sf.DoChan("fetch", is.startFetch)
+		select {
+		case r := <-ch:
+			if seq, _ := r.Val.(uint64); seq > asked || errors.Is(r.Err, ErrClosed) {
+				return r.Err
+			}
+			// That fetch was in flight before Refresh was called: its
+			// answer may predate the call. The next one cannot.
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 
