@@ -300,7 +300,9 @@ func keyOf(tb testing.TB, m map[string]any, algs ...engine.Alg) (*engine.Key, er
 
 // fakeTimers stands in for time.NewTimer in the refresh loops: a timer
 // fires when fire finds the fake clock at or past its deadline, never by
-// itself. Every timer armed is reported on armed, with its deadline.
+// itself, so moving the clock never starts a refresh: a test's timeline has
+// exactly the background refreshes it fires. Every timer armed is reported
+// on armed, with its deadline.
 type fakeTimers struct {
 	clock *fakeClock
 	armed chan time.Time
@@ -319,8 +321,8 @@ func newFakeTimers(clock *fakeClock) *fakeTimers {
 }
 
 // newTimer implements Store.timerHook.
-func (ft *fakeTimers) newTimer(d time.Duration) (<-chan time.Time, func() bool) {
-	t := &fakeTimer{at: ft.clock.Now().Add(d), c: make(chan time.Time, 1)}
+func (ft *fakeTimers) newTimer(at time.Time) (<-chan time.Time, func() bool) {
+	t := &fakeTimer{at: at, c: make(chan time.Time, 1)}
 	ft.mu.Lock()
 	ft.timers = append(ft.timers, t)
 	ft.mu.Unlock()
@@ -361,6 +363,36 @@ func (ft *fakeTimers) fire() int {
 	}
 	ft.timers = kept
 	return n
+}
+
+// fireArmed waits until a timer is armed for the deadline at, which the
+// clock has reached, and fires it; it fails the test after 10 s of real
+// time. The refresh loop re-arms its timer asynchronously, after the wake
+// that a fetch sends: a timer armed for an earlier deadline may still be
+// pending, and firing it would race with that wake.
+func (ft *fakeTimers) fireArmed(tb testing.TB, at time.Time) {
+	tb.Helper()
+	if ft.clock.Now().Before(at) {
+		tb.Fatalf("fireArmed(%v) with the clock at %v", at, ft.clock.Now())
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !ft.fireIfArmed(at) {
+		if time.Now().After(deadline) {
+			tb.Fatalf("the refresh loop was not armed for %v", at)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// fireIfArmed fires the timers that are due if one of them is armed for at.
+func (ft *fakeTimers) fireIfArmed(at time.Time) bool {
+	ft.mu.Lock()
+	armed := false
+	for _, t := range ft.timers {
+		armed = armed || t.at.Equal(at)
+	}
+	ft.mu.Unlock()
+	return armed && ft.fire() > 0
 }
 
 // awaitArmed waits until a timer is armed for a deadline within [from, by]

@@ -33,7 +33,11 @@ type issuer struct {
 
 	// sf shares one fetch among every caller that wants one at the same
 	// time: the background loop, Refresh and unknown-kid refetches.
-	sf singleflight.Group
+	// fetchSeq counts the fetches started, so that a caller that must see
+	// the key set as of its call (an unknown kid, Refresh) does not settle
+	// for a fetch that was in flight before it (see refetchAfter).
+	sf       singleflight.Group
+	fetchSeq atomic.Uint64
 
 	// The unknown-kid gate: at most one refetch in flight (kidFlight), and
 	// none before kidNext (UnixNano): the cooldown after a refetch that
@@ -149,7 +153,7 @@ func (is *issuer) unknownKid(snap *snapshot, kid []byte, alg engine.Alg) (*engin
 		s.stats.local().negHits.Add(1)
 		return nil, is.failure(snap)
 	}
-	if !is.awaitRefetch(now) {
+	if !is.awaitRefetch(now, kid, alg) {
 		if cur := is.snap.Load(); cur != snap {
 			return is.lookup(cur, kid, alg, true) // look again in the newer keys
 		}
@@ -177,7 +181,13 @@ func (is *issuer) failure(snap *snapshot) error {
 // ended (one it started, or one already in flight that it waited for), and
 // false at once when the issuer is in its cooldown or backoff, or the store
 // is not running: no caller ever waits for a rate limit to expire.
-func (is *issuer) awaitRefetch(now time.Time) bool {
+//
+// The refetch answers with a fetch that started after it: a background
+// refresh (or Refresh) already in flight may carry the issuer's key set from
+// before the kid was published, and settling for it would start a cooldown
+// that locks the new key out. Such a fetch is waited for, and followed by
+// the refetch's own unless its keys hold kid for alg.
+func (is *issuer) awaitRefetch(now time.Time, kid []byte, alg engine.Alg) bool {
 	if f := is.kidFlight.Load(); f != nil {
 		<-f.done
 		return true
@@ -199,8 +209,12 @@ func (is *issuer) awaitRefetch(now time.Time) bool {
 	is.kidFlight.Store(f)
 	is.gateMu.Unlock()
 
+	asked := is.fetchSeq.Load()
 	before := is.snap.Load()
-	err := is.refresh()
+	err := is.refetchAfter(asked, func() bool {
+		_, err := is.lookup(is.snap.Load(), kid, alg, false)
+		return err == nil
+	})
 	end := is.store.clock.Now()
 
 	is.gateMu.Lock()

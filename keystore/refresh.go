@@ -19,8 +19,40 @@ const (
 // refresh fetches the issuer's remote key set, sharing a fetch already in
 // flight, and returns its error (nil when the keys are fresh).
 func (is *issuer) refresh() error {
-	_, err, _ := is.sf.Do("fetch", func() (any, error) { return nil, is.fetchOnce() })
+	_, err := is.sharedFetch()
 	return err
+}
+
+// sharedFetch runs a fetch, or joins the one in flight, and returns its
+// sequence number (see startFetch) and its error.
+func (is *issuer) sharedFetch() (uint64, error) {
+	v, err, _ := is.sf.Do("fetch", is.startFetch)
+	seq, _ := v.(uint64)
+	return seq, err
+}
+
+// startFetch is the function that a shared fetch runs: it numbers the fetch
+// (fetchSeq counts the fetches started) and runs it. A caller that read
+// fetchSeq before it asked for a fetch can tell from the number whether the
+// fetch it got started after it asked, or was in flight already and may
+// carry a key set older than its reason to ask.
+func (is *issuer) startFetch() (any, error) {
+	seq := is.fetchSeq.Add(1)
+	return seq, is.fetchOnce()
+}
+
+// refetchAfter returns the outcome of a fetch that started after fetchSeq
+// read asked. It shares the fetch in flight, if any; when that one started
+// earlier it runs (or joins) the next one, unless enough, called after the
+// earlier one, reports that its keys already answer the caller. A fetch that
+// starts after an earlier one ended started after asked: it takes at most two.
+func (is *issuer) refetchAfter(asked uint64, enough func() bool) error {
+	for {
+		seq, err := is.sharedFetch()
+		if seq > asked || errors.Is(err, ErrClosed) || enough() {
+			return err
+		}
+	}
 }
 
 // fetchOnce runs one fetch — discovery document if configured, then the
@@ -232,6 +264,10 @@ func (is *issuer) scheduleRefresh(at time.Time) {
 }
 
 // loop refreshes the remote key set when it is due, until the store closes.
+// It refreshes only when its timer fires and the refresh is still due then;
+// a wake re-arms the timer for the time set last. The loop never decides
+// from a clock reading alone, so with a fake clock and timers (timerHook) a
+// test's clock moves never start a refresh: only the timers it fires do.
 func (is *issuer) loop() {
 	s := is.store
 	defer s.wg.Done()
@@ -242,19 +278,23 @@ func (is *issuer) loop() {
 		default:
 		}
 		is.mu.Lock()
-		wait := is.nextRefresh.Sub(s.clock.Now())
+		at := is.nextRefresh
 		is.mu.Unlock()
-		if wait > 0 {
-			c, stop := s.timer(wait)
-			select {
-			case <-s.ctx.Done():
-				stop()
-				return
-			case <-c:
-			case <-is.wake:
-				stop()
-			}
+		c, stop := s.timer(at)
+		select {
+		case <-s.ctx.Done():
+			stop()
+			return
+		case <-is.wake:
+			stop()
 			continue
+		case <-c:
+		}
+		is.mu.Lock()
+		due := !s.clock.Now().Before(is.nextRefresh)
+		is.mu.Unlock()
+		if !due {
+			continue // rescheduled later since the timer was armed
 		}
 		err := is.refresh()
 		if s.ctx.Err() != nil {

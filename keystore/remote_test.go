@@ -50,28 +50,39 @@ func newRemoteFixture(tb testing.TB, mod func(*Issuer, *Options)) *remoteFixture
 	f.timers = newFakeTimers(f.clock)
 	s.timerHook = f.timers.newTimer
 	f.s = s
+	// Runs after Close (cleanups run last-in first-out): every background
+	// refresh was one the test fired and waited for.
+	tb.Cleanup(func() {
+		if n := len(f.refreshed); n > 0 {
+			tb.Errorf("%d background refreshes that the test did not fire or did not wait for", n)
+		}
+	})
 	tb.Cleanup(s.Close)
 	f.startErr = s.Start(context.Background())
 	return f
 }
 
-// backgroundRefresh moves the clock past the next scheduled refresh, wakes
-// the refresh loop and waits for the refresh it runs.
+// backgroundRefresh moves the clock past the next scheduled refresh, fires
+// the refresh loop's timer and waits for the refresh it runs.
 func (f *remoteFixture) backgroundRefresh(t *testing.T) error {
 	t.Helper()
+	f.fireRefresh(t)
+	return f.awaitRefresh(t)
+}
+
+// fireRefresh moves the clock past the next scheduled refresh and fires the
+// refresh loop's timer; awaitRefresh waits for the refresh it starts.
+func (f *remoteFixture) fireRefresh(t *testing.T) {
+	t.Helper()
+	if n := len(f.refreshed); n > 0 {
+		t.Fatalf("%d background refreshes ran that the test did not fire", n)
+	}
 	is := f.s.issuers[0]
 	is.mu.Lock()
-	wait := is.nextRefresh.Sub(f.clock.Now())
+	at := is.nextRefresh
 	is.mu.Unlock()
-	f.clock.Advance(wait + time.Second)
-	f.s.wakeAll()
-	select {
-	case err := <-f.refreshed:
-		return err
-	case <-time.After(10 * time.Second):
-		t.Fatal("no background refresh")
-		return nil
-	}
+	f.clock.Advance(at.Sub(f.clock.Now()) + time.Second)
+	f.timers.fireArmed(t, at)
 }
 
 func (f *remoteFixture) mustResolve(t *testing.T) {

@@ -39,9 +39,10 @@ type Store struct {
 	once    sync.Once
 
 	refreshHook func(issuer string, err error) // tests: after each background refresh
-	// timerHook, when set, replaces time.NewTimer in the refresh loops
-	// (tests with a fake clock fire the timers when the clock reaches them).
-	timerHook func(d time.Duration) (c <-chan time.Time, stop func() bool)
+	// timerHook, when set, replaces time.NewTimer in the refresh loops: it
+	// arms a timer for the deadline at (tests with a fake clock fire the
+	// timers when they move the clock to them).
+	timerHook func(at time.Time) (c <-chan time.Time, stop func() bool)
 }
 
 var _ engine.KeyLookup = (*Store)(nil)
@@ -298,10 +299,12 @@ func (s *Store) find(name string) *issuer {
 }
 
 // Refresh reloads the issuer's key files and refetches its remote key set
-// now (sharing a fetch already in flight). It returns the first error; the
-// last good keys stay published either way. ctx bounds the wait: the fetch
-// itself is bounded by FetchTimeout and ends in the background if ctx ends
-// first. It must be called after Start.
+// now: its outcome is that of a fetch that started after the call (it shares
+// one that other callers start at the same time; one already in flight when
+// it is called is waited for, then followed by another). It returns the
+// first error; the last good keys stay published either way. ctx bounds the
+// wait: the fetch itself is bounded by FetchTimeout and ends in the
+// background if ctx ends first. It must be called after Start.
 func (s *Store) Refresh(ctx context.Context, issuer string) error {
 	is := s.find(issuer)
 	if is == nil {
@@ -316,30 +319,28 @@ func (s *Store) Refresh(ctx context.Context, issuer string) error {
 	if !is.remote {
 		return nil
 	}
-	ch := is.sf.DoChan("fetch", func() (any, error) { return nil, is.fetchOnce() })
-	select {
-	case r := <-ch:
-		return r.Err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// timer returns a timer channel that fires after d, and its stop function.
-func (s *Store) timer(d time.Duration) (<-chan time.Time, func() bool) {
-	if s.timerHook != nil {
-		return s.timerHook(d)
-	}
-	t := time.NewTimer(d)
-	return t.C, t.Stop
-}
-
-// wakeAll makes every refresh loop re-read the clock (tests with a fake clock).
-func (s *Store) wakeAll() {
-	for _, is := range s.issuers {
+	asked := is.fetchSeq.Load()
+	for {
+		ch := is.sf.DoChan("fetch", is.startFetch)
 		select {
-		case is.wake <- struct{}{}:
-		default:
+		case r := <-ch:
+			if seq, _ := r.Val.(uint64); seq > asked || errors.Is(r.Err, ErrClosed) {
+				return r.Err
+			}
+			// That fetch was in flight before Refresh was called: its
+			// answer may predate the call. The next one cannot.
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
+}
+
+// timer returns a timer channel that fires when the store's clock reaches
+// at (at once if it has), and its stop function.
+func (s *Store) timer(at time.Time) (<-chan time.Time, func() bool) {
+	if s.timerHook != nil {
+		return s.timerHook(at)
+	}
+	t := time.NewTimer(at.Sub(s.clock.Now()))
+	return t.C, t.Stop
 }

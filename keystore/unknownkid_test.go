@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -271,5 +273,104 @@ func TestNegCache(t *testing.T) {
 	c.add(h2, epoch.Add(500*time.Millisecond))
 	if c.has(h2, epoch) {
 		t.Fatal("an entry of less than a second must not be stored")
+	}
+}
+
+// awaitBlockedIn waits until some goroutine's stack has every one of the
+// frames (function names as runtime.Stack prints them) and fails the test
+// after 10 s of real time.
+func awaitBlockedIn(tb testing.TB, frames ...string) {
+	tb.Helper()
+	buf := make([]byte, 1<<20)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		all := string(buf[:runtime.Stack(buf, true)])
+		for _, g := range strings.Split(all, "\n\n") {
+			found := true
+			for _, fr := range frames {
+				found = found && strings.Contains(g, fr)
+			}
+			if found {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("no goroutine reached %q:\n%s", frames, all)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestRefetchDoesNotSettleForAnOlderFetch: a background refresh is in flight
+// and the issuer answered it before it published K2; K2 signs at once, and
+// its first token arrives while that refresh is still running. The
+// unknown-kid refetch waits for the refresh, whose keys lack K2, and then
+// fetches itself: K2 is accepted on its first token and not locked out
+// for a cooldown. When the refresh in flight already brought K2, nothing
+// more is fetched. Refresh, called while a fetch is in flight, likewise
+// answers with a fetch that started after it was called.
+func TestRefetchDoesNotSettleForAnOlderFetch(t *testing.T) {
+	k2 := signer(t, engine.ES256, "older-2")
+	for _, c := range []struct {
+		name    string
+		early   bool // the refresh in flight already has K2
+		refresh bool // Refresh, not an unknown-kid lookup, arrives during the refresh
+		fetches int64
+	}{
+		{"refresh in flight predates the kid", false, false, 2},
+		{"refresh in flight has the kid", true, false, 1},
+		{"Refresh during a refresh in flight", false, true, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newRemoteFixture(t, nil)
+			old := jwks(t, jwk(t, f.signer))
+			both := jwks(t, jwk(t, f.signer), jwk(t, k2))
+			arrived := make(chan struct{})
+			release := make(chan struct{})
+			var n atomic.Int64
+			f.srv.setHandler(func(w http.ResponseWriter, r *http.Request) {
+				if n.Add(1) > 1 {
+					w.Write(both) // the issuer has published K2 by now
+					return
+				}
+				body := old
+				if c.early {
+					body = both
+				}
+				close(arrived)
+				<-release // the answer was made before K2 was published, or after
+				w.Write(body)
+			})
+			f.fireRefresh(t)
+			<-arrived
+			done := make(chan error, 1)
+			if c.refresh {
+				go func() { done <- f.s.Refresh(context.Background(), testIssuer) }()
+				awaitBlockedIn(t, "keystore.(*Store).Refresh(", "[select")
+			} else {
+				go func() {
+					k, err := f.s.LookupKey(nil, []byte("older-2"), engine.ES256)
+					if err == nil && k.Kid() != "older-2" {
+						err = fmt.Errorf("wrong key %s", k.Kid())
+					}
+					done <- err
+				}()
+				// The lookup has joined the refresh in flight.
+				awaitBlockedIn(t, "keystore.(*issuer).awaitRefetch(", "singleflight.(*Group).Do(")
+			}
+			close(release)
+			if err := <-done; err != nil {
+				t.Fatalf("K2 while a refresh older than it was in flight: %v", err)
+			}
+			if err := f.awaitRefresh(t); err != nil {
+				t.Fatal(err)
+			}
+			if got := n.Load(); got != c.fetches {
+				t.Fatalf("%d fetches, want %d", got, c.fetches)
+			}
+			if _, err := f.s.LookupKey(nil, []byte("older-2"), engine.ES256); err != nil {
+				t.Fatalf("K2 afterwards: %v", err)
+			}
+		})
 	}
 }
