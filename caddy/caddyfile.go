@@ -42,7 +42,7 @@ type inlineIssuer struct {
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
 //
-//	jwtgate [<config-file>] {
+//	jwtgate {
 //		config       <config-file>
 //		issuer       <iss>
 //		jwks_url     <url>
@@ -63,10 +63,9 @@ type inlineIssuer struct {
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive's name
 	if d.NextArg() {
-		h.ConfigFile = d.Val()
-	}
-	if d.NextArg() {
-		return d.ArgErr()
+		// A first argument that starts with "/" is taken by Caddy for a
+		// path matcher, so the file is never positional.
+		return d.Errf("jwtgate takes no argument: give the configuration file in its block (config <file>)")
 	}
 	var (
 		iss    inlineIssuer
