@@ -353,4 +353,3 @@ func TestCaddyModuleReload(t *testing.T) {
 		t.Errorf("%d JWKS fetches during the reloads, want 2 (key stores shared and kept across reloads)", n)
 	}
 }
-
