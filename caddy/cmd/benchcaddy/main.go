@@ -296,4 +296,3 @@ func sign(priv ed25519.PrivateKey, claims map[string]any) string {
 	input := base64.RawURLEncoding.EncodeToString(hdr) + "." + base64.RawURLEncoding.EncodeToString(payload)
 	return input + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(priv, []byte(input)))
 }
-
