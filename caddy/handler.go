@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/caddyserver/caddy/v2"
@@ -50,6 +51,7 @@ type Handler struct {
 	ring    *keyring
 	ringKey string
 	paths   sync.Map // placeholder claim path → *authz.ClaimPath
+	npaths  atomic.Int32
 	states  sync.Pool
 	logger  *zap.Logger
 }
@@ -226,6 +228,9 @@ const (
 	placeholderClaim  = "http.auth.jwtgate.claim."
 )
 
+// maxCachedPaths bounds the parsed placeholder claim paths kept.
+const maxCachedPaths = 1024
+
 // claimText returns the claim at path rendered as text, or "".
 func (h *Handler) claimText(t *engine.Token, path string) string {
 	v, _ := h.lookupClaim(t, path)
@@ -236,15 +241,23 @@ func (h *Handler) claimText(t *engine.Token, path string) string {
 // lookupClaim returns the claim at path (a claim path) rendered as text,
 // and whether the token has it. Paths are parsed once per handler.
 func (h *Handler) lookupClaim(t *engine.Token, path string) (any, bool) {
-	cp, ok := h.paths.Load(path)
-	if !ok {
+	var cp *authz.ClaimPath
+	if v, ok := h.paths.Load(path); ok {
+		cp = v.(*authz.ClaimPath)
+	} else {
 		p, err := authz.ParseClaimPath(path)
 		if err != nil {
 			return nil, false
 		}
-		cp, _ = h.paths.LoadOrStore(path, &p)
+		cp = &p
+		// The paths are those of the configuration's placeholders; the
+		// bound only keeps a configuration that builds them from request
+		// data from growing the map.
+		if h.npaths.Add(1) <= maxCachedPaths {
+			h.paths.Store(path, cp)
+		}
 	}
-	raw, ok := cp.(*authz.ClaimPath).Lookup(&t.Claims)
+	raw, ok := cp.Lookup(&t.Claims)
 	if !ok {
 		return nil, false
 	}
