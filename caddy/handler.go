@@ -11,6 +11,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/jwtgate/jwtgate/authz"
@@ -54,6 +55,8 @@ type Handler struct {
 	npaths  atomic.Int32
 	states  sync.Pool
 	logger  *zap.Logger
+	// decisions counts decisions by status and reason (nil: no registry).
+	decisions *prometheus.CounterVec
 }
 
 // Interface guards.
@@ -95,6 +98,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	h.realm = cfg.Realm
+	if h.decisions, err = newDecisionCounter(ctx); err != nil {
+		return fmt.Errorf("jwtgate: metrics: %w", err)
+	}
 	h.ring, h.ringKey, err = acquireKeyring(cfg, ctx.Slogger())
 	if err != nil {
 		return fmt.Errorf("jwtgate: %w", err)
@@ -172,6 +178,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if !d.Allowed {
 		return h.refuse(w, r, rs, d.Denial)
 	}
+	h.count(200, d.Reason())
 	for name := range r.Header {
 		if h.policy.IsLookAlike(bytesOf(name)) {
 			delete(r.Header, name)
@@ -203,6 +210,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 // refuse answers a refused request as jwtgate's /auth does.
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, rs *reqState, d *authz.Denial) error {
+	h.count(d.Status(), d.Reason())
 	hdr := w.Header()
 	if d.Challenges() {
 		rs.buf = d.AppendChallenge(rs.buf[:0], h.realm)

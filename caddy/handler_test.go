@@ -229,7 +229,8 @@ func serve(t *testing.T, h *jwtgatecaddy.Handler, r *http.Request, placeholders 
 func TestServeHTTP(t *testing.T) {
 	key := newSigner(t, "k1")
 	h := &jwtgatecaddy.Handler{Inline: inline(jwksFile(t, key), "")}
-	if err := h.Provision(newContext(t)); err != nil {
+	ctx := newContext(t)
+	if err := h.Provision(ctx); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.Cleanup() })
@@ -301,6 +302,35 @@ func TestServeHTTP(t *testing.T) {
 			}
 			if v, ok := repl.GetString("http.auth.user.id"); ok {
 				t.Errorf("%s: {http.auth.user.id} = %q on a refusal", c.name, v)
+			}
+		}
+	})
+
+	t.Run("metrics", func(t *testing.T) {
+		mfs, err := ctx.GetMetricsRegistry().Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]float64{}
+		for _, mf := range mfs {
+			if mf.GetName() != "jwtgate_caddy_decisions_total" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				var k []string
+				for _, l := range m.GetLabel() {
+					k = append(k, l.GetName()+"="+l.GetValue())
+				}
+				got[strings.Join(k, ",")] = m.GetCounter().GetValue()
+			}
+		}
+		want := map[string]float64{"reason=allowed,status=200": 1, "reason=no_token,status=401": 1, "reason=malformed,status=401": 2}
+		if len(got) != len(want) {
+			t.Errorf("decisions %v, want %v", got, want)
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("decisions{%s} = %v, want %v", k, got[k], v)
 			}
 		}
 	})
