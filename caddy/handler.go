@@ -185,8 +185,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 	}
 	d.VisitHeaders(func(name, value []byte) {
+		// An absent claim: no header (the client's copy is gone).
 		if len(value) > 0 {
-			r.Header[string(name)] = []string{string(value)}
+			r.Header.Set(string(name), string(value))
 		}
 	})
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)

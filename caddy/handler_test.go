@@ -369,3 +369,36 @@ func TestServeHTTPPath(t *testing.T) {
 		}
 	}
 }
+
+// TestServeHTTPIdentityNames checks configured identity headers whatever
+// the case they are configured in, and the removal of their look-alikes.
+func TestServeHTTPIdentityNames(t *testing.T) {
+	key := newSigner(t, "k1")
+	file := jwksFile(t, key)
+	h := &jwtgatecaddy.Handler{Inline: json.RawMessage(`{"issuers":[{"issuer":"` + testIssuer + `","jwks_file":"` + file + `","audiences":["api"]}],
+		"identity":{"headers":[{"header":"x-user-roles","claim":"realm_access.roles","separator":" "}]}}`)}
+	if err := h.Provision(newContext(t)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Cleanup() })
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Authorization", "Bearer "+key.token(t, map[string]any{"realm_access": map[string]any{"roles": []string{"a", "b"}}}))
+	r.Header["X_user_roles"] = []string{"evil"}
+	r.Header["X-User.Roles"] = []string{"evil"}
+	r.Header.Set("X-Auth-Subject", "not an identity header here")
+	_, seen, _, _ := serve(t, h, r)
+	if seen == nil {
+		t.Fatal("refused")
+	}
+	if got := seen.Header.Values("X-User-Roles"); len(got) != 1 || got[0] != "a b" {
+		t.Errorf("X-User-Roles %q, want [a b]", got)
+	}
+	for k, v := range seen.Header {
+		if v[0] == "evil" {
+			t.Errorf("the client's %s reached the next handler", k)
+		}
+	}
+	if got := seen.Header.Get("X-Auth-Subject"); got != "not an identity header here" {
+		t.Errorf("X-Auth-Subject %q: a header that is not configured was touched", got)
+	}
+}
