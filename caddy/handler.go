@@ -155,7 +155,10 @@ func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)
 // answered here.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	rs := h.states.Get().(*reqState)
-	defer h.states.Put(rs)
+	defer func() {
+		rs.hdrs.h = nil // keep no request alive in the pool
+		h.states.Put(rs)
+	}()
 	rs.hdrs.h = r.Header
 	req := authz.Request{
 		Method:  bytesOf(r.Method),
@@ -174,7 +177,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		req.Path = rs.path
 	}
 	d := h.policy.Decide(&req, h.ring.issuers, &rs.st)
-	rs.hdrs.h = nil
 	if !d.Allowed {
 		return h.refuse(w, r, rs, d.Denial)
 	}
