@@ -43,8 +43,9 @@
 //
 // # Key stores
 //
-// Handlers with the same issuers (the same key sources and policy) share one
-// key store and one verified-token cache, counted by reference: a config
-// reload provisions the new handlers before it cleans up the old ones, so
-// keys and cached tokens carry over and no request waits for a fetch.
+// An issuer configured alike in several handlers (the same key source and
+// policy) has one key store and one verified-token cache in the process,
+// counted by reference: a config reload provisions the new handlers before
+// it cleans up the old ones, so an issuer whose settings did not change
+// keeps its keys and its cached tokens, and no request waits for a fetch.
 package jwtgatecaddy

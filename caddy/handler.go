@@ -49,8 +49,9 @@ type Handler struct {
 
 	realm   string
 	policy  *authz.Policy
-	ring    *keyring
-	ringKey string
+	issuers *authz.Issuers
+	held    []*issuerKeys // the pooled issuers, for tests
+	keys    []string      // their pool keys, released by Cleanup
 	paths   sync.Map // placeholder claim path → *authz.ClaimPath
 	npaths  atomic.Int32
 	states  sync.Pool
@@ -101,7 +102,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.decisions, err = newDecisionCounter(ctx); err != nil {
 		return fmt.Errorf("jwtgate: metrics: %w", err)
 	}
-	h.ring, h.ringKey, err = acquireKeyring(cfg, ctx.Slogger())
+	h.issuers, h.held, h.keys, err = acquireIssuers(cfg, ctx.Slogger())
 	if err != nil {
 		return fmt.Errorf("jwtgate: %w", err)
 	}
@@ -111,20 +112,18 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 
 // Validate reports a configuration that Provision could not make whole.
 func (h *Handler) Validate() error {
-	if h.policy == nil || h.ring == nil {
+	if h.policy == nil || h.issuers == nil {
 		return configError("the handler was not provisioned")
 	}
 	return nil
 }
 
-// Cleanup gives back the key store: the last handler of an issuer
-// configuration to let go of it stops its refreshes.
+// Cleanup gives back the issuers' key stores: the last handler of an
+// issuer's configuration to let go of it stops its refreshes.
 func (h *Handler) Cleanup() error {
-	if h.ring == nil {
-		return nil
-	}
-	h.ring = nil
-	return releaseKeyring(h.ringKey)
+	keys := h.keys
+	h.keys, h.held, h.issuers = nil, nil, nil
+	return releaseIssuers(keys)
 }
 
 // reqState is the memory of one request.
@@ -176,7 +175,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 		req.Path = rs.path
 	}
-	d := h.policy.Decide(&req, h.ring.issuers, &rs.st)
+	d := h.policy.Decide(&req, h.issuers, &rs.st)
 	if !d.Allowed {
 		return h.refuse(w, r, rs, d.Denial)
 	}

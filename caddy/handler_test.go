@@ -150,11 +150,18 @@ func TestProvisionErrors(t *testing.T) {
 }
 
 // TestKeyStoresShared provisions handlers the way a reload does (new
-// before old is cleaned up): the same issuer settings share one key store,
-// which is closed only when the last handler lets go.
+// before old is cleaned up): an issuer with the same settings has one key
+// store and verifier, whatever handler and whatever other issuers, closed
+// only when the last handler lets go.
 func TestKeyStoresShared(t *testing.T) {
-	file := jwksFile(t, newSigner(t, "k1"))
-	provision := func(h *jwtgatecaddy.Handler) {
+	fileA, fileB := jwksFile(t, newSigner(t, "a")), jwksFile(t, newSigner(t, "b"))
+	issuerA := `{"issuer":"` + testIssuer + `","jwks_file":"` + fileA + `","audiences":["api"]}`
+	issuerB := `{"issuer":"https://b.example.com","jwks_file":"` + fileB + `","audiences":["api"]}`
+	issuerA5 := `{"issuer":"` + testIssuer + `","jwks_file":"` + fileA + `","audiences":["api"],"leeway":"5s"}`
+	doc := func(issuers ...string) json.RawMessage {
+		return json.RawMessage(`{"issuers":[` + strings.Join(issuers, ",") + `]}`)
+	}
+	provision := func(h *jwtgatecaddy.Handler) *jwtgatecaddy.Handler {
 		t.Helper()
 		if err := h.Provision(newContext(t)); err != nil {
 			t.Fatal(err)
@@ -162,40 +169,51 @@ func TestKeyStoresShared(t *testing.T) {
 		if err := h.Validate(); err != nil {
 			t.Fatal(err)
 		}
+		return h
 	}
-	old := &jwtgatecaddy.Handler{Inline: inline(file, "")}
-	provision(old)
-	gated := &jwtgatecaddy.Handler{Inline: inline(file, ""), Require: json.RawMessage(`[{"claim":"roles","op":"contains","value":"admin"}]`)}
-	provision(gated)
-	other := &jwtgatecaddy.Handler{Inline: inline(file, `,"leeway":"5s"`)}
-	provision(other)
-	if !jwtgatecaddy.SameKeyring(old, gated) {
+	old := provision(&jwtgatecaddy.Handler{Inline: doc(issuerA)})
+	gated := provision(&jwtgatecaddy.Handler{Inline: doc(issuerA), Require: json.RawMessage(`[{"claim":"roles","op":"contains","value":"admin"}]`)})
+	other := provision(&jwtgatecaddy.Handler{Inline: doc(issuerA5)})
+	ab := provision(&jwtgatecaddy.Handler{Inline: doc(issuerA, issuerB)})
+	ba := provision(&jwtgatecaddy.Handler{Inline: doc(issuerB, issuerA)})
+	if !jwtgatecaddy.SameStore(old, 0, gated, 0) {
 		t.Error("handlers with the same issuer settings have key stores of their own")
 	}
-	if jwtgatecaddy.SameKeyring(old, other) {
+	if jwtgatecaddy.SameStore(old, 0, other, 0) {
 		t.Error("handlers with different issuer settings share a key store")
 	}
+	if !jwtgatecaddy.SameStore(ab, 0, ba, 1) || !jwtgatecaddy.SameStore(ab, 1, ba, 0) {
+		t.Error("the issuers of two handlers that list them in another order are not shared")
+	}
+	// A handler whose second issuer cannot load gives back its first.
+	missing := `{"issuer":"https://c.example.com","jwks_file":"` + filepath.Join(t.TempDir(), "none.json") + `","audiences":["api"]}`
+	if err := (&jwtgatecaddy.Handler{Inline: doc(issuerA, missing)}).Provision(newContext(t)); err == nil {
+		t.Fatal("a handler with an unreadable key file was provisioned")
+	}
+	if n := jwtgatecaddy.PoolRefs(jwtgatecaddy.PoolKey(ab, 0)); n != 2 {
+		t.Errorf("%d references to an issuer of two handlers after a failed Provision, want 2", n)
+	}
 	// Reload: the new handler first, then the old ones go.
-	next := &jwtgatecaddy.Handler{Inline: inline(file, "")}
-	provision(next)
-	if !jwtgatecaddy.SameKeyring(old, next) {
+	next := provision(&jwtgatecaddy.Handler{Inline: doc(issuerA)})
+	if !jwtgatecaddy.SameStore(old, 0, next, 0) {
 		t.Error("a reload with the same issuer settings built a new key store")
 	}
-	if n := jwtgatecaddy.KeyringRefs(next); n != 3 {
+	key := jwtgatecaddy.PoolKey(next, 0)
+	if n := jwtgatecaddy.PoolRefs(key); n != 3 {
 		t.Errorf("%d references, want 3", n)
 	}
-	for _, h := range []*jwtgatecaddy.Handler{old, gated, other} {
+	for _, h := range []*jwtgatecaddy.Handler{old, gated, other, ab, ba} {
 		if err := h.Cleanup(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := jwtgatecaddy.KeyringRefs(next); n != 1 {
+	if n := jwtgatecaddy.PoolRefs(key); n != 1 {
 		t.Errorf("%d references after the old handlers' cleanup, want 1", n)
 	}
 	if err := next.Cleanup(); err != nil {
 		t.Fatal(err)
 	}
-	if n := jwtgatecaddy.KeyringRefs(next); n != 0 {
+	if n := jwtgatecaddy.PoolRefs(key); n != 0 {
 		t.Errorf("%d references after the last cleanup, want 0", n)
 	}
 	if err := next.Cleanup(); err != nil {

@@ -17,94 +17,105 @@ import (
 	"github.com/jwtgate/jwtgate/server/config"
 )
 
-// keyrings holds the key stores and verifiers of every handler in the
-// process, one per distinct issuer configuration, counted by reference:
-// Provision takes one (the first taker builds and starts it), Cleanup gives
-// it back (the last one closes it). Caddy provisions a new configuration
-// before it cleans up the old one, so a reload that keeps an issuer keeps
-// its keys and its verified-token cache.
-var keyrings = caddy.NewUsagePool()
+// issuerPool holds the key store and verifier of every issuer of every
+// handler in the process, one per distinct issuer configuration, counted
+// by reference: Provision takes one per issuer (the first taker builds and
+// starts it), Cleanup gives them back (the last one closes it). Caddy
+// provisions a new configuration before it cleans up the old one, so a
+// reload that keeps an issuer's settings keeps its keys and its
+// verified-token cache, whatever else changed.
+var issuerPool = caddy.NewUsagePool()
 
-// keyring is the key store and the verifiers of one issuer configuration.
-type keyring struct {
-	store   *keystore.Store
-	issuers *authz.Issuers
+// issuerKeys is the key store and the verifier of one issuer.
+type issuerKeys struct {
+	store  *keystore.Store
+	issuer authz.Issuer
 }
 
 // Destruct stops the key store's background refreshes.
-func (k *keyring) Destruct() error {
+func (k *issuerKeys) Destruct() error {
 	k.store.Close()
 	return nil
 }
 
-// keyringKey identifies an issuer configuration: every setting the key
-// store and the verifiers are built from.
-func keyringKey(cfg *config.Config) (string, error) {
+// issuerKey identifies the settings of cfg.Issuers[i]: everything its key
+// store and its verifier are built from (its share of the token cache
+// depends on the number of issuers).
+func issuerKey(cfg *config.Config, i int) (string, error) {
 	b, err := json.Marshal(struct {
-		Issuers  []config.Issuer
+		Issuer   config.Issuer
 		MaxToken int
 		Cache    config.Cache
-	}{cfg.Issuers, cfg.Limits.MaxTokenBytes, cfg.Cache})
+		Issuers  int
+	}{cfg.Issuers[i], cfg.Limits.MaxTokenBytes, cfg.Cache, len(cfg.Issuers)})
 	return string(b), err
 }
 
-// acquireKeyring returns the keyring of cfg's issuers and the key under
-// which to release it, building and starting it when no handler holds it
-// yet (bounded by the issuers' fetch timeouts).
-func acquireKeyring(cfg *config.Config, logger *slog.Logger) (*keyring, string, error) {
-	key, err := keyringKey(cfg)
-	if err != nil {
-		return nil, "", err
+// acquireIssuers returns the verifier of cfg's issuers, made of their
+// pooled key stores and verifiers, and the pool keys to release; it builds
+// and starts those no handler holds yet (bounded by their fetch timeouts).
+func acquireIssuers(cfg *config.Config, logger *slog.Logger) (*authz.Issuers, []*issuerKeys, []string, error) {
+	var (
+		keys []string
+		held []*issuerKeys
+		list []authz.Issuer
+	)
+	fail := func(err error) (*authz.Issuers, []*issuerKeys, []string, error) {
+		releaseIssuers(keys)
+		return nil, nil, nil, err
 	}
-	v, _, err := keyrings.LoadOrNew(key, func() (caddy.Destructor, error) { return newKeyring(cfg, logger) })
-	if err != nil {
-		return nil, "", err
-	}
-	return v.(*keyring), key, nil
-}
-
-// releaseKeyring gives back a keyring taken by acquireKeyring.
-func releaseKeyring(key string) error {
-	_, err := keyrings.Delete(key)
-	return err
-}
-
-func newKeyring(cfg *config.Config, logger *slog.Logger) (*keyring, error) {
-	kis := make([]keystore.Issuer, len(cfg.Issuers))
 	for i := range cfg.Issuers {
-		ki, err := cfg.KeystoreIssuer(i)
+		key, err := issuerKey(cfg, i)
 		if err != nil {
-			return nil, err
+			return fail(err)
 		}
-		kis[i] = ki
-	}
-	store, err := keystore.New(keystore.Options{Clock: engine.SystemClock, Logger: logger}, kis...)
-	if err != nil {
-		return nil, err
-	}
-	list := make([]authz.Issuer, len(cfg.Issuers))
-	for i := range cfg.Issuers {
-		ec, err := cfg.EngineConfig(i, store, engine.SystemClock)
+		v, _, err := issuerPool.LoadOrNew(key, func() (caddy.Destructor, error) { return newIssuerKeys(cfg, i, logger) })
 		if err != nil {
-			return nil, err
+			return fail(err)
 		}
-		v, err := engine.New(ec)
-		if err != nil {
-			return nil, fmt.Errorf("issuer %q: %w", cfg.Issuers[i].Issuer, err)
-		}
-		list[i] = authz.Issuer{Issuer: cfg.Issuers[i].Issuer, Verifier: v, Scope: strings.Join(cfg.Issuers[i].RequiredScopes, " ")}
+		keys = append(keys, key)
+		held = append(held, v.(*issuerKeys))
+		list = append(list, v.(*issuerKeys).issuer)
 	}
 	issuers, err := authz.NewIssuers(list, cfg.Limits.MaxTokenBytes)
 	if err != nil {
+		return fail(err)
+	}
+	return issuers, held, keys, nil
+}
+
+// releaseIssuers gives back what acquireIssuers took.
+func releaseIssuers(keys []string) error {
+	var errs []error
+	for _, key := range keys {
+		if _, err := issuerPool.Delete(key); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func newIssuerKeys(cfg *config.Config, i int, logger *slog.Logger) (*issuerKeys, error) {
+	is := &cfg.Issuers[i]
+	ki, err := cfg.KeystoreIssuer(i)
+	if err != nil {
 		return nil, err
 	}
-	// Every fetch is bounded by its issuer's fetch timeout; this bounds
-	// the whole first load.
-	var wait time.Duration
-	for i := range cfg.Issuers {
-		wait = max(wait, cfg.Issuers[i].FetchTimeout)
+	store, err := keystore.New(keystore.Options{Clock: engine.SystemClock, Logger: logger}, ki)
+	if err != nil {
+		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*wait+time.Second)
+	ec, err := cfg.EngineConfig(i, store, engine.SystemClock)
+	if err != nil {
+		return nil, err
+	}
+	v, err := engine.New(ec)
+	if err != nil {
+		return nil, fmt.Errorf("issuer %q: %w", is.Issuer, err)
+	}
+	// Every fetch is bounded by the fetch timeout; this bounds the whole
+	// first load (a discovery document, then the key set).
+	ctx, cancel := context.WithTimeout(context.Background(), 2*is.FetchTimeout+time.Second)
 	defer cancel()
 	if err := store.Start(ctx); err != nil {
 		if errors.Is(err, keystore.ErrConfig) || errors.Is(err, keystore.ErrClosed) {
@@ -113,7 +124,7 @@ func newKeyring(cfg *config.Config, logger *slog.Logger) (*keyring, error) {
 		}
 		// A remote key set that cannot be fetched yet is retried in the
 		// background; its tokens get 401 "keys unavailable" until then.
-		logger.Warn("jwtgate: key set not loaded yet; retrying in the background", "error", err)
+		logger.Warn("jwtgate: key set not loaded yet; retrying in the background", "issuer", is.Issuer, "error", err)
 	}
-	return &keyring{store: store, issuers: issuers}, nil
+	return &issuerKeys{store: store, issuer: authz.Issuer{Issuer: is.Issuer, Verifier: v, Scope: strings.Join(is.RequiredScopes, " ")}}, nil
 }
