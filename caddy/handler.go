@@ -52,7 +52,7 @@ type Handler struct {
 	issuers *authz.Issuers
 	held    []*issuerKeys // the pooled issuers, for tests
 	keys    []string      // their pool keys, released by Cleanup
-	paths   sync.Map // placeholder claim path → *authz.ClaimPath
+	paths   sync.Map      // placeholder claim path → *authz.ClaimPath
 	npaths  atomic.Int32
 	states  sync.Pool
 	logger  *zap.Logger
