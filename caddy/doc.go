@@ -43,9 +43,11 @@
 //
 // # Key stores
 //
-// An issuer configured alike in several handlers (the same key source and
-// policy) has one key store and one verified-token cache in the process,
-// counted by reference: a config reload provisions the new handlers before
-// it cleans up the old ones, so an issuer whose settings did not change
-// keeps its keys and its cached tokens, and no request waits for a fetch.
+// An issuer's key source (JWKS URL or file, discovery, PEM files, with its
+// refresh settings) has one key store in the process, whatever handlers and
+// policies use it, and handlers with the same issuers share one verifier
+// and its verified-token cache. Both are counted by reference: a config
+// reload provisions the new handlers before it cleans up the old ones, so
+// what the reload keeps keeps its keys and its cached tokens, and no
+// request waits for a fetch.
 package jwtgatecaddy

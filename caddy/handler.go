@@ -47,15 +47,14 @@ type Handler struct {
 	// hold, or the request gets 403.
 	Require json.RawMessage `json:"require,omitempty"`
 
-	realm   string
-	policy  *authz.Policy
-	issuers *authz.Issuers
-	held    []*issuerKeys // the pooled issuers, for tests
-	keys    []string      // their pool keys, released by Cleanup
-	paths   sync.Map      // placeholder claim path → *authz.ClaimPath
-	npaths  atomic.Int32
-	states  sync.Pool
-	logger  *zap.Logger
+	realm    string
+	policy   *authz.Policy
+	verifier *pooledVerifier
+	poolKey  string   // the verifier's, released by Cleanup
+	paths    sync.Map // placeholder claim path → *authz.ClaimPath
+	npaths   atomic.Int32
+	states   sync.Pool
+	logger   *zap.Logger
 	// decisions counts decisions by status and reason (nil: no registry).
 	decisions *prometheus.CounterVec
 }
@@ -102,7 +101,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.decisions, err = newDecisionCounter(ctx); err != nil {
 		return fmt.Errorf("jwtgate: metrics: %w", err)
 	}
-	h.issuers, h.held, h.keys, err = acquireIssuers(cfg, ctx.Slogger())
+	h.verifier, h.poolKey, err = acquireVerifier(cfg, ctx.Slogger())
 	if err != nil {
 		return fmt.Errorf("jwtgate: %w", err)
 	}
@@ -112,7 +111,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 
 // Validate reports a configuration that Provision could not make whole.
 func (h *Handler) Validate() error {
-	if h.policy == nil || h.issuers == nil {
+	if h.policy == nil || h.verifier == nil {
 		return configError("the handler was not provisioned")
 	}
 	return nil
@@ -121,9 +120,11 @@ func (h *Handler) Validate() error {
 // Cleanup gives back the issuers' key stores: the last handler of an
 // issuer's configuration to let go of it stops its refreshes.
 func (h *Handler) Cleanup() error {
-	keys := h.keys
-	h.keys, h.held, h.issuers = nil, nil, nil
-	return releaseIssuers(keys)
+	if h.verifier == nil {
+		return nil
+	}
+	h.verifier = nil
+	return releaseAll(verifierPool, []string{h.poolKey})
 }
 
 // reqState is the memory of one request.
@@ -175,7 +176,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 		req.Path = rs.path
 	}
-	d := h.policy.Decide(&req, h.issuers, &rs.st)
+	d := h.policy.Decide(&req, h.verifier.issuers, &rs.st)
 	if !d.Allowed {
 		return h.refuse(w, r, rs, d.Denial)
 	}

@@ -150,9 +150,10 @@ func TestProvisionErrors(t *testing.T) {
 }
 
 // TestKeyStoresShared provisions handlers the way a reload does (new
-// before old is cleaned up): an issuer with the same settings has one key
-// store and verifier, whatever handler and whatever other issuers, closed
-// only when the last handler lets go.
+// before old is cleaned up): handlers with the same issuers share one
+// verifier (and token cache); an issuer's key source has one key store
+// whatever handlers, policies and other issuers use it; each is closed
+// only when the last holder lets go.
 func TestKeyStoresShared(t *testing.T) {
 	fileA, fileB := jwksFile(t, newSigner(t, "a")), jwksFile(t, newSigner(t, "b"))
 	issuerA := `{"issuer":"` + testIssuer + `","jwks_file":"` + fileA + `","audiences":["api"]}`
@@ -176,45 +177,55 @@ func TestKeyStoresShared(t *testing.T) {
 	other := provision(&jwtgatecaddy.Handler{Inline: doc(issuerA5)})
 	ab := provision(&jwtgatecaddy.Handler{Inline: doc(issuerA, issuerB)})
 	ba := provision(&jwtgatecaddy.Handler{Inline: doc(issuerB, issuerA)})
-	if !jwtgatecaddy.SameStore(old, 0, gated, 0) {
-		t.Error("handlers with the same issuer settings have key stores of their own")
+	if !jwtgatecaddy.SameVerifier(old, gated) {
+		t.Error("handlers with the same issuers have verifiers of their own")
 	}
-	if jwtgatecaddy.SameStore(old, 0, other, 0) {
-		t.Error("handlers with different issuer settings share a key store")
+	if jwtgatecaddy.SameVerifier(old, other) {
+		t.Error("handlers with different issuer policies share a verifier")
 	}
-	if !jwtgatecaddy.SameStore(ab, 0, ba, 1) || !jwtgatecaddy.SameStore(ab, 1, ba, 0) {
-		t.Error("the issuers of two handlers that list them in another order are not shared")
+	if !jwtgatecaddy.SameStore(old, 0, other, 0) {
+		t.Error("issuers with one key source and different policies have key stores of their own")
+	}
+	if !jwtgatecaddy.SameStore(old, 0, ab, 0) || !jwtgatecaddy.SameStore(ab, 0, ba, 1) || !jwtgatecaddy.SameStore(ab, 1, ba, 0) {
+		t.Error("an issuer listed with others, or in another order, has a key store of its own")
+	}
+	storeA := jwtgatecaddy.StoreKey(old, 0)
+	// Verifiers holding A's store: old and gated's, other's, ab's, ba's.
+	if n := jwtgatecaddy.StoreRefs(storeA); n != 4 {
+		t.Errorf("%d references to a key store, want 4", n)
 	}
 	// A handler whose second issuer cannot load gives back its first.
 	missing := `{"issuer":"https://c.example.com","jwks_file":"` + filepath.Join(t.TempDir(), "none.json") + `","audiences":["api"]}`
 	if err := (&jwtgatecaddy.Handler{Inline: doc(issuerA, missing)}).Provision(newContext(t)); err == nil {
 		t.Fatal("a handler with an unreadable key file was provisioned")
 	}
-	if n := jwtgatecaddy.PoolRefs(jwtgatecaddy.PoolKey(ab, 0)); n != 2 {
-		t.Errorf("%d references to an issuer of two handlers after a failed Provision, want 2", n)
+	if n := jwtgatecaddy.StoreRefs(storeA); n != 4 {
+		t.Errorf("%d references to a key store after a failed Provision, want 4", n)
 	}
 	// Reload: the new handler first, then the old ones go.
 	next := provision(&jwtgatecaddy.Handler{Inline: doc(issuerA)})
-	if !jwtgatecaddy.SameStore(old, 0, next, 0) {
-		t.Error("a reload with the same issuer settings built a new key store")
+	if !jwtgatecaddy.SameVerifier(old, next) {
+		t.Error("a reload with the same issuers built a new verifier")
 	}
-	key := jwtgatecaddy.PoolKey(next, 0)
-	if n := jwtgatecaddy.PoolRefs(key); n != 3 {
-		t.Errorf("%d references, want 3", n)
+	if n := jwtgatecaddy.VerifierRefs(next); n != 3 {
+		t.Errorf("%d references to a verifier, want 3", n)
 	}
 	for _, h := range []*jwtgatecaddy.Handler{old, gated, other, ab, ba} {
 		if err := h.Cleanup(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := jwtgatecaddy.PoolRefs(key); n != 1 {
-		t.Errorf("%d references after the old handlers' cleanup, want 1", n)
+	if n := jwtgatecaddy.VerifierRefs(next); n != 1 {
+		t.Errorf("%d references to a verifier after the old handlers' cleanup, want 1", n)
+	}
+	if n := jwtgatecaddy.StoreRefs(storeA); n != 1 {
+		t.Errorf("%d references to a key store after the old handlers' cleanup, want 1", n)
 	}
 	if err := next.Cleanup(); err != nil {
 		t.Fatal(err)
 	}
-	if n := jwtgatecaddy.PoolRefs(key); n != 0 {
-		t.Errorf("%d references after the last cleanup, want 0", n)
+	if n, m := jwtgatecaddy.VerifierRefs(next), jwtgatecaddy.StoreRefs(storeA); n != 0 || m != 0 {
+		t.Errorf("%d, %d references to the verifier and the key store after the last cleanup, want 0", n, m)
 	}
 	if err := next.Cleanup(); err != nil {
 		t.Errorf("a second Cleanup: %v", err)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -17,105 +16,103 @@ import (
 	"github.com/jwtgate/jwtgate/server/config"
 )
 
-// issuerPool holds the key store and verifier of every issuer of every
-// handler in the process, one per distinct issuer configuration, counted
-// by reference: Provision takes one per issuer (the first taker builds and
-// starts it), Cleanup gives them back (the last one closes it). Caddy
-// provisions a new configuration before it cleans up the old one, so a
-// reload that keeps an issuer's settings keeps its keys and its
-// verified-token cache, whatever else changed.
-var issuerPool = caddy.NewUsagePool()
+// Handlers share what they verify with, through two pools counted by
+// reference: Provision takes (the first taker builds and starts), Cleanup
+// gives back (the last one closes). Caddy provisions a new configuration
+// before it cleans up the old one, so whatever a reload keeps is kept.
+//
+//   - storePool: one key store per issuer key source (its keys, refresh
+//     and cooldown), whatever handlers and other issuers use it;
+//   - verifierPool: one engine.Verifier, with its verified-token cache,
+//     per list of issuer policies, cache and token limits.
+var (
+	storePool    = caddy.NewUsagePool()
+	verifierPool = caddy.NewUsagePool()
+)
 
-// issuerKeys is the key store and the verifier of one issuer.
-type issuerKeys struct {
-	store  *keystore.Store
-	issuer authz.Issuer
-}
+// pooledStore is the key store of one issuer.
+type pooledStore struct{ store *keystore.Store }
 
 // Destruct stops the key store's background refreshes.
-func (k *issuerKeys) Destruct() error {
-	k.store.Close()
+func (p *pooledStore) Destruct() error {
+	p.store.Close()
 	return nil
 }
 
-// issuerKey identifies the settings of cfg.Issuers[i]: everything its key
-// store and its verifier are built from (its share of the token cache
-// depends on the number of issuers).
-func issuerKey(cfg *config.Config, i int) (string, error) {
-	b, err := json.Marshal(struct {
-		Issuer   config.Issuer
-		MaxToken int
-		Cache    config.Cache
-		Issuers  int
-	}{cfg.Issuers[i], cfg.Limits.MaxTokenBytes, cfg.Cache, len(cfg.Issuers)})
+// pooledVerifier is the verifier of a list of issuers, and the key stores
+// it holds.
+type pooledVerifier struct {
+	issuers   *authz.Issuers
+	stores    []*pooledStore
+	storeKeys []string
+}
+
+// Destruct gives back the key stores.
+func (p *pooledVerifier) Destruct() error { return releaseAll(storePool, p.storeKeys) }
+
+// poolKey identifies settings by their JSON.
+func poolKey(v any) (string, error) {
+	b, err := json.Marshal(v)
 	return string(b), err
 }
 
-// acquireIssuers returns the verifier of cfg's issuers, made of their
-// pooled key stores and verifiers, and the pool keys to release; it builds
-// and starts those no handler holds yet (bounded by their fetch timeouts).
-func acquireIssuers(cfg *config.Config, logger *slog.Logger) (*authz.Issuers, []*issuerKeys, []string, error) {
-	var (
-		keys []string
-		held []*issuerKeys
-		list []authz.Issuer
-	)
-	fail := func(err error) (*authz.Issuers, []*issuerKeys, []string, error) {
-		releaseIssuers(keys)
-		return nil, nil, nil, err
+// acquireVerifier returns the pooled verifier of cfg's issuers and its pool
+// key, building it (and the key stores no handler holds yet, bounded by
+// their fetch timeouts) when no handler holds it.
+func acquireVerifier(cfg *config.Config, logger *slog.Logger) (*pooledVerifier, string, error) {
+	key, err := poolKey(struct {
+		Issuers  []config.Issuer
+		MaxToken int
+		Cache    config.Cache
+	}{cfg.Issuers, cfg.Limits.MaxTokenBytes, cfg.Cache})
+	if err != nil {
+		return nil, "", err
 	}
+	v, _, err := verifierPool.LoadOrNew(key, func() (caddy.Destructor, error) { return newVerifier(cfg, logger) })
+	if err != nil {
+		return nil, "", err
+	}
+	return v.(*pooledVerifier), key, nil
+}
+
+func newVerifier(cfg *config.Config, logger *slog.Logger) (*pooledVerifier, error) {
+	pv := &pooledVerifier{}
+	ec := cfg.EngineConfig(engine.SystemClock)
 	for i := range cfg.Issuers {
-		key, err := issuerKey(cfg, i)
+		ki := cfg.KeystoreIssuer(i)
+		key, err := poolKey(ki)
 		if err != nil {
-			return fail(err)
+			pv.Destruct()
+			return nil, err
 		}
-		v, _, err := issuerPool.LoadOrNew(key, func() (caddy.Destructor, error) { return newIssuerKeys(cfg, i, logger) })
+		s, _, err := storePool.LoadOrNew(key, func() (caddy.Destructor, error) { return newStore(ki, logger) })
 		if err != nil {
-			return fail(err)
+			pv.Destruct()
+			return nil, err
 		}
-		keys = append(keys, key)
-		held = append(held, v.(*issuerKeys))
-		list = append(list, v.(*issuerKeys).issuer)
+		ps := s.(*pooledStore)
+		pv.stores = append(pv.stores, ps)
+		pv.storeKeys = append(pv.storeKeys, key)
+		keys, _ := ps.store.KeySet(ki.Issuer)
+		ec.Policies = append(ec.Policies, cfg.IssuerPolicy(i, keys))
 	}
-	issuers, err := authz.NewIssuers(list, cfg.Limits.MaxTokenBytes)
+	v, err := engine.New(ec)
 	if err != nil {
-		return fail(err)
+		pv.Destruct()
+		return nil, fmt.Errorf("issuers: %w", err)
 	}
-	return issuers, held, keys, nil
+	pv.issuers = authz.NewIssuers(v)
+	return pv, nil
 }
 
-// releaseIssuers gives back what acquireIssuers took.
-func releaseIssuers(keys []string) error {
-	var errs []error
-	for _, key := range keys {
-		if _, err := issuerPool.Delete(key); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func newIssuerKeys(cfg *config.Config, i int, logger *slog.Logger) (*issuerKeys, error) {
-	is := &cfg.Issuers[i]
-	ki, err := cfg.KeystoreIssuer(i)
-	if err != nil {
-		return nil, err
-	}
+func newStore(ki keystore.Issuer, logger *slog.Logger) (*pooledStore, error) {
 	store, err := keystore.New(keystore.Options{Clock: engine.SystemClock, Logger: logger}, ki)
 	if err != nil {
 		return nil, err
 	}
-	ec, err := cfg.EngineConfig(i, store, engine.SystemClock)
-	if err != nil {
-		return nil, err
-	}
-	v, err := engine.New(ec)
-	if err != nil {
-		return nil, fmt.Errorf("issuer %q: %w", is.Issuer, err)
-	}
 	// Every fetch is bounded by the fetch timeout; this bounds the whole
 	// first load (a discovery document, then the key set).
-	ctx, cancel := context.WithTimeout(context.Background(), 2*is.FetchTimeout+time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*ki.FetchTimeout+time.Second)
 	defer cancel()
 	if err := store.Start(ctx); err != nil {
 		if errors.Is(err, keystore.ErrConfig) || errors.Is(err, keystore.ErrClosed) {
@@ -124,7 +121,18 @@ func newIssuerKeys(cfg *config.Config, i int, logger *slog.Logger) (*issuerKeys,
 		}
 		// A remote key set that cannot be fetched yet is retried in the
 		// background; its tokens get 401 "keys unavailable" until then.
-		logger.Warn("jwtgate: key set not loaded yet; retrying in the background", "issuer", is.Issuer, "error", err)
+		logger.Warn("jwtgate: key set not loaded yet; retrying in the background", "issuer", ki.Issuer, "error", err)
 	}
-	return &issuerKeys{store: store, issuer: authz.Issuer{Issuer: is.Issuer, Verifier: v, Scope: strings.Join(is.RequiredScopes, " ")}}, nil
+	return &pooledStore{store: store}, nil
+}
+
+// releaseAll gives back keys taken from pool.
+func releaseAll(pool *caddy.UsagePool, keys []string) error {
+	var errs []error
+	for _, key := range keys {
+		if _, err := pool.Delete(key); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
