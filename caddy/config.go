@@ -1,11 +1,8 @@
 package jwtgatecaddy
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/goccy/go-yaml"
 
@@ -54,54 +51,33 @@ func (h *Handler) conditions() ([]authz.Condition, error) {
 	return conds, nil
 }
 
-// policyConfig is the authorization of cfg for this handler: the file's
-// token sources, identity headers and rules (as routes, the longest path
-// first, rules with methods first among equals), and the handler's own
-// access, scopes and conditions as the default route.
-func (h *Handler) policyConfig(cfg *config.Config) (*authz.Config, error) {
+// policy is the authorization of cfg for this handler: the policy the
+// configuration compiled (its token sources, identity headers, routes or
+// rules, default route), or, when the handler sets access, scopes or
+// require, the configuration's token sources and identity headers with
+// those as the one route.
+func (h *Handler) policy(cfg *config.Config) (*authz.Policy, error) {
+	if h.Access == "" && len(h.Scopes) == 0 && len(h.Require) == 0 {
+		return cfg.Policy(), nil
+	}
+	d := &cfg.Default
+	if len(cfg.Routes) > 0 || len(cfg.Rules) > 0 || d.Name != "" || d.Access != "" || len(d.Scopes) > 0 ||
+		len(d.Require) > 0 || len(d.Issuers) > 0 || len(d.Audiences) > 0 || d.CORSPreflight != nil {
+		return nil, configError("the handler's access, scopes and require cannot be combined with the configuration's routes, rules or default_route: put them in the configuration's default_route, or choose the requests with Caddy matchers and leave routes out of the file")
+	}
 	conds, err := h.conditions()
 	if err != nil {
 		return nil, err
 	}
-	ac := &authz.Config{
-		Tokens: authz.Tokens{
-			Authorization: cfg.Tokens.Authorization,
-			Header:        cfg.Tokens.Header,
-			HeaderPrefix:  cfg.Tokens.HeaderPrefix,
-			Cookie:        cfg.Tokens.Cookie,
-			Query:         cfg.Tokens.Query,
-		},
-		Identity: authz.Identity{
-			PayloadHeader:   cfg.Identity.PayloadHeader,
-			MaxValueBytes:   cfg.Identity.MaxValueBytes,
-			MaxPayloadBytes: cfg.Identity.MaxPayloadBytes,
-		},
-		Default: authz.Route{Access: h.Access, Scopes: h.Scopes, Require: conds},
+	ac := cfg.Config
+	ac.Default = authz.Route{Access: h.Access, Scopes: h.Scopes, Require: conds}
+	opts := authz.Options{}
+	for i := range cfg.Issuers {
+		opts.Issuers = append(opts.Issuers, cfg.Issuers[i].Issuer)
 	}
-	if cfg.Identity.Headers != nil {
-		ac.Identity.Headers = make([]authz.IdentityHeader, 0, len(cfg.Identity.Headers))
-		for _, ih := range cfg.Identity.Headers {
-			ac.Identity.Headers = append(ac.Identity.Headers, authz.IdentityHeader{Header: ih.Header, Claim: ih.Claim, Separator: ih.Separator})
-		}
+	pol, err := authz.Compile(&ac, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	rules := slices.Clone(cfg.Rules)
-	for i := range rules {
-		if p := strings.TrimRight(rules[i].Path, "/"); p != "" {
-			rules[i].Path = p
-		}
-	}
-	slices.SortStableFunc(rules, func(a, b config.Rule) int {
-		if c := cmp.Compare(len(b.Path), len(a.Path)); c != 0 {
-			return c
-		}
-		return cmp.Compare(min(len(b.Methods), 1), min(len(a.Methods), 1))
-	})
-	for _, r := range rules {
-		ac.Routes = append(ac.Routes, authz.Route{
-			Prefix: r.Path, Methods: r.Methods, Issuers: r.Issuers, Audiences: r.Audiences,
-			// The handler's own requirements hold on every path.
-			Scopes: append(slices.Clone(r.Scopes), h.Scopes...), Access: h.Access, Require: conds,
-		})
-	}
-	return ac, nil
+	return pol, nil
 }

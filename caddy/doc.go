@@ -24,9 +24,10 @@
 //		access    required                           # or optional, public
 //	}
 //
-// access, scope and require apply to the requests the handler sees, which
-// Caddy's matchers choose; the configuration file's rules (routes) are
-// matched on top of them.
+// access, scope and require apply to every request the handler sees (Caddy's
+// matchers choose them); a configuration with its own route table (routes,
+// rules or default_route) decides by that instead, and cannot be combined
+// with them.
 //
 // # Placeholders
 //

@@ -48,7 +48,7 @@ type Handler struct {
 	Require json.RawMessage `json:"require,omitempty"`
 
 	realm    string
-	policy   *authz.Policy
+	pol      *authz.Policy
 	verifier *pooledVerifier
 	poolKey  string   // the verifier's, released by Cleanup
 	paths    sync.Map // placeholder claim path → *authz.ClaimPath
@@ -86,16 +86,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	ac, err := h.policyConfig(cfg)
-	if err != nil {
+	if h.pol, err = h.policy(cfg); err != nil {
 		return err
-	}
-	opts := authz.Options{}
-	for i := range cfg.Issuers {
-		opts.Issuers = append(opts.Issuers, cfg.Issuers[i].Issuer)
-	}
-	if h.policy, err = authz.Compile(ac, opts); err != nil {
-		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	h.realm = cfg.Realm
 	if h.decisions, err = newDecisionCounter(ctx); err != nil {
@@ -111,7 +103,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 
 // Validate reports a configuration that Provision could not make whole.
 func (h *Handler) Validate() error {
-	if h.policy == nil || h.verifier == nil {
+	if h.pol == nil || h.verifier == nil {
 		return configError("the handler was not provisioned")
 	}
 	return nil
@@ -166,7 +158,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		Query:   bytesOf(r.URL.RawQuery),
 		Headers: &rs.hdrs,
 	}
-	if h.policy.NeedsPath() {
+	if h.pol.NeedsPath() {
 		var ok bool
 		// The path as the upstream gets it, escapes as sent: the route
 		// rules must see what the upstream serves.
@@ -176,13 +168,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 		req.Path = rs.path
 	}
-	d := h.policy.Decide(&req, h.verifier.issuers, &rs.st)
+	d := h.pol.Decide(&req, h.verifier.issuers, &rs.st)
 	if !d.Allowed {
 		return h.refuse(w, r, rs, d.Denial)
 	}
 	h.count(200, d.Reason())
 	for name := range r.Header {
-		if h.policy.IsLookAlike(bytesOf(name)) {
+		if h.pol.IsLookAlike(bytesOf(name)) {
 			delete(r.Header, name)
 		}
 	}

@@ -122,6 +122,10 @@ func TestProvisionErrors(t *testing.T) {
 		{name: "bad op", h: &jwtgatecaddy.Handler{Inline: inline(file, ""), Require: json.RawMessage(`[{"claim":"roles","op":"has","value":"x"}]`)}, err: "op", is: authz.ErrOperator},
 		{name: "bad claim path", h: &jwtgatecaddy.Handler{Inline: inline(file, ""), Require: json.RawMessage(`[{"claim":"a..b","op":"exists"}]`)}, is: authz.ErrClaimPath},
 		{name: "require not a list", h: &jwtgatecaddy.Handler{Inline: inline(file, ""), Require: json.RawMessage(`{"claim":"a"}`)}, err: "require:", is: jwtgatecaddy.ErrConfig},
+		{name: "requirements with routes", h: &jwtgatecaddy.Handler{Inline: json.RawMessage(`{"issuers":[{"issuer":"x","jwks_file":"` + file + `","audiences":["api"]}],"routes":[{"path":"/a/**","access":"public"}]}`), Scopes: []string{"read"}},
+			err: "cannot be combined with the configuration's routes", is: jwtgatecaddy.ErrConfig},
+		{name: "bad route", h: &jwtgatecaddy.Handler{Inline: json.RawMessage(`{"issuers":[{"issuer":"x","jwks_file":"` + file + `","audiences":["api"]}],"routes":[{"path":"/a/(.*)"}]}`)},
+			err: "routes[0].path"},
 		{name: "unknown algorithm", h: &jwtgatecaddy.Handler{Inline: inline(file, `,"algorithms":["RS999"]`)}, err: "RS999"},
 		{name: "unreadable keys", h: &jwtgatecaddy.Handler{Inline: inline(filepath.Join(t.TempDir(), "none.json"), "")}, err: "none.json"},
 	}
@@ -429,5 +433,43 @@ func TestServeHTTPIdentityNames(t *testing.T) {
 	}
 	if got := seen.Header.Get("X-Auth-Subject"); got != "not an identity header here" {
 		t.Errorf("X-Auth-Subject %q: a header that is not configured was touched", got)
+	}
+}
+
+// TestServeHTTPRoutes checks a configuration's route table: a role-gated
+// route, a public route, the default.
+func TestServeHTTPRoutes(t *testing.T) {
+	key := newSigner(t, "k1")
+	h := &jwtgatecaddy.Handler{Inline: json.RawMessage(`{"issuers":[{"issuer":"` + testIssuer + `","jwks_file":"` + jwksFile(t, key) + `","audiences":["api"]}],
+		"routes":[{"name":"admin","path":"/admin/**","require":[{"claim":"roles","op":"contains","value":"admin"}]},
+		          {"name":"public","path":"/public/**","access":"public"}]}`)}
+	if err := h.Provision(newContext(t)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Cleanup() })
+	user, admin := key.token(t, nil), key.token(t, map[string]any{"roles": []string{"admin"}})
+	for _, c := range []struct {
+		target, token, route string
+		status               int
+	}{
+		{"/public/doc", "", "public", 204},
+		{"/admin/users", user, "", 403},
+		{"/admin/users", "", "", 401},
+		{"/admin/users", admin, "admin", 204},
+		{"/%61dmin/users", user, "", 403},
+		{"/orders", user, "default", 204},
+		{"/orders", "", "", 401},
+	} {
+		r := httptest.NewRequest("GET", c.target, nil)
+		if c.token != "" {
+			r.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		rec, _, got, _ := serve(t, h, r, "http.auth.jwtgate.route")
+		if rec.Code != c.status {
+			t.Errorf("%s: %d, want %d", c.target, rec.Code, c.status)
+		}
+		if c.status == 204 && got["http.auth.jwtgate.route"] != c.route {
+			t.Errorf("%s: route %q, want %q", c.target, got["http.auth.jwtgate.route"], c.route)
+		}
 	}
 }
