@@ -239,9 +239,16 @@ func TestCaddyModule(t *testing.T) {
 }
 
 // lookAlikes are spellings of the identity headers that Go's HTTP server
-// passes on as headers of their own and that CGI-style backends read as
-// the identity header itself.
-var lookAlikes = []string{"X_Auth_Subject", "X.Auth.Subject", "x_auth_subject", "X-Auth_Subject", "X_Auth_Issuer", "X.Auth.Scope"}
+// passes on as headers of their own and that CGI, WSGI, PHP and
+// nginx-variable backends read as the identity header itself (every
+// character but a letter or a digit becomes "_"): the list of
+// integration/'s tests of Caddy's forward_auth.
+var lookAlikes = []string{
+	"X_Auth_Subject", "X.Auth.Subject", "X~Auth~Subject", "X-Auth_Subject", "x_auth_subject",
+	"X!Auth!Subject", "X+Auth+Subject", "X|Auth|Subject", "X^Auth^Subject", "X`Auth`Subject",
+	"X'Auth'Subject", "X#Auth#Subject", "X$Auth$Subject", "X%Auth%Subject", "X&Auth&Subject", "X*Auth*Subject",
+	"X_Auth_Issuer", "X.Auth.Scope",
+}
 
 // TestCaddyModuleKeyRotation rotates the issuer's key: a token of the new
 // key passes once the JWKS serves it (one refetch on its unknown kid), and
