@@ -14,7 +14,7 @@ import (
 // Provision and Validate for a handler configuration that cannot work.
 var ErrConfig = errors.New("jwtgate: invalid handler configuration")
 
-// configError wraps err with ErrConfig.
+// configError returns ErrConfig wrapped with the problem and its fix.
 func configError(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
 }
