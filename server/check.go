@@ -56,7 +56,7 @@ func CheckKeys(ctx context.Context, cfg *config.Config, online bool, opts Option
 		if r.Remote && !online {
 			continue
 		}
-		store, err := keystore.New(keystore.Options{Clock: opts.Clock, Logger: logger, HTTPClient: opts.HTTPClient}, keystoreIssuer(is))
+		store, err := keystore.New(keystore.Options{Clock: opts.Clock, Logger: logger, HTTPClient: opts.HTTPClient}, cfg.KeystoreIssuer(i))
 		if err != nil {
 			return reports, &ConfigError{err}
 		}

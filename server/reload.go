@@ -267,7 +267,7 @@ func unreadyIssuers(store *keystore.Store) error {
 func (s *Server) newStore(cfg *config.Config) (*keystore.Store, error) {
 	issuers := make([]keystore.Issuer, len(cfg.Issuers))
 	for i := range cfg.Issuers {
-		issuers[i] = keystoreIssuer(&cfg.Issuers[i])
+		issuers[i] = cfg.KeystoreIssuer(i)
 	}
 	store, err := keystore.New(keystore.Options{Clock: s.clock, Logger: s.logger, HTTPClient: s.opts.HTTPClient}, issuers...)
 	if err != nil {
@@ -341,7 +341,7 @@ func sameKeySources(a, b *config.Config) bool {
 		return false
 	}
 	for i := range a.Issuers {
-		if !reflect.DeepEqual(keystoreIssuer(&a.Issuers[i]), keystoreIssuer(&b.Issuers[i])) {
+		if !reflect.DeepEqual(a.KeystoreIssuer(i), b.KeystoreIssuer(i)) {
 			return false
 		}
 	}
@@ -371,7 +371,7 @@ func sameIssuerPolicies(a, b *config.Config) bool {
 		return false
 	}
 	for i := range a.Issuers {
-		if !reflect.DeepEqual(issuerPolicy(&a.Issuers[i], nil), issuerPolicy(&b.Issuers[i], nil)) {
+		if !reflect.DeepEqual(a.IssuerPolicy(i, nil), b.IssuerPolicy(i, nil)) {
 			return false
 		}
 	}
