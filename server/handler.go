@@ -255,18 +255,28 @@ func (h *handler) auth(ctx *fasthttp.RequestCtx, path, query []byte) {
 	}
 }
 
+// writeRefusal writes a refusal on a fasthttp response, the one writer of
+// /auth, /verify and the fasthttp middleware: the status, the challenge
+// when challenge is set and the denial has one, and the JSON body (with
+// "valid":false when valid is set, as /verify answers). buf is scratch
+// memory, returned for reuse; the response copies what it needs.
+func writeRefusal(ctx *fasthttp.RequestCtx, buf []byte, d *denial, realm string, challenge, valid bool) []byte {
+	ctx.SetStatusCode(d.Status())
+	if challenge && d.Challenges() {
+		buf = d.AppendChallenge(buf[:0], realm)
+		ctx.Response.Header.SetCanonical(hdrWWWAuthenticate, buf)
+	}
+	ctx.SetContentType(contentJSON)
+	buf = d.AppendJSON(buf[:0], valid)
+	ctx.SetBody(buf)
+	return buf
+}
+
 // deny answers a refusal: the status, the challenge (none for a 403 that is
 // not about the token), and a small JSON body. It never echoes the token.
 // route is the index of the route that refused (-1: none), for metrics.
 func (h *handler) deny(ctx *fasthttp.RequestCtx, x *exchange, e endpoint, route int, d *denial) {
-	ctx.SetStatusCode(d.Status())
-	if e == endpointAuth && d.Challenges() {
-		x.buf = d.AppendChallenge(x.buf[:0], h.realm)
-		ctx.Response.Header.SetCanonical(hdrWWWAuthenticate, x.buf)
-	}
-	ctx.SetContentType(contentJSON)
-	x.buf = d.AppendJSON(x.buf[:0], e == endpointVerify)
-	ctx.SetBody(x.buf)
+	x.buf = writeRefusal(ctx, x.buf, d, h.realm, e == endpointAuth, e == endpointVerify)
 	h.metrics.denied(e, d)
 	if e == endpointAuth {
 		h.routes.inc(route, d.Status(), d.Reason())

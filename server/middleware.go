@@ -217,15 +217,8 @@ func stripLookAlikes(hdr *fasthttp.RequestHeader, pol *authz.Policy, x *exchange
 }
 
 func (m *Middleware) denyFast(ctx *fasthttp.RequestCtx, x *exchange, d *denial) {
-	ctx.SetStatusCode(d.Status())
-	if d.Challenges() {
-		x.buf = d.AppendChallenge(x.buf[:0], m.realm())
-		ctx.Response.Header.SetCanonical(hdrWWWAuthenticate, x.buf)
-	}
 	ctx.Response.Header.SetCanonical(hdrCacheControl, noStore)
-	ctx.SetContentType(contentJSON)
-	x.buf = d.AppendJSON(x.buf[:0], false)
-	ctx.SetBody(x.buf)
+	x.buf = writeRefusal(ctx, x.buf, d, m.realm(), true, false)
 }
 
 // TokenFromRequestCtx returns the verified token of a request that passed
