@@ -79,7 +79,7 @@ func compileIdentity(p *problems, slots *slotTable, cfg *Identity) *identity {
 	}
 	seen := map[string]string{}
 	addName := func(field, name string) string {
-		if !isToken(name) {
+		if !IsToken(name) {
 			p.add(ErrSetting, field, fmt.Sprintf("%q is not a header name", name), "name a header such as X-Auth-Subject")
 			return name
 		}

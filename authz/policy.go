@@ -245,7 +245,7 @@ func compileRoute(p *problems, slots *slotTable, field, defName string, rc *Rout
 	r := route{name: rc.Name, field: field, cfg: rc, preflight: preflight}
 	if r.name == "" {
 		r.name = defName
-	} else if !quotable(r.name) || len(r.name) > 128 {
+	} else if !IsQuotable(r.name) || len(r.name) > 128 {
 		p.add(ErrSetting, field+".name", fmt.Sprintf("%q: a route name is printable ASCII without quotes or backslashes, at most 128 bytes", r.name), "rename the route")
 	}
 	if rc.CORSPreflight != nil {
@@ -274,7 +274,7 @@ func compileRoute(p *problems, slots *slotTable, field, defName string, rc *Rout
 	}
 	seenM := map[string]bool{}
 	for j, m := range rc.Methods {
-		if !isToken(m) || strings.ToUpper(m) != m {
+		if !IsToken(m) || strings.ToUpper(m) != m {
 			p.add(ErrPattern, fmt.Sprintf("%s.methods[%d]", field, j), fmt.Sprintf("%q is not an upper-case HTTP method", m), "write methods in upper case: GET, POST, ...")
 		}
 		if seenM[m] {
@@ -297,7 +297,7 @@ func compileRoute(p *problems, slots *slotTable, field, defName string, rc *Rout
 	}
 	r.audiences = rc.Audiences
 	for j, s := range rc.Scopes {
-		if s == "" || strings.ContainsAny(s, " \"\\") || !quotable(s) {
+		if s == "" || strings.ContainsAny(s, " \"\\") || !IsQuotable(s) {
 			p.add(ErrSetting, fmt.Sprintf("%s.scopes[%d]", field, j), fmt.Sprintf("%q: a scope is one word of printable ASCII without quotes or backslashes", s),
 				"list each scope as its own element")
 		}

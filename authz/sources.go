@@ -52,7 +52,7 @@ func compileSources(p *problems, t *Tokens) sources {
 	s.prefix = strings.TrimRight(t.HeaderPrefix, " \t")
 	s.prefixSpace = len(s.prefix) < len(t.HeaderPrefix)
 	if t.Header != "" {
-		if !isToken(t.Header) {
+		if !IsToken(t.Header) {
 			p.add(ErrSetting, "tokens.header", fmt.Sprintf("%q is not a header name", t.Header), "name a header such as X-Api-Token")
 		}
 		s.header = textproto.CanonicalMIMEHeaderKey(t.Header)
@@ -63,10 +63,10 @@ func compileSources(p *problems, t *Tokens) sources {
 	} else if t.HeaderPrefix != "" {
 		p.add(ErrSetting, "tokens.header_prefix", "a prefix without tokens.header", "set tokens.header, or remove the prefix")
 	}
-	if !quotable(t.HeaderPrefix) {
+	if !IsQuotable(t.HeaderPrefix) {
 		p.add(ErrSetting, "tokens.header_prefix", "the prefix holds control characters, quotes or non-ASCII bytes", "use printable ASCII")
 	}
-	if t.Cookie != "" && !isToken(t.Cookie) {
+	if t.Cookie != "" && !IsToken(t.Cookie) {
 		p.add(ErrSetting, "tokens.cookie", fmt.Sprintf("%q is not a cookie name", t.Cookie), "name a cookie such as access_token")
 	}
 	if t.Query != "" && strings.ContainsAny(t.Query, "&=#%+ ") {
@@ -339,9 +339,9 @@ func trimSpace(b []byte) []byte {
 	return b
 }
 
-// isToken reports whether s is a non-empty RFC 9110 token (header names,
-// methods, cookie names).
-func isToken(s string) bool {
+// IsToken reports whether s is a non-empty RFC 9110 token: a valid header
+// name, method or cookie name.
+func IsToken(s string) bool {
 	if s == "" {
 		return false
 	}
@@ -357,9 +357,9 @@ func isToken(s string) bool {
 	return true
 }
 
-// quotable reports whether s can be sent inside an RFC 9110 quoted-string
-// without escapes.
-func quotable(s string) bool {
+// IsQuotable reports whether s can be sent inside an RFC 9110
+// quoted-string without escapes, as a challenge's realm is.
+func IsQuotable(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
 			return false

@@ -166,7 +166,7 @@ func (c *Config) checkServer(p *problems) {
 	} else if strings.ContainsAny(host, " /") {
 		p.add("listen", "%q has an invalid host", c.Listen)
 	}
-	if !quotable(c.Realm) {
+	if !authz.IsQuotable(c.Realm) {
 		p.add("realm", "must be printable ASCII without '\"' or '\\' (it is sent in WWW-Authenticate)")
 	}
 	switch c.Log.Format {
@@ -343,7 +343,7 @@ func (c *Config) checkForwardAuth(p *problems) {
 		switch *s.v {
 		case SourceAuto, SourcePath:
 		default:
-			if !isToken(*s.v) {
+			if !authz.IsToken(*s.v) {
 				p.add(s.field, "%q must be auto, path, or a header name", *s.v)
 			} else {
 				*s.v = textproto.CanonicalMIMEHeaderKey(*s.v)
@@ -479,33 +479,4 @@ func (c *Config) checkLimits(p *problems) {
 			p.add("limits."+d.name, "must be positive")
 		}
 	}
-}
-
-// isToken reports whether s is a non-empty RFC 9110 token (header names,
-// methods, cookie names).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
-			continue
-		}
-		if !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
-			return false
-		}
-	}
-	return true
-}
-
-// quotable reports whether s can be sent inside an RFC 9110 quoted-string
-// without escapes.
-func quotable(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
 }
