@@ -39,8 +39,6 @@ func startGRPC(ctx context.Context, cfg *config.Config, http *server.Server, log
 		KeepaliveMinTime:     cfg.GRPC.KeepaliveMinTime,
 		Ready:                http.Ready,
 		Draining:             http.DrainStarted(),
-		DrainPeriod:          *cfg.Limits.DrainPeriod,
-		ShutdownTimeout:      cfg.Limits.ShutdownTimeout,
 	}
 	if cfg.GRPC.TLSCertFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.GRPC.TLSCertFile, cfg.GRPC.TLSKeyFile)

@@ -3,6 +3,7 @@ package extauthz
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -10,9 +11,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/jwtgate/jwtgate/engine"
 	"github.com/jwtgate/jwtgate/internal/sign"
@@ -249,4 +252,56 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// TestRunDrainPeriodFollowsReload: Run drains for the drain period of the
+// configuration serving when the shutdown starts, as the HTTP server does:
+// a reload from no drain period to an hour keeps the service answering new
+// connections, unready, after its context ends.
+func TestRunDrainPeriodFollowsReload(t *testing.T) {
+	var r reloading
+	withDrain := func(d time.Duration) func() *config.Config {
+		return func() *config.Config {
+			cfg := testConfig()
+			cfg.Limits.DrainPeriod = &d
+			return cfg
+		}
+	}
+	r.set(withDrain(0))
+	f := newFixtureLoading(t, withDrain(0)(), r.load, func(sc *ServerConfig) { sc.ReadyInterval = time.Millisecond })
+	gs, err := NewServer(f.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ran := make(chan error, 1)
+	go func() { ran <- gs.Run(ctx, ln) }()
+	hc := healthpb.NewHealthClient(dial(t, ln.Addr().String()))
+	waitHealth(t, hc, ServiceName, healthpb.HealthCheckResponse_SERVING)
+
+	r.set(withDrain(time.Hour))
+	if err := f.http.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	waitHealth(t, hc, ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
+	// Draining: a call on a new connection is still answered.
+	client := authv3.NewAuthorizationClient(dial(t, ln.Addr().String()))
+	if a := check(t, client, httpReq{"GET", "api.example", "/orders", map[string]string{"authorization": "Bearer " + token(t)}}); a.status != 200 {
+		t.Fatalf("Check while draining: %d %s", a.status, a.body)
+	}
+	select {
+	case err := <-ran:
+		t.Fatalf("Run returned during the drain period of the reloaded configuration: %v", err)
+	default:
+	}
+	gs.Stop()
+	if err := <-ran; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
 }
