@@ -305,3 +305,37 @@ func TestRunDrainPeriodFollowsReload(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 }
+
+// TestConfigOneSource: a Service decides with the generations of a
+// server.Server or with a fixed policy and verifier, never both or
+// neither; with generations, the drain settings come from them too.
+func TestConfigOneSource(t *testing.T) {
+	f := newFixture(t, testConfig(), nil)
+	g := f.http.Acquire()
+	defer g.Release()
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"neither", Config{}},
+		{"policy without verifier", Config{Policy: g.Policy()}},
+		{"both", Config{Generations: f.http, Policy: g.Policy(), Verifier: g.Verifier()}},
+		{"generations and a realm", Config{Generations: f.http, Realm: "r"}},
+		{"generations and metadata", Config{Generations: f.http, PayloadInMetadata: true}},
+	} {
+		if _, err := NewService(tc.cfg); err != ErrConfig {
+			t.Errorf("%s: NewService error %v, want ErrConfig", tc.name, err)
+		}
+	}
+	if _, err := NewService(Config{Policy: g.Policy(), Verifier: g.Verifier()}); err != nil {
+		t.Errorf("fixed policy and verifier: %v", err)
+	}
+	for _, sc := range []ServerConfig{
+		{Config: Config{Generations: f.http}, DrainPeriod: time.Second},
+		{Config: Config{Generations: f.http}, ShutdownTimeout: time.Second},
+	} {
+		if _, err := NewServer(sc); err == nil || !strings.Contains(err.Error(), "limits.drain_period") {
+			t.Errorf("generations with drain period %s, shutdown timeout %s: error %v, want one naming limits.drain_period", sc.DrainPeriod, sc.ShutdownTimeout, err)
+		}
+	}
+}

@@ -148,19 +148,23 @@ func (s *Service) newView(g *server.Generation, pol *authz.Policy, v authz.Verif
 // when g is the newest seen, else a new one (remembered if g is newer). A
 // Check allocates it only on the first calls after a reload.
 func (s *Service) viewOf(g *server.Generation) *view {
+	last := s.last.Load()
+	if last != nil && last.gen == g {
+		return last
+	}
+	cfg := g.Config()
+	w := s.newView(g, g.Policy(), g.Verifier(), cfg.Realm, cfg.GRPC.PayloadInMetadata, cfg.GRPC.MetadataNamespace)
 	for {
-		last := s.last.Load()
-		if last != nil && last.gen == g {
-			return last
-		}
-		cfg := g.Config()
-		w := s.newView(g, g.Policy(), g.Verifier(), cfg.Realm, cfg.GRPC.PayloadInMetadata, cfg.GRPC.MetadataNamespace)
-		if last != nil && last.gen.Number() > g.Number() {
+		if last != nil && last.gen.Number() >= g.Number() {
+			if last.gen == g {
+				return last // another call remembered it meanwhile
+			}
 			return w // a call that began before the reload
 		}
 		if s.last.CompareAndSwap(last, w) {
 			return w
 		}
+		last = s.last.Load()
 	}
 }
 
