@@ -7,26 +7,27 @@ import (
 )
 
 // This file is what the server shares with front ends in other packages
-// (the gRPC ext_authz service): the decision, the metrics page and the
-// realm, so that every front end answers a request exactly as /auth does
-// and is counted on the same /metrics page.
+// (the gRPC ext_authz service): the decision of each generation, the
+// metrics page, so that every front end answers a request exactly as /auth
+// does, follows reloads as /auth does, and is counted on the same /metrics
+// page.
 
-// Decider returns what front ends decide with: the compiled authorization
-// policy of the configuration (token sources, routes, identity headers) and
-// the verifier of the configured issuers. Both are the HTTP server's own, so
-// the front ends share its verified-token cache and what the policy keeps
-// with a cached token (its identity headers, its routes' outcomes). They
-// are the current generation's: call it again after a reload.
-func (s *Server) Decider() (*authz.Policy, authz.Verifier, error) {
-	h := s.gen.Load().h
-	return h.policy, h.issuers, nil
-}
+// Policy returns the generation's compiled authorization policy (token
+// sources, routes, identity headers): the one its /auth decides with.
+// A front end takes it from a generation it holds (Server.Acquire) for
+// each request, so that it follows reloads.
+func (g *Generation) Policy() *authz.Policy { return g.h.policy }
 
-// Realm returns the realm of the WWW-Authenticate challenges.
-func (s *Server) Realm() string { return s.gen.Load().cfg.Realm }
+// Verifier returns the verifier of the generation's issuers, on its key
+// store: the one its /auth decides with, whose verified-token cache the
+// front ends share (and what the policy keeps with a cached token). It is
+// usable while the generation is held: once a released generation is
+// replaced, its key store may be closed.
+func (g *Generation) Verifier() authz.Verifier { return g.h.issuers }
 
 // Metrics returns the metrics set /metrics writes, for front ends in other
 // packages to count in. Their families must be declared with DeclareMetric.
+// It is the same set for every generation.
 func (s *Server) Metrics() *metrics.Set { return s.metrics.set }
 
 // DeclareMetric declares a metric family of a front end in another package

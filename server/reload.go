@@ -162,9 +162,11 @@ func (s *Server) Generation() uint64 { return s.gen.Load().n }
 // equal, and so do the identity headers, token sources and rules, whose
 // results a cached token may carry. Otherwise its cache starts empty.
 //
-// Listen address, connection limits, timeouts, header and body caps and log
-// settings take effect only at a restart; a reload that changes them logs
-// which ones. Reloads are serialized.
+// Front ends that decide through Acquire (the gRPC ext_authz service)
+// follow the reload with their next call. Listen addresses (listen,
+// grpc_listen), connection limits, timeouts, header and body caps, the gRPC
+// TLS files and limits and log settings take effect only at a restart; a
+// reload that changes them logs which ones. Reloads are serialized.
 func (s *Server) Reload(ctx context.Context) error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
@@ -397,6 +399,19 @@ func restartSettings(a, b *config.Config) []string {
 	}
 	if a.Reload.Watch != b.Reload.Watch {
 		out = append(out, "reload.watch")
+	}
+	// The gRPC service's listener and transport; its decision (policy,
+	// verifier, realm) and grpc.payload_in_metadata, grpc.metadata_namespace
+	// follow each generation.
+	if a.GRPCListen != b.GRPCListen {
+		out = append(out, "grpc_listen")
+	}
+	ga, gb := a.GRPC, b.GRPC
+	if ga.TLSCertFile != gb.TLSCertFile || ga.TLSKeyFile != gb.TLSKeyFile {
+		out = append(out, "grpc.tls_cert_file, grpc.tls_key_file")
+	}
+	if ga.MaxRecvBytes != gb.MaxRecvBytes || ga.MaxConcurrentStreams != gb.MaxConcurrentStreams || ga.KeepaliveMinTime != gb.KeepaliveMinTime {
+		out = append(out, "grpc limits (max_recv_bytes, max_concurrent_streams, keepalive_min_time)")
 	}
 	return out
 }

@@ -197,12 +197,7 @@ func startBothFrontEnds(ctx context.Context, key *sign.Key, cache bool) (*frontE
 		srv.Close()
 		return nil, err
 	}
-	pol, v, err := srv.Decider()
-	if err != nil {
-		srv.Close()
-		return nil, err
-	}
-	gs, err := extauthz.NewServer(extauthz.ServerConfig{Config: extauthz.Config{Policy: pol, Verifier: v, Realm: srv.Realm(), Metrics: srv.Metrics()}})
+	gs, err := extauthz.NewServer(extauthz.ServerConfig{Config: extauthz.Config{Generations: srv, Metrics: srv.Metrics()}})
 	if err != nil {
 		srv.Close()
 		return nil, err

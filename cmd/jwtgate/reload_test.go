@@ -11,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+
 	"github.com/jwtgate/jwtgate/engine"
 	"github.com/jwtgate/jwtgate/internal/sign"
 )
@@ -110,4 +114,61 @@ func TestServeWatch(t *testing.T) {
 	r.stderr.await(t, "configuration reloaded")
 	expectStatus(t, addr, toks[1], 200)
 	expectStatus(t, addr, toks[0], 401)
+}
+
+// TestServeGRPCSIGHUP checks that SIGHUP reloads the gRPC ext_authz
+// service with the HTTP server: after a reload that moves the keys to
+// another file (a new key store) and adds a rule, Check over the
+// connection opened before it allows the new key's token, refuses the old
+// key's, and applies the rule.
+func TestServeGRPCSIGHUP(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("needs SIGHUP, which Windows cannot send")
+	}
+	oldKey, newKey := sign.MustGenerate(engine.ES256, "grpc-hup-old"), sign.MustGenerate(engine.ES256, "grpc-hup-new")
+	toks := reloadTokens(t, oldKey, newKey)
+	path := writeConfig(t, oldKey, "")
+	child := startChild(t, 0, "--config", path, "--drain-period", "0s", "--grpc-listen", "127.0.0.1:0")
+	addr := regexp.MustCompile(`grpc_listen=(\S+)`).FindStringSubmatch(child.await(t, "gRPC ext_authz"))[1]
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	code := func(path, tok string) codes.Code {
+		return codes.Code(checkOver(t, conn, path, tok).GetStatus().GetCode())
+	}
+	if got := code("/orders", toks[0]); got != codes.OK {
+		t.Fatalf("old key before the reload: %v", got)
+	}
+	if got := code("/orders", toks[1]); got != codes.Unauthenticated {
+		t.Fatalf("new key before the reload: %v", got)
+	}
+
+	dir := filepath.Dir(path)
+	newJWKS := filepath.Join(dir, "jwks-new.json")
+	if err := os.WriteFile(newJWKS, sign.JWKS(newKey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	yaml := fmt.Sprintf("listen: 127.0.0.1:0\nissuers:\n  - issuer: https://issuer.example\n    jwks_file: %s\n    audiences: [api]\nrules:\n  - path: /admin\n    scopes: [admin]\n", newJWKS)
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := child.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	child.await(t, "configuration reloaded")
+	if got := code("/orders", toks[1]); got != codes.OK {
+		t.Errorf("new key after the reload: %v, want OK", got)
+	}
+	resp := checkOver(t, conn, "/orders", toks[0])
+	if got := codes.Code(resp.GetStatus().GetCode()); got != codes.Unauthenticated || !strings.Contains(resp.GetDeniedResponse().GetBody(), `"reason":"unknown_kid"`) {
+		t.Errorf("old key after the reload: %v %s, want UNAUTHENTICATED unknown_kid", got, resp.GetDeniedResponse().GetBody())
+	}
+	if got := code("/admin", toks[1]); got != codes.PermissionDenied {
+		t.Errorf("rule added by the reload: %v, want PERMISSION_DENIED", got)
+	}
+	if code := child.stop(t); code != 0 {
+		t.Errorf("exit %d:\n%s", code, child.stderr())
+	}
 }

@@ -28,22 +28,17 @@ func startGRPC(ctx context.Context, cfg *config.Config, http *server.Server, log
 	if cfg.GRPCListen == "" {
 		return nil, nil
 	}
-	pol, v, err := http.Decider()
-	if err != nil {
-		return nil, err
-	}
 	sc := extauthz.ServerConfig{
-		Config: extauthz.Config{
-			Policy: pol, Verifier: v, Realm: http.Realm(), Metrics: http.Metrics(),
-			PayloadInMetadata: cfg.GRPC.PayloadInMetadata, MetadataNamespace: cfg.GRPC.MetadataNamespace,
-		},
+		// Each Check takes the configuration serving now (policy,
+		// verifier, realm, grpc.payload_in_metadata): SIGHUP and --watch
+		// reload the gRPC service with the HTTP server. The settings
+		// below are fixed until a restart.
+		Config:               extauthz.Config{Generations: http, Metrics: http.Metrics()},
 		MaxRecvBytes:         cfg.GRPC.MaxRecvBytes,
 		MaxConcurrentStreams: cfg.GRPC.MaxConcurrentStreams,
 		KeepaliveMinTime:     cfg.GRPC.KeepaliveMinTime,
 		Ready:                http.Ready,
 		Draining:             http.DrainStarted(),
-		DrainPeriod:          *cfg.Limits.DrainPeriod,
-		ShutdownTimeout:      cfg.Limits.ShutdownTimeout,
 	}
 	if cfg.GRPC.TLSCertFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.GRPC.TLSCertFile, cfg.GRPC.TLSKeyFile)

@@ -6,6 +6,8 @@ import (
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc/codes"
+
+	"github.com/jwtgate/jwtgate/server/config"
 )
 
 // benchRequests are an allowed request (a valid token with a client copy
@@ -54,22 +56,30 @@ func BenchmarkCheck(b *testing.B) {
 // TestCheckAllocs: a Check allocates only the answer — one block for its
 // generated messages and one string for the header values (or the
 // challenge and body) — however many headers the request has; the decision
-// itself allocates nothing.
+// itself allocates nothing, nor does taking the generation serving, before
+// a reload or after it.
 func TestCheckAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector drops pooled items: allocation counts are meaningless")
 	}
-	f := newFixture(t, testConfig(), nil)
+	f := newFixtureLoading(t, testConfig(), func() (*config.Config, error) { return testConfig(), nil }, nil)
 	allowed, refused := benchRequests(t)
 	ctx := context.Background()
-	for _, tc := range []struct {
-		name string
-		req  *authv3.CheckRequest
-		want float64
-	}{{"allowed", allowed, 2}, {"refused", refused, 2}} {
-		f.svc.Check(ctx, tc.req) // the token is cached, the pool warm
-		if got := testing.AllocsPerRun(200, func() { f.svc.Check(ctx, tc.req) }); got != tc.want {
-			t.Errorf("%s: %v allocations per Check, want %v", tc.name, got, tc.want)
+	for _, reload := range []bool{false, true} {
+		if reload {
+			if err := f.http.Reload(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, tc := range []struct {
+			name string
+			req  *authv3.CheckRequest
+			want float64
+		}{{"allowed", allowed, 2}, {"refused", refused, 2}} {
+			f.svc.Check(ctx, tc.req) // the token is cached, the pool warm
+			if got := testing.AllocsPerRun(200, func() { f.svc.Check(ctx, tc.req) }); got != tc.want {
+				t.Errorf("%s (after a reload: %v): %v allocations per Check, want %v", tc.name, reload, got, tc.want)
+			}
 		}
 	}
 }

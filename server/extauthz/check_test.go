@@ -153,9 +153,9 @@ func TestCheckIdentityHeaders(t *testing.T) {
 // TestCheckPayloadInMetadata: with PayloadInMetadata the verified claims
 // are the dynamic metadata, under the namespace.
 func TestCheckPayloadInMetadata(t *testing.T) {
-	f := newFixture(t, testConfig(), func(sc *ServerConfig) {
-		sc.PayloadInMetadata, sc.MetadataNamespace = true, "claims"
-	})
+	cfg := testConfig()
+	cfg.GRPC.PayloadInMetadata, cfg.GRPC.MetadataNamespace = true, "claims"
+	f := newFixture(t, cfg, nil)
 	r := httpReq{"GET", "api.example", "/orders", map[string]string{"authorization": "Bearer " + token(t)}}
 	resp, err := f.svc.Check(context.Background(), r.checkRequest())
 	if err != nil {

@@ -26,7 +26,9 @@ func FuzzCheck(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	svc, err := NewService(Config{Policy: pol, Verifier: fx.cfg.Verifier})
+	g := fx.http.Acquire()
+	f.Cleanup(g.Release)
+	svc, err := NewService(Config{Policy: pol, Verifier: g.Verifier()})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -55,8 +57,8 @@ func FuzzCheck(f *testing.F) {
 		}
 		x := exchangePool.Get().(*exchange)
 		defer x.release()
-		d := svc.decide(&req, x)
-		resp := svc.respond(d, x)
+		d := svc.decide(svc.fixed, &req, x)
+		resp := svc.respond(svc.fixed, d, x)
 		code := codes.Code(resp.GetStatus().GetCode())
 		switch code {
 		case codes.OK:

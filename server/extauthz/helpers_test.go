@@ -79,10 +79,17 @@ type fixture struct {
 
 func newFixture(tb testing.TB, cfg *config.Config, mod func(*ServerConfig)) *fixture {
 	tb.Helper()
+	return newFixtureLoading(tb, cfg, nil, mod)
+}
+
+// newFixtureLoading is newFixture for a server that reloads with load
+// (server.Options.Load).
+func newFixtureLoading(tb testing.TB, cfg *config.Config, load func() (*config.Config, error), mod func(*ServerConfig)) *fixture {
+	tb.Helper()
 	if err := cfg.Validate(); err != nil {
 		tb.Fatal(err)
 	}
-	srv, err := server.New(cfg, server.Options{Clock: clocktest.New(epoch), Logger: slog.New(slog.DiscardHandler)})
+	srv, err := server.New(cfg, server.Options{Clock: clocktest.New(epoch), Logger: slog.New(slog.DiscardHandler), Load: load})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -90,11 +97,7 @@ func newFixture(tb testing.TB, cfg *config.Config, mod func(*ServerConfig)) *fix
 		tb.Fatal(err)
 	}
 	tb.Cleanup(srv.Close)
-	pol, v, err := srv.Decider()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	sc := ServerConfig{Config: Config{Policy: pol, Verifier: v, Realm: srv.Realm(), Metrics: srv.Metrics()}, Ready: srv.Ready}
+	sc := ServerConfig{Config: Config{Generations: srv, Metrics: srv.Metrics()}, Ready: srv.Ready}
 	if mod != nil {
 		mod(&sc)
 	}

@@ -51,12 +51,12 @@ type deniedAnswer struct {
 }
 
 // respond translates the decision d into Envoy's answer and counts it.
-func (s *Service) respond(d *authz.Decision, x *exchange) *authv3.CheckResponse {
+func (s *Service) respond(v *view, d *authz.Decision, x *exchange) *authv3.CheckResponse {
 	if !d.Allowed {
-		s.counts.denied(d.Denial)
-		return s.denied(d.Denial, x)
+		s.counts.denied(v.known, d.Denial)
+		return v.denied(d.Denial, x)
 	}
-	s.counts.allowed(d.Reason())
+	s.counts.allowed(v.known, d.Reason())
 	a := &okAnswer{}
 	// The values, in one string: one allocation for all of them.
 	x.buf = x.buf[:0]
@@ -79,22 +79,22 @@ func (s *Service) respond(d *authz.Decision, x *exchange) *authv3.CheckResponse 
 			return
 		}
 		i := len(a.ok.Headers)
-		vals[i].Key, vals[i].Value, all = s.headerName(name), all[:len(value)], all[len(value):]
+		vals[i].Key, vals[i].Value, all = v.headerName(name), all[:len(value)], all[len(value):]
 		// append false too, for Envoy before 1.22, which does not know
 		// append_action and would append to the client's copy.
 		opts[i].Header, opts[i].Append, opts[i].AppendAction = &vals[i], appendFalse, corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD
 		a.ok.Headers = append(a.ok.Headers, &opts[i])
 	})
-	a.ok.HeadersToRemove = s.headersToRemove(d, x, a.removal[:0])
+	a.ok.HeadersToRemove = v.headersToRemove(d, x, a.removal[:0])
 	a.wrap.OkResponse = &a.ok
-	a.resp.Status, a.resp.HttpResponse, a.resp.DynamicMetadata = statusOK, &a.wrap, s.payloadMetadata(d)
+	a.resp.Status, a.resp.HttpResponse, a.resp.DynamicMetadata = statusOK, &a.wrap, v.payloadMetadata(d)
 	return &a.resp
 }
 
 // headerName returns the identity header name as a string, without
 // allocating for the policy's own names.
-func (s *Service) headerName(name []byte) string {
-	for _, h := range s.identity {
+func (v *view) headerName(name []byte) string {
+	for _, h := range v.identity {
 		if h == string(name) {
 			return h
 		}
@@ -107,9 +107,9 @@ func (s *Service) headerName(name []byte) string {
 // overwrite: client copies of an identity header the token does not fill,
 // and look-alikes ("x_auth_subject", "x.auth.subject") of every identity
 // header. It returns nil when there are none.
-func (s *Service) headersToRemove(d *authz.Decision, x *exchange, dst []string) []string {
+func (v *view) headersToRemove(d *authz.Decision, x *exchange, dst []string) []string {
 	x.headers.visitNames(func(name string) {
-		if !s.pol.IsLookAlike(bytesOf(name)) || s.overwrites(d, name) {
+		if !v.pol.IsLookAlike(bytesOf(name)) || overwrites(d, name) {
 			return
 		}
 		dst = append(dst, lower(name))
@@ -131,7 +131,7 @@ func lower(name string) string {
 }
 
 // overwrites reports whether the answer to d sets the header name.
-func (s *Service) overwrites(d *authz.Decision, name string) bool {
+func overwrites(d *authz.Decision, name string) bool {
 	found := false
 	d.VisitHeaders(func(h, value []byte) {
 		if len(value) > 0 && strings.EqualFold(string(h), name) {
@@ -143,7 +143,7 @@ func (s *Service) overwrites(d *authz.Decision, name string) bool {
 
 // denied is the answer to a refused request: the status of the refusal,
 // the challenge and JSON body of /auth.
-func (s *Service) denied(den *authz.Denial, x *exchange) *authv3.CheckResponse {
+func (v *view) denied(den *authz.Denial, x *exchange) *authv3.CheckResponse {
 	a := &deniedAnswer{}
 	a.rpc.Code, a.status.Code = int32(codes.PermissionDenied), typev3.StatusCode_Forbidden
 	if den.Status() == 401 {
@@ -154,7 +154,7 @@ func (s *Service) denied(den *authz.Denial, x *exchange) *authv3.CheckResponse {
 	// The challenge and the body, in one string.
 	x.buf = x.buf[:0]
 	if den.Challenges() {
-		x.buf = den.AppendChallenge(x.buf, s.realm)
+		x.buf = den.AppendChallenge(x.buf, v.realm)
 	}
 	split := len(x.buf)
 	x.buf = den.AppendJSON(x.buf, false)

@@ -57,10 +57,14 @@ type ServerConfig struct {
 	// once, for good.
 	Draining <-chan struct{}
 	// DrainPeriod is how long Run keeps serving, unready, once its context
-	// ends, before it stops accepting calls (limits.drain_period).
+	// ends, before it stops accepting calls. With Config.Generations it is
+	// left unset: the configuration serving when the shutdown starts gives
+	// it (limits.drain_period), as it does to the HTTP server.
 	DrainPeriod time.Duration
 	// ShutdownTimeout bounds Run's wait for calls in flight after the
-	// drain period (default 30s; limits.shutdown_timeout).
+	// drain period (default 30s). With Config.Generations it is left unset:
+	// the configuration serving when the shutdown starts gives it
+	// (limits.shutdown_timeout).
 	ShutdownTimeout time.Duration
 }
 
@@ -78,6 +82,9 @@ type Server struct {
 
 // NewServer returns a Server of cfg; Serve or Run serves it.
 func NewServer(cfg ServerConfig) (*Server, error) {
+	if cfg.Generations != nil && (cfg.DrainPeriod != 0 || cfg.ShutdownTimeout != 0) {
+		return nil, errorString("extauthz: with Config.Generations, leave ServerConfig.DrainPeriod and ShutdownTimeout unset: limits.drain_period and limits.shutdown_timeout of the configuration serving at shutdown apply")
+	}
 	svc, err := NewService(cfg.Config)
 	if err != nil {
 		return nil, err
@@ -191,6 +198,22 @@ func (s *Server) followReadiness(done <-chan struct{}) {
 	}
 }
 
+// shutdownLimits returns the drain period and the shutdown timeout: those
+// of the configuration serving now with Config.Generations, else
+// ServerConfig's.
+func (s *Server) shutdownLimits() (drain, timeout time.Duration) {
+	if s.cfg.Generations == nil {
+		return s.cfg.DrainPeriod, s.cfg.ShutdownTimeout
+	}
+	g := s.cfg.Generations.Acquire()
+	defer g.Release()
+	lim := &g.Config().Limits
+	if lim.DrainPeriod != nil {
+		drain = *lim.DrainPeriod
+	}
+	return drain, lim.ShutdownTimeout
+}
+
 // Stop stops at once: open connections are closed and calls in flight
 // cancelled. Run returns. Stop is idempotent.
 func (s *Server) Stop() {
@@ -201,9 +224,9 @@ func (s *Server) Stop() {
 
 // Run serves on ln until ctx ends, then shuts down as the HTTP server
 // does: unready at once (the health service reports NOT_SERVING), serving
-// on for DrainPeriod; then it stops accepting connections, sends GOAWAY and
-// waits at most ShutdownTimeout for the calls in flight. Stop cuts it
-// short.
+// on for the drain period; then it stops accepting connections, sends
+// GOAWAY and waits at most the shutdown timeout for the calls in flight.
+// Stop cuts it short.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.Serve(ln) }()
@@ -213,8 +236,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	s.Drain()
-	if s.cfg.DrainPeriod > 0 {
-		t := time.NewTimer(s.cfg.DrainPeriod)
+	drainPeriod, shutdownTimeout := s.shutdownLimits()
+	if drainPeriod > 0 {
+		t := time.NewTimer(drainPeriod)
 		select {
 		case <-t.C:
 		case <-s.stop:
@@ -226,7 +250,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		s.gs.GracefulStop()
 		close(graceful)
 	}()
-	t := time.NewTimer(s.cfg.ShutdownTimeout)
+	t := time.NewTimer(shutdownTimeout)
 	select {
 	case <-graceful:
 	case <-t.C:

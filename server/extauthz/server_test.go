@@ -123,16 +123,23 @@ func (v *countingVerifier) Verify(tok []byte, st *authz.State) (string, error) {
 
 func (v *countingVerifier) Keeps(t *engine.Token) bool { return false }
 
+// gated makes f.cfg decide with the configuration serving now, fixed, its
+// verifier wrapped in a countingVerifier that waits for gate.
+func (f *fixture) gated(tb testing.TB, gate chan struct{}) *countingVerifier {
+	g := f.http.Acquire()
+	tb.Cleanup(g.Release)
+	cv := &countingVerifier{Verifier: g.Verifier(), gate: gate}
+	f.cfg.Generations, f.cfg.Policy, f.cfg.Verifier, f.cfg.Realm = nil, g.Policy(), cv, g.Config().Realm
+	return cv
+}
+
 // TestManyConcurrentStreams: thousands of concurrent calls on one
 // connection are served at most MaxConcurrentStreams at a time, every one
 // answered, and the server stays up.
 func TestManyConcurrentStreams(t *testing.T) {
 	const limit, calls = 8, 3000
-	var cv *countingVerifier
-	f := newFixture(t, testConfig(), func(sc *ServerConfig) {
-		cv = &countingVerifier{Verifier: sc.Verifier, gate: make(chan struct{})}
-		sc.Verifier, sc.MaxConcurrentStreams = cv, limit
-	})
+	f := newFixture(t, testConfig(), func(sc *ServerConfig) { sc.MaxConcurrentStreams = limit })
+	cv := f.gated(t, make(chan struct{}))
 	_, conn := f.serve(t)
 	client := authv3.NewAuthorizationClient(conn)
 	req := httpReq{"GET", "api.example", "/orders", map[string]string{"authorization": "Bearer " + token(t)}}.checkRequest()
@@ -167,11 +174,8 @@ func TestManyConcurrentStreams(t *testing.T) {
 // having let the call in flight finish.
 func TestRunDrains(t *testing.T) {
 	gate := make(chan struct{})
-	var cv *countingVerifier
-	f := newFixture(t, testConfig(), func(sc *ServerConfig) {
-		cv = &countingVerifier{Verifier: sc.Verifier, gate: gate}
-		sc.Verifier, sc.ReadyInterval, sc.DrainPeriod = cv, time.Millisecond, time.Hour
-	})
+	f := newFixture(t, testConfig(), func(sc *ServerConfig) { sc.ReadyInterval, sc.DrainPeriod = time.Millisecond, time.Hour })
+	cv := f.gated(t, gate)
 	gs, err := NewServer(f.cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -263,11 +267,8 @@ func TestMetrics(t *testing.T) {
 // accepting calls but returns only once the call in flight is answered.
 func TestRunWaitsForCallsInFlight(t *testing.T) {
 	gate := make(chan struct{})
-	var cv *countingVerifier
-	f := newFixture(t, testConfig(), func(sc *ServerConfig) {
-		cv = &countingVerifier{Verifier: sc.Verifier, gate: gate}
-		sc.Verifier = cv // no drain period
-	})
+	f := newFixture(t, testConfig(), nil) // no drain period
+	cv := f.gated(t, gate)
 	gs, err := NewServer(f.cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -25,6 +25,7 @@ package extauthz
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/VictoriaMetrics/metrics"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
@@ -32,15 +33,31 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/jwtgate/jwtgate/authz"
+	"github.com/jwtgate/jwtgate/server"
 )
 
-// Config is what a Service decides with.
+// Generations is where a Service takes its decision settings from for
+// each call: server.Server, whose Acquire returns the generation serving
+// now (its policy, its verifier on its key store, its realm and gRPC
+// settings), held until the answer is built.
+type Generations interface {
+	Acquire() *server.Generation
+}
+
+// Config is what a Service decides with: either Generations (jwtgate
+// serve: every Check follows the HTTP server's reloads), or a fixed
+// Policy and Verifier with their Realm and metadata settings.
 type Config struct {
+	// Generations, if set, gives each Check the configuration serving
+	// now: its policy, verifier, realm (realm) and dynamic metadata
+	// settings (grpc.payload_in_metadata, grpc.metadata_namespace).
+	// Policy, Verifier, Realm, PayloadInMetadata and MetadataNamespace
+	// must then be left unset.
+	Generations Generations
 	// Policy is the compiled authorization policy: token sources, routes,
-	// identity headers. Required.
+	// identity headers. Required without Generations.
 	Policy *authz.Policy
-	// Verifier verifies tokens (server.Server.Decider returns the HTTP
-	// server's, whose token cache the two then share). Required.
+	// Verifier verifies tokens. Required without Generations.
 	Verifier authz.Verifier
 	// Realm is the realm of the WWW-Authenticate challenges (default
 	// "jwtgate").
@@ -62,19 +79,28 @@ type Config struct {
 type Service struct {
 	authv3.UnimplementedAuthorizationServer
 
+	gens   Generations
+	fixed  *view                // without gens
+	last   atomic.Pointer[view] // with gens: the view of the newest generation seen
+	counts *counters
+}
+
+// view is what one configuration decides and answers with.
+type view struct {
+	gen       *server.Generation // nil for a fixed configuration
 	pol       *authz.Policy
 	verifier  authz.Verifier
 	realm     string
-	payloadNS string // "" unless PayloadInMetadata
-	identity  []string
-	counts    *counters
+	payloadNS string   // "" unless PayloadInMetadata
+	identity  []string // the policy's identity headers
+	known     map[string]*metrics.Counter
 }
 
 var _ authv3.AuthorizationServer = (*Service)(nil)
 
-// ErrConfig is returned by NewService and NewServer for a Config without a
-// policy or a verifier.
-var ErrConfig = errorString("extauthz: Config.Policy and Config.Verifier are required (server.Server.Decider returns both)")
+// ErrConfig is returned by NewService and NewServer for a Config with
+// neither Generations nor a policy and a verifier, or with both.
+var ErrConfig = errorString("extauthz: set Config.Generations (a server.Server), or Config.Policy and Config.Verifier, not both")
 
 type errorString string
 
@@ -82,25 +108,64 @@ func (e errorString) Error() string { return string(e) }
 
 // NewService returns the Check service of cfg.
 func NewService(cfg Config) (*Service, error) {
-	if cfg.Policy == nil || cfg.Verifier == nil {
+	fixed := cfg.Policy != nil || cfg.Verifier != nil || cfg.Realm != "" || cfg.PayloadInMetadata || cfg.MetadataNamespace != ""
+	if cfg.Generations != nil && fixed || cfg.Generations == nil && (cfg.Policy == nil || cfg.Verifier == nil) {
 		return nil, ErrConfig
-	}
-	s := &Service{pol: cfg.Policy, verifier: cfg.Verifier, realm: cfg.Realm, identity: cfg.Policy.IdentityHeaders()}
-	if s.realm == "" {
-		s.realm = "jwtgate"
-	}
-	if cfg.PayloadInMetadata {
-		s.payloadNS = cfg.MetadataNamespace
-		if s.payloadNS == "" {
-			s.payloadNS = "jwt_payload"
-		}
 	}
 	set := cfg.Metrics
 	if set == nil {
 		set = metrics.NewSet()
 	}
-	s.counts = newCounters(set, cfg.Policy)
+	s := &Service{gens: cfg.Generations, counts: newCounters(set)}
+	if cfg.Generations == nil {
+		s.fixed = s.newView(nil, cfg.Policy, cfg.Verifier, cfg.Realm, cfg.PayloadInMetadata, cfg.MetadataNamespace)
+		return s, nil
+	}
+	// The counters of the configuration serving now exist from the start.
+	g := cfg.Generations.Acquire()
+	s.viewOf(g)
+	g.Release()
 	return s, nil
+}
+
+// newView returns the view of one configuration, its counters registered.
+func (s *Service) newView(g *server.Generation, pol *authz.Policy, v authz.Verifier, realm string, payload bool, ns string) *view {
+	w := &view{gen: g, pol: pol, verifier: v, realm: realm, identity: pol.IdentityHeaders()}
+	if w.realm == "" {
+		w.realm = "jwtgate"
+	}
+	if payload {
+		w.payloadNS = ns
+		if w.payloadNS == "" {
+			w.payloadNS = "jwt_payload"
+		}
+	}
+	w.known = s.counts.forPolicy(pol)
+	return w
+}
+
+// viewOf returns the view of the held generation g: the one remembered
+// when g is the newest seen, else a new one (remembered if g is newer). A
+// Check allocates it only on the first calls after a reload.
+func (s *Service) viewOf(g *server.Generation) *view {
+	last := s.last.Load()
+	if last != nil && last.gen == g {
+		return last
+	}
+	cfg := g.Config()
+	w := s.newView(g, g.Policy(), g.Verifier(), cfg.Realm, cfg.GRPC.PayloadInMetadata, cfg.GRPC.MetadataNamespace)
+	for {
+		if last != nil && last.gen.Number() >= g.Number() {
+			if last.gen == g {
+				return last // another call remembered it meanwhile
+			}
+			return w // a call that began before the reload
+		}
+		if s.last.CompareAndSwap(last, w) {
+			return w
+		}
+		last = s.last.Load()
+	}
 }
 
 // Metrics returns the set the Service counts in.
@@ -123,16 +188,25 @@ var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
 // /auth decides, and answers in Envoy's terms. A refusal is a CheckResponse
 // with a non-OK status, never a gRPC error: Envoy then sends the client the
 // DeniedHttpResponse.
+//
+// With Config.Generations, each call is decided and answered by the
+// generation serving when it arrived, held to the end of the answer: a
+// reload meanwhile changes nothing for it, and its key store stays open.
 func (s *Service) Check(_ context.Context, req *authv3.CheckRequest) (*authv3.CheckResponse, error) {
 	x := exchangePool.Get().(*exchange)
 	defer x.release()
-	d := s.decide(req, x)
-	return s.respond(d, x), nil
+	if s.gens == nil {
+		return s.respond(s.fixed, s.decide(s.fixed, req, x), x), nil
+	}
+	g := s.gens.Acquire()
+	defer g.Release()
+	v := s.viewOf(g)
+	return s.respond(v, s.decide(v, req, x), x), nil
 }
 
 // decide fills x from req and decides. It returns a Decision whose Denial
 // is set for a request the adapter itself refuses.
-func (s *Service) decide(req *authv3.CheckRequest, x *exchange) *authz.Decision {
+func (s *Service) decide(v *view, req *authv3.CheckRequest, x *exchange) *authz.Decision {
 	http := req.GetAttributes().GetRequest().GetHttp()
 	if http == nil {
 		return x.refuse(DenialNoHTTP)
@@ -146,10 +220,10 @@ func (s *Service) decide(req *authv3.CheckRequest, x *exchange) *authz.Decision 
 	}
 	rawPath, query, known := splitTarget(x.headers.attribute(http.GetPath(), ":path"))
 	x.req.Query = query
-	if !known && s.pol.NeedsPath() {
+	if !known && v.pol.NeedsPath() {
 		return x.refuse(DenialNoPath)
 	}
-	if known && s.pol.NeedsPath() {
+	if known && v.pol.NeedsPath() {
 		var ok bool
 		x.path, ok = authz.NormalizePath(x.path[:0], rawPath)
 		if !ok {
@@ -157,7 +231,7 @@ func (s *Service) decide(req *authv3.CheckRequest, x *exchange) *authz.Decision 
 		}
 		x.req.Path = x.path
 	}
-	return s.pol.Decide(&x.req, s.verifier, &x.st)
+	return v.pol.Decide(&x.req, v.verifier, &x.st)
 }
 
 // refuse returns the refusal d as a Decision.
@@ -175,13 +249,13 @@ func (x *exchange) release() {
 
 // payloadMetadata returns the dynamic metadata that carries the verified
 // claims of d, or nil when there are none or they do not convert.
-func (s *Service) payloadMetadata(d *authz.Decision) *structpb.Struct {
-	if s.payloadNS == "" || d.Token == nil {
+func (v *view) payloadMetadata(d *authz.Decision) *structpb.Struct {
+	if v.payloadNS == "" || d.Token == nil {
 		return nil
 	}
 	claims := new(structpb.Struct)
 	if err := protojson.Unmarshal(d.Token.Payload(), claims); err != nil {
 		return nil
 	}
-	return &structpb.Struct{Fields: map[string]*structpb.Value{s.payloadNS: structpb.NewStructValue(claims)}}
+	return &structpb.Struct{Fields: map[string]*structpb.Value{v.payloadNS: structpb.NewStructValue(claims)}}
 }
