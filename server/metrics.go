@@ -83,10 +83,13 @@ func newServerMetrics() *serverMetrics {
 }
 
 func requestsName(e endpoint, status int, reason string) string {
-	return fmt.Sprintf(`%s{endpoint=%q,outcome=%q,reason=%q}`, metricRequests, endpointNames[e], outcomeOf(status), reason)
+	return fmt.Sprintf(`%s{endpoint=%q,outcome=%q,reason=%q}`, metricRequests, endpointNames[e], Outcome(status), reason)
 }
 
-func outcomeOf(status int) string {
+// Outcome is the outcome label of a decision's status in jwtgate's request
+// metrics, the same for every front end: "allow" (200), "forbid" (403) or
+// "deny" (401).
+func Outcome(status int) string {
 	switch status {
 	case 200:
 		return "allow"
@@ -167,7 +170,7 @@ func (rc *routeCounters) counter(i, status int, reason string) *metrics.Counter 
 	for k, v := range *old {
 		m[k] = v
 	}
-	c := rc.set.GetOrCreateCounter(fmt.Sprintf(`%s{route="%s",outcome=%q,reason=%q}`, metricRouteRequests, labelValue(rc.names[i]), outcomeOf(status), reason))
+	c := rc.set.GetOrCreateCounter(fmt.Sprintf(`%s{route="%s",outcome=%q,reason=%q}`, metricRouteRequests, labelValue(rc.names[i]), Outcome(status), reason))
 	m[reason] = c
 	rc.byRoute[i].Store(&m)
 	return c

@@ -40,28 +40,19 @@ func (c *counters) forPolicy(pol *authz.Policy) map[string]*metrics.Counter {
 		c.register(known, "allow", r)
 	}
 	for _, rd := range pol.Denials() {
-		c.register(known, outcomeOf(rd.Denial.Status()), rd.Denial.Reason())
+		c.register(known, server.Outcome(rd.Denial.Status()), rd.Denial.Reason())
 	}
 	for _, e := range engine.Reasons() {
 		d := authz.DenialOf(e, "")
-		c.register(known, outcomeOf(d.Status()), d.Reason())
+		c.register(known, server.Outcome(d.Status()), d.Reason())
 	}
 	for _, d := range []*authz.Denial{DenialNoHTTP, DenialNoPath, authz.DenialURIEncoding, authz.DenialURIUnknown, authz.DenialNoToken,
 		authz.DenialMultipleTokens, authz.DenialBearerEmpty, authz.DenialBearerSpaces, authz.DenialHeaderEmpty} {
-		c.register(known, outcomeOf(d.Status()), d.Reason())
+		c.register(known, server.Outcome(d.Status()), d.Reason())
 	}
 	return known
 }
 
-func outcomeOf(status int) string {
-	switch status {
-	case 200:
-		return "allow"
-	case 403:
-		return "forbid"
-	}
-	return "deny"
-}
 
 func (c *counters) register(known map[string]*metrics.Counter, outcome, reason string) {
 	key := outcome + " " + reason
@@ -78,7 +69,7 @@ func (c *counters) allowed(known map[string]*metrics.Counter, reason string) {
 
 // denied counts a refusal; known are the configuration's counters.
 func (c *counters) denied(known map[string]*metrics.Counter, d *authz.Denial) {
-	c.count(known, outcomeOf(d.Status()), d.Reason())
+	c.count(known, server.Outcome(d.Status()), d.Reason())
 }
 
 func (c *counters) count(known map[string]*metrics.Counter, outcome, reason string) {
