@@ -53,7 +53,6 @@ func (c *counters) forPolicy(pol *authz.Policy) map[string]*metrics.Counter {
 	return known
 }
 
-
 func (c *counters) register(known map[string]*metrics.Counter, outcome, reason string) {
 	key := outcome + " " + reason
 	if _, ok := known[key]; !ok {
