@@ -93,11 +93,20 @@ var _ authz.Verifier = (*timedVerifier)(nil)
 
 // Verify verifies token with its issuer's verifier.
 func (v *timedVerifier) Verify(token []byte, st *authz.State) (string, error) {
-	start := time.Now()
+	start := monotonic()
 	scope, err := v.issuers.Verify(token, st)
-	v.latency.observe(time.Since(start))
+	v.latency.observe(monotonic() - start)
 	return scope, err
 }
+
+// clockEpoch is the origin of monotonic.
+var clockEpoch = time.Now()
+
+// monotonic returns the time since clockEpoch from the monotonic clock
+// only: time.Since of a time.Now with a monotonic reading does not read the
+// wall clock, which time.Now does (half its cost on a request path that
+// takes two readings).
+func monotonic() time.Duration { return time.Since(clockEpoch) }
 
 // Keeps reports whether the verifier of t caches tokens.
 func (v *timedVerifier) Keeps(t *engine.Token) bool { return v.issuers.Keeps(t) }
