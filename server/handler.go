@@ -146,6 +146,23 @@ func (h *handler) serve(ctx *fasthttp.RequestCtx) {
 		h.refuseFraming(ctx)
 		return
 	}
+	h.route(ctx)
+}
+
+// serveHooked is serve on a fasthttp.Server whose HeaderReceived is
+// headerReceived, as the Server's own: the hook has scanned the raw header
+// block of every request before the handler runs and marked the header of
+// one badly framed (see hdrFramingMark), so the block is not scanned again.
+func (h *handler) serveHooked(ctx *fasthttp.RequestCtx) {
+	if ctx.Request.Header.PeekBytes(hdrFramingMark) != nil {
+		h.refuseFraming(ctx)
+		return
+	}
+	h.route(ctx)
+}
+
+// route answers a request whose framing was found unambiguous.
+func (h *handler) route(ctx *fasthttp.RequestCtx) {
 	path, query, ok := rawPath(ctx.Request.Header.RequestURI())
 	switch targetOf(path, ok, h.jwks != nil) {
 	case targetAuth:
