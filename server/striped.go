@@ -65,3 +65,29 @@ func (c *stripedCounter) Load() uint64 {
 	}
 	return n
 }
+
+// paddedInt is one shard of a stripedInt.
+type paddedInt struct {
+	n atomic.Int64
+	_ [cacheLine - 8]byte
+}
+
+// stripedInt is a signed count whose adds from different cores do not
+// share a cache line: a shard may go negative (a use may end on another
+// shard than it began), only the sum is meaningful.
+type stripedInt struct {
+	shards []paddedInt
+}
+
+func newStripedInt() stripedInt { return stripedInt{shards: make([]paddedInt, numShards)} }
+
+func (c *stripedInt) add(d int64) { c.shards[shard()].n.Add(d) }
+
+// sum returns the sum of the shards.
+func (c *stripedInt) sum() int64 {
+	var n int64
+	for i := range c.shards {
+		n += c.shards[i].n.Load()
+	}
+	return n
+}
