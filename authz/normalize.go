@@ -103,18 +103,36 @@ func NormalizePath(dst, raw []byte) ([]byte, bool) {
 // plainPath reports whether raw (starting with '/') is already normalized:
 // printable ASCII without '%', '\\' or '#', no empty segment but a final one,
 // no segment starting with a dot. Most paths are: they are copied as they
-// are.
+// are. One table load per byte decides (see pathClass).
 func plainPath(raw []byte) bool {
-	prev := byte('/')
 	for i := 1; i < len(raw); i++ {
-		c := raw[i]
-		if c <= 0x20 || c >= 0x7f || c == '%' || c == '\\' || c == '#' || prev == '/' && (c == '/' || c == '.') {
+		switch pathClass[raw[i]] {
+		case pathBad:
 			return false
+		case pathSlashDot:
+			if raw[i-1] == '/' {
+				return false
+			}
 		}
-		prev = c
 	}
 	return true
 }
+
+// Classes of a path byte for plainPath.
+const (
+	pathBad      = iota // never in a plain path: a control character, space, '%', '\\', '#', DEL, non-ASCII
+	pathPlain           // printable ASCII that may follow anything
+	pathSlashDot        // '/' or '.': not right after a '/'
+)
+
+var pathClass = func() (t [256]uint8) {
+	for c := 0x21; c < 0x7f; c++ {
+		t[c] = pathPlain
+	}
+	t['%'], t['\\'], t['#'] = pathBad, pathBad, pathBad
+	t['/'], t['.'] = pathSlashDot, pathSlashDot
+	return t
+}()
 
 func isDotSegment(s []byte) bool {
 	return len(s) == 1 && s[0] == '.' || len(s) == 2 && s[0] == '.' && s[1] == '.'

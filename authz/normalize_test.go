@@ -115,3 +115,26 @@ func FuzzNormalizePath(f *testing.F) {
 		}
 	})
 }
+
+// TestPlainPathEveryByte compares the table-driven plainPath with its
+// definition for every pair of bytes after a slash and after a letter.
+func TestPlainPathEveryByte(t *testing.T) {
+	def := func(raw []byte) bool {
+		for i := 1; i < len(raw); i++ {
+			c := raw[i]
+			if c <= 0x20 || c >= 0x7f || c == '%' || c == '\\' || c == '#' || raw[i-1] == '/' && (c == '/' || c == '.') {
+				return false
+			}
+		}
+		return true
+	}
+	for a := 0; a < 256; a++ {
+		for b := 0; b < 256; b++ {
+			for _, raw := range [][]byte{{'/', byte(a), byte(b)}, {'/', 'x', byte(a), byte(b)}} {
+				if got, want := plainPath(raw), def(raw); got != want {
+					t.Fatalf("plainPath(%q) = %v, want %v", raw, got, want)
+				}
+			}
+		}
+	}
+}

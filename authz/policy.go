@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -98,6 +99,7 @@ type route struct {
 	audiences []string
 	scopes    []string
 	require   *condition
+	keyed     bool      // its path starts with a literal segment: it is looked up by it (see indexRoutes)
 	memo      int       // its memo word in a token's block; -1: none
 	denials   []*Denial // the refusals of require, numbered for the memo
 
@@ -177,6 +179,7 @@ func (pol *Policy) indexRoutes() {
 	for i := range configured {
 		r := &configured[i]
 		key, ok := r.path.firstLiteral()
+		r.keyed = ok
 		if !ok {
 			pol.generic = append(pol.generic, r)
 		}
@@ -190,7 +193,7 @@ func (pol *Policy) indexRoutes() {
 }
 
 // firstIndex maps a first path segment to its routes: an open-addressing
-// table with FNV-1a hashes, faster than a Go map for these short keys and
+// table with segmentHash, faster than a Go map for these short keys and
 // never allocating.
 type firstIndex struct {
 	mask  uint64
@@ -210,7 +213,7 @@ func (fi *firstIndex) build(lists map[string][]*route) {
 	}
 	fi.mask, fi.slots = uint64(n-1), make([]firstSlot, n)
 	for k, rs := range lists {
-		i := fnv1a([]byte(k)) & fi.mask
+		i := segmentHash([]byte(k)) & fi.mask
 		for fi.slots[i].used {
 			i = (i + 1) & fi.mask
 		}
@@ -222,7 +225,7 @@ func (fi *firstIndex) lookup(seg []byte) ([]*route, bool) {
 	if len(fi.slots) == 0 {
 		return nil, false
 	}
-	for i := fnv1a(seg) & fi.mask; ; i = (i + 1) & fi.mask {
+	for i := segmentHash(seg) & fi.mask; ; i = (i + 1) & fi.mask {
 		s := &fi.slots[i]
 		if !s.used {
 			return nil, false
@@ -233,12 +236,24 @@ func (fi *firstIndex) lookup(seg []byte) ([]*route, bool) {
 	}
 }
 
-func fnv1a(b []byte) uint64 {
-	h := uint64(14695981039346656037)
-	for _, c := range b {
-		h = (h ^ uint64(c)) * 1099511628211
+// segmentHash hashes a first segment for firstIndex: eight bytes per
+// multiply, the tail packed into one word, then mixed so that the low bits
+// (the slot) depend on every byte.
+func segmentHash(b []byte) uint64 {
+	const k = 0x9e3779b97f4a7c15
+	h := uint64(len(b)) * k
+	for len(b) >= 8 {
+		h = (h ^ binary.LittleEndian.Uint64(b)) * k
+		b = b[8:]
 	}
-	return h
+	var t uint64
+	for i, c := range b {
+		t |= uint64(c) << (8 * i)
+	}
+	h = (h ^ t) * k
+	h ^= h >> 32
+	h *= k
+	return h ^ h>>29
 }
 
 func compileRoute(p *problems, slots *slotTable, field, defName string, rc *Route, preflight bool, issuers map[string]bool) route {
@@ -367,13 +382,24 @@ func methodsCover(a, b []string) bool {
 // tried.
 func (pol *Policy) match(host, path, method []byte) *route {
 	candidates := pol.generic
+	var rest []byte // after the first segment, for the keyed routes
 	if path != nil {
-		if list, ok := pol.byFirst.lookup(firstSegment(path)); ok {
+		seg := firstSegment(path)
+		if list, ok := pol.byFirst.lookup(seg); ok {
 			candidates = list
+			rest = afterSegment(path[1+len(seg):])
 		}
 	}
 	for _, r := range candidates {
-		if r.path.match(path) && r.host.match(host) && r.matchMethod(method) {
+		// A keyed route is only in the list of its first segment, the one
+		// the path was looked up by: the segments after it remain.
+		var ok bool
+		if r.keyed {
+			ok = r.path.matchAfterFirst(rest)
+		} else {
+			ok = r.path.match(path)
+		}
+		if ok && r.host.match(host) && r.matchMethod(method) {
 			return r
 		}
 	}

@@ -252,6 +252,18 @@ func firstSegment(path []byte) []byte {
 	return seg
 }
 
+// afterSegment returns what follows the '/' that ends the segment b begins
+// in (after its key: path parameters, or nothing), or nil when no '/'
+// follows: pathPattern.matchAfterFirst's rest.
+func afterSegment(b []byte) []byte {
+	for i, c := range b {
+		if c == '/' {
+			return b[i+1:]
+		}
+	}
+	return nil
+}
+
 // match reports whether the (normalized) path matches.
 func (pp *pathPattern) match(path []byte) bool {
 	switch pp.kind {
@@ -263,8 +275,20 @@ func (pp *pathPattern) match(path []byte) bool {
 	if len(path) == 0 || path[0] != '/' {
 		return false
 	}
-	rest := path[1:]
-	for i := range pp.segs {
+	return pp.matchSegs(path[1:], 0)
+}
+
+// matchAfterFirst is match for a path whose first segment is known to
+// match the pattern's first (literal) segment: rest is what follows that
+// segment's '/', or nil when the path has no more segments.
+func (pp *pathPattern) matchAfterFirst(rest []byte) bool {
+	return pp.matchSegs(rest, 1)
+}
+
+// matchSegs matches the segments of a path from rest (after a '/'; nil: no
+// more segments) against the pattern's segments from the k-th.
+func (pp *pathPattern) matchSegs(rest []byte, k int) bool {
+	for i := k; i < len(pp.segs); i++ {
 		sg := &pp.segs[i]
 		if sg.kind == segRest {
 			return true

@@ -198,3 +198,43 @@ func TestRouteIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestRouteIndexAgreesWithScan: the lookup by first segment, which skips
+// the first segment of the routes it finds by it, picks the route a scan
+// of every route in order picks, for paths with parameters, trailing
+// slashes, fewer and more segments.
+func TestRouteIndexAgreesWithScan(t *testing.T) {
+	patterns := []string{"/a", "/a/", "/a/*", "/a/b", "/a/**", "/a/*/c", "/*/b", "/b/**", "/a;x/**", "/ab/*", "/**"}
+	var cfg Config
+	for i, p := range patterns {
+		cfg.Routes = append(cfg.Routes, Route{Name: fmt.Sprint("r", i), Path: p, Methods: []string{fmt.Sprint("M", i%4)}})
+	}
+	pol := mustCompile(t, &cfg)
+	scan := func(path, method string) string {
+		for i := range pol.routes[:len(pol.routes)-1] {
+			if r := &pol.routes[i]; r.path.match([]byte(path)) && r.matchMethod([]byte(method)) {
+				return r.name
+			}
+		}
+		return pol.routes[len(pol.routes)-1].name
+	}
+	segs := []string{"a", "a;x", "a;x;y", "ab", "b", "", "c", "b;v=1"}
+	var paths []string
+	for _, s1 := range segs {
+		paths = append(paths, "/"+s1)
+		for _, s2 := range segs {
+			paths = append(paths, "/"+s1+"/"+s2)
+			for _, s3 := range segs {
+				paths = append(paths, "/"+s1+"/"+s2+"/"+s3)
+			}
+		}
+	}
+	for _, p := range paths {
+		for m := 0; m < 4; m++ {
+			method := fmt.Sprint("M", m)
+			if got, want := pol.match(nil, []byte(p), []byte(method)).name, scan(p, method); got != want {
+				t.Errorf("%s %s: %s, want %s", method, p, got, want)
+			}
+		}
+	}
+}

@@ -98,13 +98,27 @@ func allDigits(b []byte) bool {
 // body framing and the expectation from the parsed header, so that fasthttp
 // answers nothing and reads no body before serve, which still sees the raw
 // header block, refuses it and closes the connection.
+//
+// It also marks such a header with hdrFramingMark, for serveHooked: the
+// raw block is scanned once per request, here.
 func (h *handler) headerReceived(hdr *fasthttp.RequestHeader) fasthttp.RequestConfig {
 	if !framingOK(hdr.RawHeaders()) {
 		hdr.SetContentLength(0)
 		hdr.Del(fasthttp.HeaderExpect)
+		hdr.SetCanonical(hdrFramingMark, framingMarkValue)
 	}
 	return fasthttp.RequestConfig{} // the server's own limits
 }
+
+// hdrFramingMark names the header headerReceived adds to a request whose
+// framing is ambiguous. '@' is not a token character (RFC 9110 §5.6.2):
+// fasthttp refuses a header name holding it from the wire, so a client can
+// never send the mark (and one that could would only have its own request
+// refused). It is in canonical form, as PeekBytes looks it up.
+var (
+	hdrFramingMark   = []byte("Jwtgate@ambiguous-Framing")
+	framingMarkValue = []byte("1")
+)
 
 // HeaderReceived returns the function to set as HeaderReceived on a
 // fasthttp.Server that serves Handler: with it, a request whose framing is

@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/jwtgate/jwtgate/engine"
 	"github.com/jwtgate/jwtgate/internal/sign"
@@ -84,5 +86,59 @@ func isClosed(c chan struct{}) bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// TestGenerationStripedRefs: uses begun and ended on different shards of
+// the striped count (other goroutines, other stack depths), racing with
+// retirement, close a retired generation exactly when the last one ends.
+func TestGenerationStripedRefs(t *testing.T) {
+	var deep func(n int, fn func())
+	deep = func(n int, fn func()) { // another stack depth, most likely another shard
+		if n > 0 {
+			deep(n-1, fn)
+			return
+		}
+		fn()
+	}
+	for round := 0; round < 50; round++ {
+		g := newGeneration(1, nil, nil, nil)
+		const users = 8
+		var started, others sync.WaitGroup
+		releaseOthers, releaseLast := make(chan struct{}), make(chan struct{})
+		lastDone := make(chan struct{})
+		for u := 0; u < users; u++ {
+			started.Add(1)
+			if u > 0 {
+				others.Add(1)
+			}
+			go func() {
+				deep(u*40, func() { g.refs.add(1) })
+				started.Done()
+				if u == 0 {
+					<-releaseLast
+					deep(3, g.Release)
+					close(lastDone)
+					return
+				}
+				<-releaseOthers
+				deep(u*7+round%5, g.Release)
+				others.Done()
+			}()
+		}
+		started.Wait()
+		go g.retire(true) // keepStore: no store to close
+		close(releaseOthers)
+		others.Wait()
+		if isClosed(g.closed) {
+			t.Fatalf("round %d: closed while a use is still going on", round)
+		}
+		close(releaseLast)
+		<-lastDone
+		select {
+		case <-g.closed:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: not closed after the last use ended", round)
+		}
 	}
 }

@@ -44,8 +44,15 @@ const metricCachePrefix = "jwtgate_token_cache_"
 type serverMetrics struct {
 	set      *metrics.Set
 	verify   latencyHistogram
-	authOK   *metrics.Counter
-	verifyOK *metrics.Counter
+	authOK   *stripedCounter
+	verifyOK *stripedCounter
+	// striped are the striped counters, each with the counter of the set
+	// that carries its name and value to the page: writeMetrics sets it from
+	// the sum of the shards, under scrapeMu (so that two scrapes at once
+	// never store an older sum after a newer one).
+	stripedMu sync.Mutex
+	striped   map[string]stripedSample
+	scrapeMu  sync.Mutex
 	// known holds the counter of every reason known at construction, per
 	// endpoint: read-only, so looking one up takes no lock and no
 	// allocation. A reason met later (an error type the server does not
@@ -69,17 +76,46 @@ const (
 var endpointNames = [numEndpoints]string{"auth", "verify"}
 
 func newServerMetrics() *serverMetrics {
-	m := &serverMetrics{set: metrics.NewSet()}
-	m.verify.bounds = latencyBounds
-	m.verify.counts = make([]atomic.Uint64, len(latencyBounds)+1)
-	m.authOK = m.set.NewCounter(requestsName(endpointAuth, 200, "ok"))
-	m.verifyOK = m.set.NewCounter(requestsName(endpointVerify, 200, "ok"))
+	m := &serverMetrics{set: metrics.NewSet(), striped: map[string]stripedSample{}}
+	m.verify.init(latencyBounds)
+	m.authOK = m.stripedCounter(requestsName(endpointAuth, 200, "ok"))
+	m.verifyOK = m.stripedCounter(requestsName(endpointVerify, 200, "ok"))
 	for e := range numEndpoints {
 		m.known[e] = map[string]*metrics.Counter{}
 		m.extra[e] = map[string]*metrics.Counter{}
 	}
 	m.set.RegisterMetricsWriter(func(w io.Writer) { m.verify.write(w, metricVerifyDuration) })
 	return m
+}
+
+// stripedSample is a striped counter and the counter of the set that
+// shows it.
+type stripedSample struct {
+	shown *metrics.Counter
+	c     *stripedCounter
+}
+
+// stripedCounter returns the striped counter of the sample name (a family
+// with its labels), creating it and its counter in the set.
+func (m *serverMetrics) stripedCounter(name string) *stripedCounter {
+	m.stripedMu.Lock()
+	defer m.stripedMu.Unlock()
+	if s, ok := m.striped[name]; ok {
+		return s.c
+	}
+	s := stripedSample{shown: m.set.GetOrCreateCounter(name), c: newStripedCounter()}
+	m.striped[name] = s
+	return s.c
+}
+
+// showStriped sets the counters of the set from their striped counters.
+// The caller holds scrapeMu.
+func (m *serverMetrics) showStriped() {
+	m.stripedMu.Lock()
+	defer m.stripedMu.Unlock()
+	for _, s := range m.striped {
+		s.shown.Set(s.c.Load())
+	}
 }
 
 func requestsName(e endpoint, status int, reason string) string {
@@ -103,11 +139,11 @@ func Outcome(status int) string {
 // copy-on-write map from reason to counter: counting a reason met before
 // takes one atomic load and no lock; a new one is added under the lock.
 type routeCounters struct {
-	set     *metrics.Set
+	m       *serverMetrics
 	names   []string // by route index; the last is "none"
 	mu      sync.Mutex
 	byRoute []atomic.Pointer[map[string]*metrics.Counter]
-	allowed [][len(allowedReasons)]atomic.Pointer[metrics.Counter] // by route, the allowed outcomes
+	allowed [][len(allowedReasons)]atomic.Pointer[stripedCounter] // by route, the allowed outcomes (striped: every allowed request adds to one)
 }
 
 // allowedReasons are the outcomes of an allowed request.
@@ -115,11 +151,11 @@ var allowedReasons = [...]string{authz.ReasonAllowed, authz.ReasonAnonymous, aut
 
 // init names the routes (in the policy's order) and creates the counters
 // of the outcomes known in advance.
-func (rc *routeCounters) init(set *metrics.Set, routes []string, known []authz.RouteDenial) {
-	rc.set = set
+func (rc *routeCounters) init(m *serverMetrics, routes []string, known []authz.RouteDenial) {
+	rc.m = m
 	rc.names = append(append([]string(nil), routes...), "none")
 	rc.byRoute = make([]atomic.Pointer[map[string]*metrics.Counter], len(rc.names))
-	rc.allowed = make([][len(allowedReasons)]atomic.Pointer[metrics.Counter], len(rc.names))
+	rc.allowed = make([][len(allowedReasons)]atomic.Pointer[stripedCounter], len(rc.names))
 	for i := range rc.byRoute {
 		m := map[string]*metrics.Counter{}
 		rc.byRoute[i].Store(&m)
@@ -143,7 +179,7 @@ func (rc *routeCounters) inc(i, status int, reason string) {
 			if r == reason {
 				c := rc.allowed[i][k].Load()
 				if c == nil {
-					c = rc.counter(i, status, reason)
+					c = rc.m.stripedCounter(rc.sampleName(i, status, reason))
 					rc.allowed[i][k].Store(c)
 				}
 				c.Inc()
@@ -170,10 +206,15 @@ func (rc *routeCounters) counter(i, status int, reason string) *metrics.Counter 
 	for k, v := range *old {
 		m[k] = v
 	}
-	c := rc.set.GetOrCreateCounter(fmt.Sprintf(`%s{route="%s",outcome=%q,reason=%q}`, metricRouteRequests, labelValue(rc.names[i]), Outcome(status), reason))
+	c := rc.m.set.GetOrCreateCounter(rc.sampleName(i, status, reason))
 	m[reason] = c
 	rc.byRoute[i].Store(&m)
 	return c
+}
+
+// sampleName is the name, with labels, of the counter of route i and reason.
+func (rc *routeCounters) sampleName(i, status int, reason string) string {
+	return fmt.Sprintf(`%s{route="%s",outcome=%q,reason=%q}`, metricRouteRequests, labelValue(rc.names[i]), Outcome(status), reason)
 }
 
 // register makes the counter of a reason known before serving. Once the
@@ -222,12 +263,20 @@ var latencyBounds = []time.Duration{
 	100 * time.Millisecond, 500 * time.Millisecond, time.Second, 5 * time.Second,
 }
 
-// latencyHistogram is a Prometheus histogram updated with atomic adds only:
-// no lock and no allocation on the request path.
+// latencyHistogram is a Prometheus histogram updated with atomic adds only,
+// striped as stripedCounter is: each shard holds a count per bucket (then
+// +Inf) and the sum in nanoseconds, padded to whole cache lines.
 type latencyHistogram struct {
 	bounds []time.Duration
-	counts []atomic.Uint64 // one per bound, then +Inf
-	sum    atomic.Int64    // nanoseconds
+	stride int             // words per shard
+	words  []atomic.Uint64 // shard s: counts at s*stride, the sum after them
+}
+
+func (h *latencyHistogram) init(bounds []time.Duration) {
+	const perLine = cacheLine / 8
+	h.bounds = bounds
+	h.stride = (len(bounds) + 2 + perLine - 1) / perLine * perLine
+	h.words = make([]atomic.Uint64, numShards*h.stride)
 }
 
 func (h *latencyHistogram) observe(d time.Duration) {
@@ -235,20 +284,35 @@ func (h *latencyHistogram) observe(d time.Duration) {
 	for i < len(h.bounds) && d > h.bounds[i] {
 		i++
 	}
-	h.counts[i].Add(1)
-	h.sum.Add(int64(d))
+	base := shard() * h.stride
+	h.words[base+i].Add(1)
+	h.words[base+len(h.bounds)+1].Add(uint64(d)) // two's complement: a negative d subtracts
+}
+
+// count returns the count of bucket i (len(bounds): +Inf), not cumulative.
+func (h *latencyHistogram) count(i int) uint64 {
+	var n uint64
+	for base := 0; base < len(h.words); base += h.stride {
+		n += h.words[base+i].Load()
+	}
+	return n
+}
+
+// sum returns the sum of the observations.
+func (h *latencyHistogram) sum() time.Duration {
+	return time.Duration(h.count(len(h.bounds) + 1))
 }
 
 func (h *latencyHistogram) write(w io.Writer, name string) {
 	writeFamilyHeader(w, name)
 	var cum uint64
 	for i, b := range h.bounds {
-		cum += h.counts[i].Load()
+		cum += h.count(i)
 		fmt.Fprintf(w, "%s_bucket{le=\"%s\"} %d\n", name, strconv.FormatFloat(b.Seconds(), 'g', -1, 64), cum)
 	}
-	cum += h.counts[len(h.bounds)].Load()
+	cum += h.count(len(h.bounds))
 	fmt.Fprintf(w, "%s_bucket{le=\"+Inf\"} %d\n", name, cum)
-	fmt.Fprintf(w, "%s_sum %s\n", name, strconv.FormatFloat(time.Duration(h.sum.Load()).Seconds(), 'g', -1, 64))
+	fmt.Fprintf(w, "%s_sum %s\n", name, strconv.FormatFloat(h.sum().Seconds(), 'g', -1, 64))
 	fmt.Fprintf(w, "%s_count %d\n", name, cum)
 }
 

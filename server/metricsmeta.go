@@ -116,7 +116,10 @@ var exposeMetadataOnce sync.Once
 func (m *serverMetrics) writeMetrics(w io.Writer) {
 	exposeMetadataOnce.Do(func() { metrics.ExposeMetadata(true) })
 	var b bytes.Buffer
+	m.scrapeMu.Lock()
+	m.showStriped()
 	m.set.WritePrometheus(&b)
+	m.scrapeMu.Unlock()
 	writeBuildInfo(&b)
 	metrics.WriteProcessMetrics(&b)
 	w.Write(fillHelp(b.Bytes()))

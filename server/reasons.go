@@ -33,5 +33,5 @@ func (h *handler) registerReasons() {
 	for _, rd := range denials {
 		m.register(endpointAuth, rd.Denial.Status(), rd.Denial.Reason())
 	}
-	h.routes.init(m.set, h.policy.Routes(), denials)
+	h.routes.init(m, h.policy.Routes(), denials)
 }

@@ -67,15 +67,15 @@ type Generation struct {
 	h     *handler
 	store *keystore.Store
 
-	refs      atomic.Int64 // requests using the generation now
-	retired   atomic.Bool  // a newer generation is current
-	keepStore bool         // the next generation took the store over; set before retired
+	refs      stripedInt  // requests using the generation now: the sum of the shards
+	retired   atomic.Bool // a newer generation is current
+	keepStore bool        // the next generation took the store over; set before retired
 	closeOnce sync.Once
 	closed    chan struct{} // closed once retired and unused (its store closed if it owned it)
 }
 
 func newGeneration(n uint64, cfg *config.Config, h *handler, store *keystore.Store) *Generation {
-	return &Generation{n: n, cfg: cfg, h: h, store: store, closed: make(chan struct{})}
+	return &Generation{n: n, cfg: cfg, h: h, store: store, refs: newStripedInt(), closed: make(chan struct{})}
 }
 
 // Number is the generation's number: 1 for the configuration the server
@@ -90,8 +90,15 @@ func (g *Generation) Config() *config.Config { return g.cfg }
 func (g *Generation) Keys() *keystore.Store { return g.store }
 
 // Release ends a use of the generation begun by Server.Acquire.
+//
+// The count is striped, so no one shard says when the last use ends; once
+// the generation is retired each Release sums the shards. With sequentially
+// consistent atomics the last decrement (in their total order) sees every
+// other add, so it finds the sum zero: no use is missed, and the generation
+// is closed by whoever ends the last one (or by retire, if none is left).
 func (g *Generation) Release() {
-	if g.refs.Add(-1) == 0 && g.retired.Load() {
+	g.refs.add(-1)
+	if g.retired.Load() && g.refs.sum() == 0 {
 		g.close()
 	}
 }
@@ -101,7 +108,7 @@ func (g *Generation) Release() {
 func (g *Generation) retire(keepStore bool) {
 	g.keepStore = keepStore
 	g.retired.Store(true)
-	if g.refs.Load() == 0 {
+	if g.refs.sum() == 0 {
 		g.close()
 	}
 }
@@ -123,7 +130,7 @@ func (g *Generation) close() {
 func (s *Server) Acquire() *Generation {
 	for {
 		g := s.gen.Load()
-		g.refs.Add(1)
+		g.refs.add(1)
 		if s.gen.Load() == g {
 			return g
 		}

@@ -287,7 +287,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 // a refused one does (see lingerConn), so that a request the client sent
 // before it read the answer is not met with a reset.
 func (s *Server) serve(ctx *fasthttp.RequestCtx) {
-	s.serveGeneration(ctx)
+	g := s.Acquire()
+	g.h.serveHooked(ctx) // s.fs runs headerReceived on every request first
+	g.Release()
 	if s.draining.Load() {
 		ctx.SetConnectionClose()
 		lingerOnClose(ctx.Conn())
