@@ -246,9 +246,15 @@ func segmentHash(b []byte) uint64 {
 		h = (h ^ binary.LittleEndian.Uint64(b)) * k
 		b = b[8:]
 	}
+	// The tail (0 to 7 bytes; the length is already mixed in) in at most
+	// two loads: two overlapping 4-byte words, or the first, middle and
+	// last byte.
 	var t uint64
-	for i, c := range b {
-		t |= uint64(c) << (8 * i)
+	switch n := len(b); {
+	case n >= 4:
+		t = uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint32(b[n-4:]))<<32
+	case n > 0:
+		t = uint64(b[0]) | uint64(b[n/2])<<8 | uint64(b[n-1])<<16
 	}
 	h = (h ^ t) * k
 	h ^= h >> 32
@@ -384,10 +390,9 @@ func (pol *Policy) match(host, path, method []byte) *route {
 	candidates := pol.generic
 	var rest []byte // after the first segment, for the keyed routes
 	if path != nil {
-		seg := firstSegment(path)
+		seg, after := splitFirst(path)
 		if list, ok := pol.byFirst.lookup(seg); ok {
-			candidates = list
-			rest = afterSegment(path[1+len(seg):])
+			candidates, rest = list, after
 		}
 	}
 	for _, r := range candidates {

@@ -237,24 +237,28 @@ func (pp *pathPattern) firstLiteral() (string, bool) {
 	return pp.segs[0].lit, true
 }
 
-// firstSegment returns the first segment of a path, without its path
-// parameters: the key of the route lookup.
-func firstSegment(path []byte) []byte {
+// splitFirst splits a path in one scan: its first segment without path
+// parameters (the key of the route lookup), and what follows the '/' that
+// ends that segment (nil when none does: pathPattern.matchAfterFirst's
+// rest).
+func splitFirst(path []byte) (seg, rest []byte) {
 	if len(path) == 0 || path[0] != '/' {
-		return nil
+		return nil, nil
 	}
-	seg := path[1:]
-	for i, c := range seg {
-		if c == '/' || c == ';' {
-			return seg[:i]
+	seg = path[1:]
+	for i, c := range seg { // segments are short: a loop is faster than IndexByte
+		switch c {
+		case '/':
+			return seg[:i], seg[i+1:]
+		case ';':
+			return seg[:i], afterSegment(seg[i+1:])
 		}
 	}
-	return seg
+	return seg, nil
 }
 
-// afterSegment returns what follows the '/' that ends the segment b begins
-// in (after its key: path parameters, or nothing), or nil when no '/'
-// follows: pathPattern.matchAfterFirst's rest.
+// afterSegment returns what follows the first '/' in b, or nil when b
+// has none.
 func afterSegment(b []byte) []byte {
 	for i, c := range b {
 		if c == '/' {

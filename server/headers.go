@@ -127,6 +127,22 @@ func (s *fastHeaders) first(id uint8) []byte {
 	return nil
 }
 
+// firstTwo returns the first values of headers a and b (nil: absent) in
+// one scan of the entries.
+func (s *fastHeaders) firstTwo(a, b uint8) (va, vb []byte) {
+	seenA, seenB := false, false
+	for i := range s.entries {
+		e := &s.entries[i]
+		switch {
+		case e.id == a && !seenA:
+			va, seenA = e.value, true
+		case e.id == b && !seenB:
+			vb, seenB = e.value, true
+		}
+	}
+	return va, vb
+}
+
 // AppendValues appends the values of the header name.
 func (s *fastHeaders) AppendValues(dst [][]byte, name string) [][]byte {
 	id, ok := s.names.lookup(bytesOf(name))

@@ -41,4 +41,12 @@ func TestFastHeaders(t *testing.T) {
 	if string(s.first(hForwardedURI)) != "/x" || s.first(hOriginalURI) != nil {
 		t.Errorf("first: %q %q", s.first(hForwardedURI), s.first(hOriginalURI))
 	}
+	// firstTwo agrees with first for each of the two, in either order.
+	for _, p := range [][2]uint8{{hAuthorization, hForwardedURI}, {hForwardedURI, hAuthorization}, {hOriginalURI, hAuthorization}, {hCookie, hOriginalURI}} {
+		a, b := s.firstTwo(p[0], p[1])
+		if string(a) != string(s.first(p[0])) || (a == nil) != (s.first(p[0]) == nil) ||
+			string(b) != string(s.first(p[1])) || (b == nil) != (s.first(p[1]) == nil) {
+			t.Errorf("firstTwo(%d, %d): %q %q, want %q %q", p[0], p[1], a, b, s.first(p[0]), s.first(p[1]))
+		}
+	}
 }

@@ -73,20 +73,22 @@ func (o *origin) resolveURI(authPath, authQuery []byte, x *exchange) *denial {
 	case config.SourcePath:
 		return x.candidatePath(authPath, authQuery, true)
 	case config.SourceAuto:
-		for _, h := range [...]uint8{hForwardedURI, hOriginalURI} {
-			if d := x.candidateHeader(h); d != nil {
-				return d
-			}
+		fwd, orig := x.headers.firstTwo(hForwardedURI, hOriginalURI)
+		if d := x.candidateHeader(fwd); d != nil {
+			return d
+		}
+		if d := x.candidateHeader(orig); d != nil {
+			return d
 		}
 		return x.candidatePath(authPath, authQuery, false)
 	default:
-		return x.candidateHeader(o.uriHeader)
+		return x.candidateHeader(x.headers.first(o.uriHeader))
 	}
 }
 
-// candidateHeader adds the URI in header h, if present.
-func (x *exchange) candidateHeader(h uint8) *denial {
-	raw := x.headers.first(h)
+// candidateHeader adds the URI raw, the value of a forwarded URI header, if
+// present (not nil).
+func (x *exchange) candidateHeader(raw []byte) *denial {
 	if raw == nil {
 		return nil
 	}
@@ -153,8 +155,7 @@ func (o *origin) resolveMethod(req *fasthttp.Request, x *exchange) *denial {
 	case config.SourcePath:
 		return nil
 	case config.SourceAuto:
-		a := x.headers.first(hForwardedMethod)
-		b := x.headers.first(hOriginalMethod)
+		a, b := x.headers.firstTwo(hForwardedMethod, hOriginalMethod)
 		switch {
 		case a != nil && b != nil && !bytes.Equal(a, b):
 			return errMethodAmbiguous
