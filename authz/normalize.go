@@ -1,6 +1,9 @@
 package authz
 
-import "unicode/utf8"
+import (
+	"bytes"
+	"unicode/utf8"
+)
 
 // DenialURIEncoding refuses an original request whose path cannot be matched
 // against routes with certainty (NormalizePath reported false). It is 403,
@@ -100,6 +103,40 @@ func NormalizePath(dst, raw []byte) ([]byte, bool) {
 	return dst, utf8.Valid(dst[start:])
 }
 
+// NormalizeTarget is NormalizePath for an origin-form request target
+// ("/path?query", as a forwarded URI header carries it): it splits off the
+// query at the first '?' and normalizes the path before it, in one scan of
+// a plain path. query is what follows the '?' (raw), nil when there is none.
+//
+// It allocates only when dst is too small.
+func NormalizeTarget(dst, target []byte) (path, query []byte, ok bool) {
+	if len(target) == 0 || target[0] != '/' {
+		return dst, nil, false
+	}
+	for i := 1; i < len(target); i++ {
+		switch pathClass[target[i]] {
+		case pathQuery:
+			return append(dst, target[:i]...), target[i+1:], true
+		case pathBad:
+			return normalizeSplit(dst, target)
+		case pathSlashDot:
+			if target[i-1] == '/' {
+				return normalizeSplit(dst, target)
+			}
+		}
+	}
+	return append(dst, target...), nil, true
+}
+
+// normalizeSplit is NormalizeTarget for a path that is not plain.
+func normalizeSplit(dst, target []byte) (path, query []byte, ok bool) {
+	if q := bytes.IndexByte(target, '?'); q >= 0 {
+		target, query = target[:q], target[q+1:]
+	}
+	path, ok = NormalizePath(dst, target)
+	return path, query, ok
+}
+
 // plainPath reports whether raw (starting with '/') is already normalized:
 // printable ASCII without '%', '\\' or '#', no empty segment but a final one,
 // no segment starting with a dot. Most paths are: they are copied as they
@@ -123,6 +160,7 @@ const (
 	pathBad      = iota // never in a plain path: a control character, space, '%', '\\', '#', DEL, non-ASCII
 	pathPlain           // printable ASCII that may follow anything
 	pathSlashDot        // '/' or '.': not right after a '/'
+	pathQuery           // '?': plain in a path; where NormalizeTarget's query starts
 )
 
 var pathClass = func() (t [256]uint8) {
@@ -131,6 +169,7 @@ var pathClass = func() (t [256]uint8) {
 	}
 	t['%'], t['\\'], t['#'] = pathBad, pathBad, pathBad
 	t['/'], t['.'] = pathSlashDot, pathSlashDot
+	t['?'] = pathQuery
 	return t
 }()
 

@@ -87,7 +87,10 @@ func FuzzNormalizePath(f *testing.F) {
 	for _, s := range []string{"/", "/a/../b", "//a//b/", "/%2e%2e/x", "/a;b/..;/c", "/%c0%af", "/caf%C3%A9/./x", "/a%2fb"} {
 		f.Add(s)
 	}
+	f.Add("/a/b?x=1&y=/../z")
+	f.Add("/%2e%2e?q")
 	f.Fuzz(func(t *testing.T, raw string) {
+		checkNormalizeTarget(t, raw)
 		out, ok := NormalizePath(nil, []byte(raw))
 		if !ok {
 			return
@@ -114,6 +117,43 @@ func FuzzNormalizePath(f *testing.F) {
 			t.Fatalf("%q: %q, then %q %v", raw, s, again, ok)
 		}
 	})
+}
+
+// checkNormalizeTarget checks NormalizeTarget against its definition: the
+// query split off at the first '?', the path before it normalized by
+// NormalizePath.
+func checkNormalizeTarget(t *testing.T, target string) {
+	t.Helper()
+	path, query, hasQuery := target, "", false
+	if i := strings.IndexByte(target, '?'); i >= 0 {
+		path, query, hasQuery = target[:i], target[i+1:], true
+	}
+	want, wantOK := NormalizePath([]byte("x"), []byte(path))
+	got, q, ok := NormalizeTarget([]byte("x"), []byte(target))
+	if ok != wantOK || ok && (string(got) != string(want) || string(q) != query || (q != nil) != hasQuery) {
+		t.Fatalf("NormalizeTarget(%q) = %q, %q (query %v), %v; want %q, %q (query %v), %v",
+			target, got, q, q != nil, ok, want, query, hasQuery, wantOK)
+	}
+}
+
+// TestNormalizeTarget: NormalizeTarget splits the query off at the first
+// '?' and normalizes the path before it exactly as NormalizePath does,
+// plain paths and others alike; a '?' never hides a refusal or a dot
+// segment in the path.
+func TestNormalizeTarget(t *testing.T) {
+	for _, target := range []string{
+		"/", "/?", "/?q", "/a/b?x=1", "/a/b/?x", "/a?b?c", "/a?/../..", "/a?%zz", "/a/./b?x", "/a/../b?x",
+		"/./?x", "/.?x", "//a?x", "/a//b?x", "/%2e%2e?x", "/a%2fb?x", "/a\\b?x", "/a#b?x", "/a;b/..;/c?x",
+		"/caf%C3%A9?x", "/%c0%af?x", "/a\x00?x", "", "?x", "a?x", "/svc-49/orders/42?page=1", "/a;x?y",
+	} {
+		checkNormalizeTarget(t, target)
+	}
+	if _, _, ok := NormalizeTarget(nil, []byte("/%2e%2e/admin?x")); ok {
+		t.Error("an escaped dot segment before the query is accepted")
+	}
+	if p, q, ok := NormalizeTarget(nil, []byte("/a/../admin?../x")); !ok || string(p) != "/admin" || string(q) != "../x" {
+		t.Errorf("/a/../admin?../x: %q %q %v", p, q, ok)
+	}
 }
 
 // TestPlainPathEveryByte compares the table-driven plainPath with its

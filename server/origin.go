@@ -97,14 +97,20 @@ func (x *exchange) candidateHeader(raw []byte) *denial {
 		// absolute URL, "*", garbage) cannot be matched against rules.
 		return errURIAmbiguous
 	}
-	path, query := raw, []byte(nil)
-	for i, c := range raw { // short: a loop is faster than IndexByte
-		if c == '?' {
-			path, query = raw[:i], raw[i+1:]
-			break
+	if !x.orig.known { // the first candidate: split and normalized in one scan
+		var ok bool
+		if x.orig.path, x.orig.query, ok = authz.NormalizeTarget(x.orig.path[:0], raw); !ok {
+			return authz.DenialURIEncoding
 		}
+		x.orig.known = true
+		return nil
 	}
-	return x.addCandidate(path, query)
+	var ok bool
+	var query []byte
+	if x.buf, query, ok = authz.NormalizeTarget(x.buf[:0], raw); !ok {
+		return authz.DenialURIEncoding
+	}
+	return x.agrees(query)
 }
 
 // candidatePath adds the raw path under /auth (Envoy path_prefix: the
@@ -142,6 +148,12 @@ func (x *exchange) addCandidate(rawPath, query []byte) *denial {
 	if x.buf, ok = authz.NormalizePath(x.buf[:0], rawPath); !ok {
 		return authz.DenialURIEncoding
 	}
+	return x.agrees(query)
+}
+
+// agrees refuses a second candidate (its normalized path in x.buf, its
+// query) that differs from the first.
+func (x *exchange) agrees(query []byte) *denial {
 	if !bytes.Equal(x.orig.path, x.buf) || !bytes.Equal(x.orig.query, query) {
 		return errURIAmbiguous
 	}
