@@ -2,6 +2,7 @@ package authz
 
 import (
 	"bytes"
+	"encoding/binary"
 	"unicode/utf8"
 )
 
@@ -113,7 +114,25 @@ func NormalizeTarget(dst, target []byte) (path, query []byte, ok bool) {
 	if len(target) == 0 || target[0] != '/' {
 		return dst, nil, false
 	}
-	for i := 1; i < len(target); i++ {
+	i := 1
+	// Eight bytes at a time while they are plain (see plainWord); the
+	// byte loop takes over at the first word that is not: the query, or a
+	// byte to look at closely.
+	for ; i+8 <= len(target); i += 8 {
+		w := binary.LittleEndian.Uint64(target[i:])
+		var carry uint64
+		if target[i-1] == '/' {
+			carry = 0x80
+		}
+		plain, ok := plainWord(w, carry)
+		if !ok {
+			return normalizeSplit(dst, target)
+		}
+		if !plain {
+			break
+		}
+	}
+	for ; i < len(target); i++ {
 		switch pathClass[target[i]] {
 		case pathQuery:
 			return append(dst, target[:i]...), target[i+1:], true
@@ -126,6 +145,37 @@ func NormalizeTarget(dst, target []byte) (path, query []byte, ok bool) {
 		}
 	}
 	return append(dst, target...), nil, true
+}
+
+// Bytes repeated in every lane of a word, for plainWord.
+const (
+	lanes01 = 0x0101010101010101
+	lanes7f = 0x7f7f7f7f7f7f7f7f
+	lanes80 = 0x8080808080808080
+)
+
+// zeroLanes marks (0x80) the lanes of w that are zero, exactly: no lane is
+// marked by a carry out of another.
+func zeroLanes(w uint64) uint64 {
+	return ^((w&lanes7f + lanes7f) | w | lanes7f)
+}
+
+// plainWord looks at eight bytes of a target (w: little-endian, the first
+// byte lowest), carry being 0x80 when the byte before them is '/'. plain
+// reports that all eight are plain as plainPath has them and none is '?';
+// ok is false when a '/' or '.' follows a '/' (not a plain path, whatever
+// the other bytes are). When plain is false and ok is true the bytes must
+// be looked at one by one.
+func plainWord(w, carry uint64) (plain, ok bool) {
+	printable := (w&lanes7f + (0x80-0x21)*lanes01) &^ w & lanes80 // 0x21 <= c < 0x80
+	special := zeroLanes(w^0x7f*lanes01) | zeroLanes(w^'%'*lanes01) | zeroLanes(w^'\\'*lanes01) |
+		zeroLanes(w^'#'*lanes01) | zeroLanes(w^'?'*lanes01)
+	slash := zeroLanes(w ^ '/'*lanes01)
+	slashDot := slash | zeroLanes(w^'.'*lanes01)
+	if (slash<<8|carry)&slashDot != 0 {
+		return false, false
+	}
+	return printable == lanes80 && special == 0, true
 }
 
 // normalizeSplit is NormalizeTarget for a path that is not plain.

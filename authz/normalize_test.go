@@ -156,6 +156,23 @@ func TestNormalizeTarget(t *testing.T) {
 	}
 }
 
+// TestNormalizeTargetEveryByte checks NormalizeTarget, which looks at
+// eight bytes at a time, against its definition for every pair of bytes at
+// every offset in and across its words, after a slash and after a letter.
+func TestNormalizeTargetEveryByte(t *testing.T) {
+	pad := strings.Repeat("x", 24)
+	for off := 0; off < 9; off++ { // every lane, and across two words
+		for _, before := range []string{"/", "x"} {
+			head := "/" + pad[:off] + before
+			for a := 0; a < 256; a++ {
+				for b := 0; b < 256; b++ {
+					checkNormalizeTarget(t, head+string([]byte{byte(a), byte(b)})+pad[:9])
+				}
+			}
+		}
+	}
+}
+
 // TestPlainPathEveryByte compares the table-driven plainPath with its
 // definition for every pair of bytes after a slash and after a letter.
 func TestPlainPathEveryByte(t *testing.T) {

@@ -117,6 +117,9 @@ func (x *exchange) candidateHeader(raw []byte) *denial {
 // client's path as Envoy forwards it upstream, appended to /auth). With bare
 // it also counts a request for exactly /auth, as the root.
 func (x *exchange) candidatePath(authPath, authQuery []byte, bare bool) *denial {
+	if !bare && len(authPath) <= len(authPrefix) { // not under /auth (the most common: exactly /auth)
+		return nil
+	}
 	if !isAuthPath(authPath) {
 		return nil
 	}
