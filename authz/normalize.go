@@ -160,6 +160,10 @@ func zeroLanes(w uint64) uint64 {
 	return ^((w&lanes7f + lanes7f) | w | lanes7f)
 }
 
+// hasZeroLane reports (nonzero) whether some lane of w is zero: exact as a
+// whole, though lanes above a zero one may be marked too.
+func hasZeroLane(w uint64) uint64 { return (w - lanes01) &^ w }
+
 // plainWord looks at eight bytes of a target (w: little-endian, the first
 // byte lowest), carry being 0x80 when the byte before them is '/'. plain
 // reports that all eight are plain as plainPath has them and none is '?';
@@ -167,15 +171,16 @@ func zeroLanes(w uint64) uint64 {
 // the other bytes are). When plain is false and ok is true the bytes must
 // be looked at one by one.
 func plainWord(w, carry uint64) (plain, ok bool) {
-	printable := (w&lanes7f + (0x80-0x21)*lanes01) &^ w & lanes80 // 0x21 <= c < 0x80
-	special := zeroLanes(w^0x7f*lanes01) | zeroLanes(w^'%'*lanes01) | zeroLanes(w^'\\'*lanes01) |
-		zeroLanes(w^'#'*lanes01) | zeroLanes(w^'?'*lanes01)
 	slash := zeroLanes(w ^ '/'*lanes01)
-	slashDot := slash | zeroLanes(w^'.'*lanes01)
-	if (slash<<8|carry)&slashDot != 0 {
+	if (slash<<8|carry)&(slash|zeroLanes(w^'.'*lanes01)) != 0 {
 		return false, false
 	}
-	return printable == lanes80 && special == 0, true
+	// A lane below 0x21 (no borrow crosses into a lane otherwise), at or
+	// above 0x80, or one of the bytes plainPath refuses, or '?'.
+	odd := (w-0x21*lanes01)&^w | w |
+		hasZeroLane(w^0x7f*lanes01) | hasZeroLane(w^'%'*lanes01) | hasZeroLane(w^'\\'*lanes01) |
+		hasZeroLane(w^'#'*lanes01) | hasZeroLane(w^'?'*lanes01)
+	return odd&lanes80 == 0, true
 }
 
 // normalizeSplit is NormalizeTarget for a path that is not plain.
