@@ -2,7 +2,9 @@ package authz
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"strings"
 )
 
@@ -246,6 +248,16 @@ func splitFirst(path []byte) (seg, rest []byte) {
 		return nil, nil
 	}
 	seg = path[1:]
+	if len(seg) >= 8 { // the first segment is most often shorter than eight bytes: find its end in one word
+		w := binary.LittleEndian.Uint64(seg)
+		if ends := zeroLanes(w^'/'*lanes01) | zeroLanes(w^';'*lanes01); ends != 0 {
+			i := bits.TrailingZeros64(ends) / 8
+			if seg[i] == '/' {
+				return seg[:i], seg[i+1:]
+			}
+			return seg[:i], afterSegment(seg[i+1:])
+		}
+	}
 	for i, c := range seg { // segments are short: a loop is faster than IndexByte
 		switch c {
 		case '/':

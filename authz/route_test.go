@@ -199,6 +199,41 @@ func TestRouteIndex(t *testing.T) {
 	}
 }
 
+// TestSplitFirst: splitFirst, which looks for the end of the first segment
+// a word at a time, agrees with its definition for first segments of every
+// length around the word, ended by '/', ';' or nothing.
+func TestSplitFirst(t *testing.T) {
+	def := func(path string) (string, string, bool) {
+		if path == "" || path[0] != '/' {
+			return "", "", false
+		}
+		end := strings.IndexAny(path[1:], "/;")
+		if end < 0 {
+			return path[1:], "", false
+		}
+		seg := path[1 : 1+end]
+		slash := strings.IndexByte(path[1+end:], '/')
+		if slash < 0 {
+			return seg, "", false
+		}
+		return seg, path[1+end+slash+1:], true
+	}
+	pad := "abcdefghijklmnopq"
+	for n := 0; n <= len(pad); n++ {
+		for _, c := range []string{"", "/", ";", "//", ";/", "/;", ";x/y", "/x;y", "?", "."} {
+			for _, tail := range []string{"", "r", "rest/more", "r;s/t"} {
+				for _, p := range []string{"/" + pad[:n] + c + tail, pad[:n] + c + tail} {
+					seg, rest := splitFirst([]byte(p))
+					wantSeg, wantRest, hasRest := def(p)
+					if string(seg) != wantSeg || string(rest) != wantRest || (rest != nil) != hasRest {
+						t.Errorf("splitFirst(%q) = %q, %q (rest %v); want %q, %q (rest %v)", p, seg, rest, rest != nil, wantSeg, wantRest, hasRest)
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestRouteIndexAgreesWithScan: the lookup by first segment, which skips
 // the first segment of the routes it finds by it, picks the route a scan
 // of every route in order picks, for paths with parameters, trailing
