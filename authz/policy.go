@@ -196,7 +196,8 @@ func (pol *Policy) indexRoutes() {
 // table with segmentHash, faster than a Go map for these short keys and
 // never allocating.
 type firstIndex struct {
-	mask  uint64
+	shift uint   // a key's first slot is the top bits of its hash: 64 - log2(len(slots))
+	mask  uint64 // len(slots) - 1
 	slots []firstSlot
 }
 
@@ -207,13 +208,13 @@ type firstSlot struct {
 }
 
 func (fi *firstIndex) build(lists map[string][]*route) {
-	n := 4
+	n, shift := 4, uint(62)
 	for n < 2*len(lists) {
-		n *= 2
+		n, shift = n*2, shift-1
 	}
-	fi.mask, fi.slots = uint64(n-1), make([]firstSlot, n)
+	fi.shift, fi.mask, fi.slots = shift, uint64(n-1), make([]firstSlot, n)
 	for k, rs := range lists {
-		i := segmentHash([]byte(k)) & fi.mask
+		i := segmentHash([]byte(k)) >> fi.shift
 		for fi.slots[i].used {
 			i = (i + 1) & fi.mask
 		}
@@ -225,7 +226,7 @@ func (fi *firstIndex) lookup(seg []byte) ([]*route, bool) {
 	if len(fi.slots) == 0 {
 		return nil, false
 	}
-	for i := segmentHash(seg) & fi.mask; ; i = (i + 1) & fi.mask {
+	for i := segmentHash(seg) >> fi.shift; ; i = (i + 1) & fi.mask {
 		s := &fi.slots[i]
 		if !s.used {
 			return nil, false
@@ -237,8 +238,8 @@ func (fi *firstIndex) lookup(seg []byte) ([]*route, bool) {
 }
 
 // segmentHash hashes a first segment for firstIndex: eight bytes per
-// multiply, the tail packed into one word, then mixed so that the low bits
-// (the slot) depend on every byte.
+// multiply, the tail packed into one word for the last; the top bits (the
+// slot) of a product depend on every bit of what was multiplied.
 func segmentHash(b []byte) uint64 {
 	const k = 0x9e3779b97f4a7c15
 	h := uint64(len(b)) * k
@@ -256,10 +257,7 @@ func segmentHash(b []byte) uint64 {
 	case n > 0:
 		t = uint64(b[0]) | uint64(b[n/2])<<8 | uint64(b[n-1])<<16
 	}
-	h = (h ^ t) * k
-	h ^= h >> 32
-	h *= k
-	return h ^ h>>29
+	return (h ^ t) * k
 }
 
 func compileRoute(p *problems, slots *slotTable, field, defName string, rc *Route, preflight bool, issuers map[string]bool) route {
