@@ -114,23 +114,27 @@ func NormalizeTarget(dst, target []byte) (path, query []byte, ok bool) {
 	if len(target) == 0 || target[0] != '/' {
 		return dst, nil, false
 	}
-	i := 1
-	// Eight bytes at a time while they are plain (see plainWord); the
-	// byte loop takes over at the first word that is not: the query, or a
-	// byte to look at closely.
+	// Eight bytes at a time while they are plain; the byte loop takes over
+	// at the first word that is not: the query, or a byte to look at
+	// closely. In a word w (little-endian: the first byte lowest), a lane
+	// is marked by its high bit.
+	i, carry := 1, uint64(0x80) // carry: the byte before w is '/'
 	for ; i+8 <= len(target); i += 8 {
 		w := binary.LittleEndian.Uint64(target[i:])
-		var carry uint64
-		if target[i-1] == '/' {
-			carry = 0x80
-		}
-		plain, ok := plainWord(w, carry)
-		if !ok {
+		// A '/' or '.' after a '/': not a plain path, whatever else is.
+		slash := zeroLanes(w ^ '/'*lanes01)
+		if (slash<<8|carry)&(slash|zeroLanes(w^'.'*lanes01)) != 0 {
 			return normalizeSplit(dst, target)
 		}
-		if !plain {
+		// A lane below 0x21 (no borrow crosses into a lane otherwise), at
+		// or above 0x80, one of the bytes plainPath refuses, or '?'.
+		odd := (w-0x21*lanes01)&^w | w |
+			hasZeroLane(w^0x7f*lanes01) | hasZeroLane(w^'%'*lanes01) | hasZeroLane(w^'\\'*lanes01) |
+			hasZeroLane(w^'#'*lanes01) | hasZeroLane(w^'?'*lanes01)
+		if odd&lanes80 != 0 {
 			break
 		}
+		carry = slash >> 56
 	}
 	for ; i < len(target); i++ {
 		switch pathClass[target[i]] {
@@ -147,7 +151,7 @@ func NormalizeTarget(dst, target []byte) (path, query []byte, ok bool) {
 	return append(dst, target...), nil, true
 }
 
-// Bytes repeated in every lane of a word, for plainWord.
+// Bytes repeated in every lane of a word, for NormalizeTarget.
 const (
 	lanes01 = 0x0101010101010101
 	lanes7f = 0x7f7f7f7f7f7f7f7f
@@ -163,25 +167,6 @@ func zeroLanes(w uint64) uint64 {
 // hasZeroLane reports (nonzero) whether some lane of w is zero: exact as a
 // whole, though lanes above a zero one may be marked too.
 func hasZeroLane(w uint64) uint64 { return (w - lanes01) &^ w }
-
-// plainWord looks at eight bytes of a target (w: little-endian, the first
-// byte lowest), carry being 0x80 when the byte before them is '/'. plain
-// reports that all eight are plain as plainPath has them and none is '?';
-// ok is false when a '/' or '.' follows a '/' (not a plain path, whatever
-// the other bytes are). When plain is false and ok is true the bytes must
-// be looked at one by one.
-func plainWord(w, carry uint64) (plain, ok bool) {
-	slash := zeroLanes(w ^ '/'*lanes01)
-	if (slash<<8|carry)&(slash|zeroLanes(w^'.'*lanes01)) != 0 {
-		return false, false
-	}
-	// A lane below 0x21 (no borrow crosses into a lane otherwise), at or
-	// above 0x80, or one of the bytes plainPath refuses, or '?'.
-	odd := (w-0x21*lanes01)&^w | w |
-		hasZeroLane(w^0x7f*lanes01) | hasZeroLane(w^'%'*lanes01) | hasZeroLane(w^'\\'*lanes01) |
-		hasZeroLane(w^'#'*lanes01) | hasZeroLane(w^'?'*lanes01)
-	return odd&lanes80 == 0, true
-}
 
 // normalizeSplit is NormalizeTarget for a path that is not plain.
 func normalizeSplit(dst, target []byte) (path, query []byte, ok bool) {
