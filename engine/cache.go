@@ -9,7 +9,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 )
 
-// Cache defaults (see ARCHITECTURE.md).
+// Cache defaults (README.md, "Defaults").
 const (
 	DefaultCacheEntries = 65536
 	DefaultCacheBytes   = 128 << 20

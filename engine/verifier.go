@@ -22,7 +22,7 @@ type KeyLookup interface {
 	LookupKey(iss, kid []byte, alg Alg) (*Key, error)
 }
 
-// Defaults (see ARCHITECTURE.md).
+// Defaults (README.md, "Defaults").
 const (
 	DefaultMaxTokenSize = 16 << 10
 	DefaultLeeway       = 30 * time.Second

@@ -11,7 +11,7 @@ import (
 	"github.com/jwtgate/jwtgate/engine"
 )
 
-// Defaults (see ARCHITECTURE.md).
+// Defaults (README.md, "Defaults").
 const (
 	DefaultCooldown       = 30 * time.Second
 	DefaultRotationGap    = 2 * time.Second

@@ -17,7 +17,7 @@ import (
 // Bounds on a JWK Set.
 const (
 	// DefaultMaxBody is the default size bound of a JWKS or discovery
-	// document, fetched or read from a file (ARCHITECTURE.md: 1 MiB).
+	// document, fetched or read from a file (README.md, "Defaults": 1 MiB).
 	DefaultMaxBody = 1 << 20
 	// MaxKeys is the most keys a set may list; real issuers publish a handful.
 	MaxKeys = 1024

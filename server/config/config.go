@@ -16,7 +16,7 @@ import (
 	"github.com/jwtgate/jwtgate/engine"
 )
 
-// Defaults of the server settings (see ARCHITECTURE.md). The token size cap,
+// Defaults of the server settings (README.md, "Defaults"). The token size cap,
 // the leeway and the cache sizes default to the engine's
 // (engine.DefaultMaxTokenSize, engine.DefaultLeeway,
 // engine.DefaultCacheEntries, engine.DefaultCacheBytes), the key refresh
