@@ -87,10 +87,12 @@ bench-smoke:
 	cd bench && $(GO) test -run '^$$' -bench . -benchtime 1x ./...
 
 ## bench: engine per-algorithm figures against the bare primitive, then the
-## peer comparison (in process and over HTTP) written to bench/results/
-## (about 10 minutes on 2 cores; BENCHCOUNT=3 for a quicker look)
+## peer comparison in one run — in process, over HTTP and on the command line
+## (whole processes, CLIROUNDS rounds) — written to bench/results/, whose
+## RESULTS.md ends with the three side by side (about 12 minutes on 2 cores;
+## BENCHCOUNT=3 for a quicker look)
 bench: bench-engine
-	cd bench && $(GO) run ./cmd/benchreport -count $(BENCHCOUNT) -benchtime 500ms -http 10s -http-rounds 5
+	cd bench && $(GO) run ./cmd/benchreport -count $(BENCHCOUNT) -benchtime 500ms -http 10s -http-rounds 5 -cli-rounds $(CLIROUNDS)
 
 ## bench-engine: the 13 algorithms, full verify beside the bare primitive, and
 ## the cached path serially and on every core
@@ -101,9 +103,10 @@ bench-engine:
 bench-http:
 	$(GO) run ./cmd/jwtgate bench http $(ARGS)
 
-## bench-cli: 'jwtgate verify --summary' against a golang-jwt v5 + keyfunc
-## program, whole processes on the same token files (50,000 HS256, 3,000
-## RS256), alternating rounds; wall, CPU and peak RSS into
+## bench-cli: the command-line comparison alone (make bench runs it too):
+## 'jwtgate verify --summary' against a golang-jwt v5 + keyfunc program,
+## whole processes on the same token files (50,000 HS256, 3,000 RS256),
+## CLIROUNDS alternating rounds; wall, CPU and peak RSS into
 ## bench/results/cli.md (about a minute on 2 idle cores)
 bench-cli:
 	cd bench && $(GO) run ./cmd/clibench -rounds $(CLIROUNDS) -out results/cli.md

@@ -3,7 +3,10 @@
 // the bare standard-library primitive on identical tokens) and writes the
 // results folder: raw.txt (the go test output), benchstat.txt, RESULTS.md
 // (a table per algorithm with the ratios against golang-jwt and against the
-// primitive) and verify.svg / verify.png (grouped bars of ns/op).
+// primitive) and verify.svg / verify.png (grouped bars of ns/op). With
+// -http it adds the HTTP comparison (http.md), with -cli-rounds the
+// command-line comparison (cli.md, bench.RunCLI), and RESULTS.md ends with
+// the three comparisons' ratios side by side.
 //
 // Run it from the bench module:
 //
@@ -11,6 +14,7 @@
 //	cd bench && go run ./cmd/benchreport -quick     # one short round into a temporary folder
 //	cd bench && go run ./cmd/benchreport -report-only   # redo the report from results/raw.txt
 //	cd bench && go run ./cmd/benchreport -http 10s      # and the HTTP comparison (http.md, http.json)
+//	cd bench && go run ./cmd/benchreport -cli-rounds 15 # and the command-line comparison (cli.md, cli.json)
 //
 // Progress goes to standard error.
 package main
@@ -61,6 +65,10 @@ func run(args []string) error {
 	httpDur := fs.Duration("http", 0, "also run the HTTP comparison, measuring each server this long (e.g. 10s) into http.md and http.json; 0 skips it")
 	httpConns := fs.Int("http-conns", 32, "connections of the HTTP comparison's load generator")
 	httpRounds := fs.Int("http-rounds", 3, "rounds of the HTTP comparison, each measuring every server in turn")
+	var cc cliConfig
+	fs.IntVar(&cc.rounds, "cli-rounds", 0, "also run the command-line comparison (`jwtgate verify` against a golang-jwt program, whole processes) for this many alternating rounds into cli.md and cli.json; 0 skips it (-quick: one round of few tokens)")
+	fs.IntVar(&cc.hs256, "cli-hs256", 50000, "distinct HS256 tokens of the command-line comparison")
+	fs.IntVar(&cc.rs256, "cli-rs256", 3000, "distinct RS256 tokens of the command-line comparison")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -69,6 +77,9 @@ func run(args []string) error {
 	}
 	if *httpDur < 0 || *httpConns < 1 || *httpRounds < 1 {
 		return fmt.Errorf("-http must not be negative, -http-conns and -http-rounds must be at least 1")
+	}
+	if cc.rounds < 0 || cc.hs256 < 0 || cc.rs256 < 0 || cc.hs256+cc.rs256 == 0 {
+		return fmt.Errorf("-cli-rounds, -cli-hs256 and -cli-rs256 must not be negative, and one token count must be positive")
 	}
 	if *count < 1 {
 		return fmt.Errorf("-count must be at least 1, got %d", *count)
@@ -181,10 +192,20 @@ func run(args []string) error {
 	if err := os.WriteFile(filepath.Join(*out, "RESULTS.md"), md.Bytes(), 0o644); err != nil {
 		return err
 	}
+	resultsMD := bytes.Clone(md.Bytes())
+	sideBySide := func(httpResults []*httpResult) error {
+		cli, err := runCLI(dir, *out, cc, *quick, invocation(args))
+		if err != nil {
+			return err
+		}
+		var b bytes.Buffer
+		writeSideBySide(&b, m, httpResults, cli)
+		return os.WriteFile(filepath.Join(*out, "RESULTS.md"), append(resultsMD, b.Bytes()...), 0o644)
+	}
 	fmt.Fprintf(os.Stderr, "benchreport: wrote raw.txt, benchstat.txt, RESULTS.md, verify.svg and verify.png in %s\n", *out)
 
 	if *httpDur == 0 {
-		return nil
+		return sideBySide(nil)
 	}
 	if *quick {
 		*httpRounds = 1
@@ -222,7 +243,7 @@ func run(args []string) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "benchreport: wrote http.md, http.json and http.svg in %s\n", *out)
-	return nil
+	return sideBySide(results)
 }
 
 // invocation is the command line that ran benchreport, as a user types it.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jwtgate/jwtgate/bench"
 )
 
 func readTestdata(t *testing.T) *measurements {
@@ -241,7 +243,7 @@ func TestCPUModel(t *testing.T) {
 }
 
 func TestFlags(t *testing.T) {
-	for _, args := range [][]string{{"-count", "0"}, {"extra"}, {"-nope"}, {"-http", "-1s"}, {"-http-conns", "0"}, {"-http-rounds", "0"}} {
+	for _, args := range [][]string{{"-count", "0"}, {"extra"}, {"-nope"}, {"-http", "-1s"}, {"-http-conns", "0"}, {"-http-rounds", "0"}, {"-cli-rounds", "-1"}, {"-cli-hs256", "-1"}, {"-cli-hs256", "0", "-cli-rs256", "0"}} {
 		if err := run(args); err == nil {
 			t.Errorf("run(%q) succeeded", args)
 		}
@@ -253,10 +255,10 @@ func TestFlags(t *testing.T) {
 // comparison, then writes every result file.
 func TestQuickRun(t *testing.T) {
 	out := t.TempDir()
-	if err := run([]string{"-quick", "-out", out, "-http", "300ms", "-http-conns", "4"}); err != nil {
+	if err := run([]string{"-quick", "-out", out, "-http", "300ms", "-http-conns", "4", "-cli-rounds", "3"}); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"raw.txt", "benchstat.txt", "RESULTS.md", "verify.svg", "verify.png", "http.md", "http.json", "http.svg", "http.png"} {
+	for _, name := range []string{"raw.txt", "benchstat.txt", "RESULTS.md", "verify.svg", "verify.png", "http.md", "http.json", "http.svg", "http.png", "cli.md", "cli.json"} {
 		if fi, err := os.Stat(filepath.Join(out, name)); err != nil || fi.Size() == 0 {
 			t.Errorf("%s: %v (missing or empty)", name, err)
 		}
@@ -289,9 +291,85 @@ func TestQuickRun(t *testing.T) {
 			t.Errorf("http.md lacks %q", want)
 		}
 	}
-	// -report-only rebuilds from the same raw.txt without running.
+	cliMD, err := os.ReadFile(filepath.Join(out, "cli.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Quick mode", "1 alternating rounds", "| HS256 (2000) | jwtgate |", "| RS256 (200) | golang-jwt |", "| RS256 (200) | "} {
+		if !bytes.Contains(cliMD, []byte(want)) {
+			t.Errorf("cli.md lacks %q:\n%s", want, cliMD)
+		}
+	}
+	for _, want := range []string{"## Side by side", "| library, in process (", "| HTTP forward-auth, ", "`jwtgate verify --summary`, HS256 |", "`jwtgate verify --summary`, RS256 |"} {
+		if !bytes.Contains(md, []byte(want)) {
+			t.Errorf("RESULTS.md lacks %q", want)
+		}
+	}
+	// -report-only rebuilds from the same raw.txt without running, the
+	// command-line comparison's ratios taken from cli.json.
 	if err := run([]string{"-report-only", "-out", out}); err != nil {
 		t.Fatal(err)
+	}
+	md, err = os.ReadFile(filepath.Join(out, "RESULTS.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(md, []byte("`jwtgate verify --summary`, RS256 |")) || !bytes.Contains(md, []byte("| HTTP forward-auth (requests/s) | not run |")) {
+		t.Errorf("-report-only's side-by-side section:\n%s", md[bytes.Index(md, []byte("## Side by side")):])
+	}
+}
+
+func TestSideBySide(t *testing.T) {
+	m, err := parseResults(strings.NewReader(`BenchmarkVerify/alg=RS256/lib=jwtgate-2 10 20000 ns/op
+BenchmarkVerify/alg=RS256/lib=golang-jwt-2 10 50000 ns/op
+BenchmarkVerify/alg=HS256/lib=jwtgate-2 10 300 ns/op
+BenchmarkVerify/alg=HS256/lib=golang-jwt-2 10 2400 ns/op
+BenchmarkVerify/alg=ES256/lib=golang-jwt-2 10 2400 ns/op
+`), "raw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli := &bench.CLIResult{Rounds: 3, Cases: []bench.CLICase{{Alg: "HS256", Tokens: 50000, Programs: []bench.CLIProgram{
+		{Name: bench.CLIJWTGate, Samples: []bench.CLISample{{Wall: 50e6, CPU: 60e6}, {Wall: 40e6, CPU: 50e6}, {Wall: 100e6, CPU: 50e6}}},
+		{Name: bench.CLIGolangJWT, Samples: []bench.CLISample{{Wall: 400e6, CPU: 400e6}, {Wall: 400e6, CPU: 400e6}, {Wall: 400e6, CPU: 400e6}}},
+	}}}}
+	for _, c := range []struct {
+		name string
+		http []*httpResult
+		cli  *bench.CLIResult
+		want []string
+		not  []string
+	}{
+		{
+			name: "all three",
+			http: []*httpResult{{target: "ceiling", rps: 90000}, {target: "jwtgate", rps: 60000}, {target: "golang-jwt", rps: 20000}},
+			cli:  cli,
+			want: []string{
+				"| library, in process (wall time per verification) | RS256 | 2.50× |",
+				"| library, in process (wall time per verification) | HS256 | 8.00× |",
+				"| HTTP forward-auth, RS256 token mix (median requests/s) | jwtgate | 3.00× |",
+				"| command line, whole process, 50000 distinct tokens (wall, median of 3 rounds) | `jwtgate verify --summary`, HS256 | 8.00× |",
+				"| command line, whole process, 50000 distinct tokens (CPU, median of 3 rounds) | `jwtgate verify --summary`, HS256 | 8.00× |",
+			},
+			not: []string{"| ES256 |", "| ceiling |", "not run"},
+		},
+		{
+			name: "library only",
+			want: []string{"| HTTP forward-auth (requests/s) | not run | `-http 10s` |", "| command line, whole process | not run | `-cli-rounds 15` |"},
+		},
+	} {
+		var b bytes.Buffer
+		writeSideBySide(&b, m, c.http, c.cli)
+		for _, want := range c.want {
+			if !strings.Contains(b.String(), want) {
+				t.Errorf("%s: lacks %q:\n%s", c.name, want, b.String())
+			}
+		}
+		for _, not := range c.not {
+			if strings.Contains(b.String(), not) {
+				t.Errorf("%s: has %q:\n%s", c.name, not, b.String())
+			}
+		}
 	}
 }
 

@@ -1,24 +1,14 @@
 package main
 
-import "testing"
+import (
+	"io"
+	"testing"
+)
 
-func TestSpreadOf(t *testing.T) {
-	for _, c := range []struct {
-		v    []float64
-		want string
-	}{
-		{[]float64{3, 1, 2}, "2.0 (1.0–3.0)"},
-		{[]float64{4, 1, 2, 3}, "2.5 (1.0–4.0)"},
-		{[]float64{7}, "7.0 (7.0–7.0)"},
-	} {
-		in := append([]float64(nil), c.v...)
-		if got := spreadOf(c.v, "%.1f"); got != c.want {
-			t.Errorf("spreadOf(%v) = %q, want %q", in, got, c.want)
-		}
-		for i := range in {
-			if c.v[i] != in[i] {
-				t.Errorf("spreadOf reordered its input: %v, was %v", c.v, in)
-			}
+func TestFlags(t *testing.T) {
+	for _, args := range [][]string{{"-rounds", "0"}, {"extra"}, {"-nope"}, {"-hs256", "0", "-rs256", "0"}, {"-hs256", "-1"}} {
+		if err := run(args, io.Discard, io.Discard); err == nil {
+			t.Errorf("run(%q) succeeded", args)
 		}
 	}
 }
