@@ -35,16 +35,23 @@ const (
 
 // seenSlots is the size of the filter telling a repeated token from a new
 // one: it remembers about the last 16,000 distinct tokens. Its 128 KiB stay
-// in the cores' caches; a filter as large as the verified-token cache
-// (65,536 tokens) missed them and cost each token about a tenth of an
+// in the reading core's caches; a filter as large as the verified-token
+// cache (65,536 tokens) missed them and cost each token about a tenth of an
 // HS256 verification.
 const seenSlots = 1 << 14
+
+// seenTail is how many trailing bytes of a token the filter hashes: the end
+// of its signature, unpredictable for every genuine token, so that
+// distinct tokens are told apart as well as by hashing them whole, at a
+// fraction of the cost. Tokens alike in their last bytes and length are
+// taken for one, which only sends the second to the cache.
+const seenTail = 32
 
 // verifyRun verifies one token or a stream of them and prints the results.
 type verifyRun struct {
 	plain    *engine.Verifier // no cache: tokens seen for the first time
 	cached   *engine.Verifier // with the cache: tokens seen before
-	seen     *seenFilter
+	seen     *seenFilter      // the reading goroutine's only
 	out      *bufio.Writer
 	w        resultWriter // the summary line
 	noClaims bool
@@ -79,7 +86,7 @@ func newVerifyRun(plain, cached *engine.Verifier, out *bufio.Writer, noClaims, s
 func (r *verifyRun) verifyOne(token []byte) {
 	k := r.newWorker()
 	var b bulkBatch
-	k.verify(token, &b)
+	k.verify(token, false, &b)
 	r.emit(&b)
 }
 
@@ -98,6 +105,7 @@ func (r *verifyRun) emit(b *bulkBatch) {
 type bulkLine struct {
 	start, end int
 	tooLarge   bool
+	repeated   bool // seen shortly before: verify it with the cache
 }
 
 // bulkBatch is a run of consecutive input lines and, once verified, their
@@ -118,11 +126,19 @@ func (b *bulkBatch) reset(seq uint64) {
 	b.valid, b.invalid, b.flush = 0, 0, false
 }
 
-// add appends a line holding token.
-func (b *bulkBatch) add(token []byte) {
+// add appends a line holding token, repeated if it was seen shortly before.
+func (b *bulkBatch) add(token []byte, repeated bool) {
 	start := len(b.in)
 	b.in = append(b.in, token...)
-	b.lines = append(b.lines, bulkLine{start: start, end: len(b.in)})
+	b.lines = append(b.lines, bulkLine{start: start, end: len(b.in), repeated: repeated})
+}
+
+// repeated reports whether token, a line trimmed of space, was seen
+// shortly before and is worth verifying with the cache, and remembers it.
+// Only the reading goroutine calls it, so that the filter stays in one
+// core's cache instead of moving between the workers' at every token.
+func (r *verifyRun) repeated(token []byte) bool {
+	return !r.noClaims && len(token) > 0 && len(token) <= r.maxSize && r.seen.repeated(token)
 }
 
 // full reports whether b should be handed over before another line.
@@ -199,7 +215,8 @@ func (r *verifyRun) read(in io.Reader, free <-chan *bulkBatch, jobs chan<- *bulk
 		} else if err == io.EOF && len(line) == 0 {
 			return nil // the input ended with a newline, or was empty
 		} else {
-			b.add(bytes.TrimSpace(line))
+			token := bytes.TrimSpace(line)
+			b.add(token, r.repeated(token))
 		}
 		if b.full() {
 			send(false)
@@ -251,13 +268,13 @@ func (k *verifyWorker) verifyBatch(b *bulkBatch) {
 			k.record(engine.ErrTooLarge, b)
 			continue
 		}
-		k.verify(b.in[l.start:l.end:l.end], b)
+		k.verify(b.in[l.start:l.end:l.end], l.repeated, b)
 	}
 }
 
-// verify checks one token, already trimmed of surrounding space, and
-// appends its result line to b.
-func (k *verifyWorker) verify(token []byte, b *bulkBatch) {
+// verify checks one token, already trimmed of surrounding space, with the
+// cache if it is repeated, and appends its result line to b.
+func (k *verifyWorker) verify(token []byte, repeated bool, b *bulkBatch) {
 	var err error
 	switch {
 	case len(token) == 0:
@@ -270,7 +287,7 @@ func (k *verifyWorker) verify(token []byte, b *bulkBatch) {
 		err = errBearer
 	case k.noClaims:
 		err = k.plain.VerifySignature(token, &k.token) // never cached
-	case len(token) <= k.maxSize && k.seen.repeated(token):
+	case repeated:
 		err = k.cached.Verify(token, &k.token)
 	default:
 		err = k.plain.Verify(token, &k.token)
@@ -298,28 +315,30 @@ func (k *verifyWorker) record(err error, b *bulkBatch) {
 }
 
 // seenFilter tells whether a token was seen recently: a direct-mapped table
-// of 64-bit token hashes, shared by the workers without a lock. A token is
-// forgotten when a later one takes its slot, and two tokens are confused
-// only if their 64-bit hashes are equal; either mistake merely changes
-// whether the cache is used, never a verdict.
+// of 64-bit hashes of the tokens' lengths and last seenTail bytes, for one
+// goroutine. A token is forgotten when a later one takes its slot, and two
+// tokens are confused if their hashes are equal (or their tails and
+// lengths); either mistake merely changes whether the cache is used, never
+// a verdict.
 type seenFilter struct {
 	seed  maphash.Seed
-	slots []atomic.Uint64
+	slots []uint64
 	mask  uint64
 }
 
 // newSeenFilter returns a filter of n slots, n a power of two.
 func newSeenFilter(n int) *seenFilter {
-	return &seenFilter{seed: maphash.MakeSeed(), slots: make([]atomic.Uint64, n), mask: uint64(n - 1)}
+	return &seenFilter{seed: maphash.MakeSeed(), slots: make([]uint64, n), mask: uint64(n - 1)}
 }
 
 // repeated reports whether token was seen before, and remembers it.
 func (s *seenFilter) repeated(token []byte) bool {
-	h := maphash.Bytes(s.seed, token) | 1 // 0 marks an empty slot
+	tail := token[max(0, len(token)-seenTail):]
+	h := (maphash.Bytes(s.seed, tail) ^ uint64(len(token))*0x9e3779b97f4a7c15) | 1 // 0 marks an empty slot
 	slot := &s.slots[(h>>32)&s.mask]
-	if slot.Load() == h {
+	if *slot == h {
 		return true
 	}
-	slot.Store(h)
+	*slot = h
 	return false
 }

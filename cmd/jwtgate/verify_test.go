@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -406,7 +407,7 @@ func TestVerifyRunAllocs(t *testing.T) {
 			var b bulkBatch
 			one := func(tok []byte) {
 				b.reset(0)
-				k.verify(tok, &b)
+				k.verify(bytes.TrimSpace(tok), r.repeated(tok), &b)
 			}
 			for _, tok := range [][]byte{valid, expired, nil, append([]byte("Bearer "), valid...)} {
 				one(tok) // warm the buffers, mark the token seen
@@ -797,5 +798,68 @@ func BenchmarkVerifySummary(b *testing.B) {
 			}
 			b.ReportMetric(float64(n)*float64(b.N)/time.Since(start).Seconds(), "tokens/s")
 		})
+	}
+}
+
+// TestVerifyBulkGCPercent checks that a bulk run lets the heap grow to
+// bulkGCPercent before collecting, unless GOGC is set, and restores the
+// setting afterwards (the tests call runVerify in one process).
+func TestVerifyBulkGCPercent(t *testing.T) {
+	f := newFixture(t, engine.HS256, "k1")
+	input := f.token(t, map[string]any{"sub": "alice"}) + "\n"
+	defer debug.SetGCPercent(debug.SetGCPercent(123))
+	for _, c := range []struct {
+		gogc string
+		want int
+	}{{"", bulkGCPercent}, {"150", 123}} {
+		t.Setenv("GOGC", c.gogc)
+		during := -2
+		stdin := readerFunc(func(p []byte) (int, error) {
+			if during == -2 {
+				during = debug.SetGCPercent(100)
+				debug.SetGCPercent(during)
+				return copy(p, input), nil
+			}
+			return 0, io.EOF
+		})
+		var out bytes.Buffer
+		if code := runVerify([]string{"--summary", "--jwks", f.jwks}, stdin, &out, io.Discard); code != exitOK {
+			t.Fatalf("GOGC=%q: exit %d: %s", c.gogc, code, out.String())
+		}
+		if during != c.want {
+			t.Errorf("GOGC=%q: GC percent %d during the run, want %d", c.gogc, during, c.want)
+		}
+		if after := debug.SetGCPercent(123); after != 123 {
+			t.Errorf("GOGC=%q: GC percent %d after the run, want it restored to 123", c.gogc, after)
+		}
+	}
+}
+
+// TestSeenFilter checks that the filter tells distinct tokens apart
+// (signed ones, whose tails differ, and short ones, hashed whole) and knows
+// a token seen before unless a later one took its slot.
+func TestSeenFilter(t *testing.T) {
+	s := newSeenFilter(seenSlots)
+	f := newFixture(t, engine.HS256, "k1")
+	var toks [][]byte
+	for i := range 1000 {
+		toks = append(toks, []byte(f.token(t, map[string]any{"sub": fmt.Sprint("user", i)})))
+	}
+	short := [][]byte{[]byte("a"), []byte("b"), []byte("ab")}
+	for _, tok := range append(toks, short...) {
+		if s.repeated(tok) {
+			t.Fatalf("%.30s: repeated on first sight", tok)
+		}
+	}
+	repeats := 0
+	for _, tok := range append(toks, short...) {
+		if s.repeated(tok) {
+			repeats++
+		}
+	}
+	// 1,003 tokens in 16,384 slots: a few share a slot, and the later one
+	// made the filter forget the earlier.
+	if n := len(toks) + len(short); repeats < n*95/100 {
+		t.Fatalf("%d of %d tokens known the second time", repeats, n)
 	}
 }
