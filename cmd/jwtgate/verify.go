@@ -121,6 +121,9 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return f.usageErr("--max-token-size %d: must be between 1 and %d bytes", *maxSize, maxTokenSizeLimit)
 	}
 
+	if len(pos) == 0 && os.Getenv("GOGC") == "" { // from the start: the setup allocates as much as the run
+		defer debug.SetGCPercent(debug.SetGCPercent(bulkGCPercent))
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), jwksLoadTimeout)
 	defer cancel()
 	store, err := openKeys(ctx, keySource, stderr)
@@ -157,7 +160,7 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	r := newVerifyRun(plain, cached, out, *noClaims, *summary, *maxSize)
 	if len(pos) == 1 {
 		r.verifyOne(bytes.TrimSpace([]byte(pos[0])))
-	} else if err := r.verifyLinesBulk(stdin); err != nil {
+	} else if err := r.verifyLines(stdin, runtime.GOMAXPROCS(0)); err != nil {
 		fmt.Fprintf(stderr, "jwtgate verify: reading standard input: %v\n", err)
 		return exitFailure
 	}
@@ -178,22 +181,13 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// bulkGCPercent is the garbage collector's GOGC while verify reads standard
+// bulkGCPercent is the garbage collector's GOGC when verify reads standard
 // input, unless GOGC is set. The heap a bulk run keeps is small and does not
 // grow with the number of tokens (the batches are recycled; distinct tokens
 // are not cached), so letting it grow to five times its live size before a
 // collection, instead of twice, costs a few MiB and saves most collections
 // of a run, whose start-up already leaves about 4 MiB live.
 const bulkGCPercent = 400
-
-// verifyLinesBulk verifies standard input on every core (GOMAXPROCS), the
-// garbage collector set for a bulk run.
-func (r *verifyRun) verifyLinesBulk(stdin io.Reader) error {
-	if os.Getenv("GOGC") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(bulkGCPercent))
-	}
-	return r.verifyLines(stdin, runtime.GOMAXPROCS(0))
-}
 
 // maxTokenSizeLimit bounds --max-token-size: a line of standard input is
 // held in memory whole.
