@@ -19,6 +19,8 @@
 // both trust the two key sets, each for its issuer.
 //
 // For the command line, cmd/golangjwt-verify is the token-file checker a Go
-// team would write with golang-jwt and keyfunc, and cmd/clibench times it
-// against `jwtgate verify --summary` as whole processes (make bench-cli).
+// team would write with golang-jwt and keyfunc, and RunCLI (cli.go) times it
+// against `jwtgate verify --summary` as whole processes: cmd/benchreport
+// runs it beside the other comparisons (make bench), cmd/clibench alone
+// (make bench-cli).
 package bench
