@@ -135,7 +135,9 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// runs most tokens are distinct, and caching each would cost memory and
 	// allocations for nothing. A token seen again goes to a second verifier
 	// with the cache, so that repeats skip the cryptography.
+	clock := newBatchClock()
 	cfg := engine.Config{
+		Clock:        clock,
 		Keys:         store,
 		Issuers:      issuers,
 		AnyIssuer:    len(issuers) == 0,
@@ -158,6 +160,7 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	out := bufio.NewWriterSize(stdout, 64<<10)
 	r := newVerifyRun(plain, cached, out, *noClaims, *summary, *maxSize)
+	r.clock = clock
 	if len(pos) == 1 {
 		r.verifyOne(bytes.TrimSpace([]byte(pos[0])))
 	} else if err := r.verifyLines(stdin, runtime.GOMAXPROCS(0)); err != nil {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jwtgate/jwtgate/engine"
 )
@@ -52,6 +53,7 @@ type verifyRun struct {
 	plain    *engine.Verifier // no cache: tokens seen for the first time
 	cached   *engine.Verifier // with the cache: tokens seen before
 	seen     *seenFilter      // the reading goroutine's only
+	clock    *batchClock      // the verifiers' clock, stamped per batch; nil if they read their own
 	out      *bufio.Writer
 	w        resultWriter // the summary line
 	noClaims bool
@@ -193,6 +195,7 @@ func (r *verifyRun) read(in io.Reader, free <-chan *bulkBatch, jobs chan<- *bulk
 	b.reset(seq)
 	send := func(flush bool) {
 		b.flush = flush
+		r.stampClock()
 		jobs <- b
 		seq++
 		b = <-free
@@ -201,6 +204,7 @@ func (r *verifyRun) read(in io.Reader, free <-chan *bulkBatch, jobs chan<- *bulk
 	defer func() { // the last lines; b itself is dropped
 		if len(b.lines) > 0 {
 			b.flush = true
+			r.stampClock()
 			jobs <- b
 		}
 	}()
@@ -230,6 +234,37 @@ func (r *verifyRun) read(in io.Reader, free <-chan *bulkBatch, jobs chan<- *bulk
 	}
 	return nil
 }
+
+// stampClock sets the verifiers' clock to now, as a batch is handed over.
+func (r *verifyRun) stampClock() {
+	if r.clock != nil {
+		r.clock.stamp()
+	}
+}
+
+// batchClock is the verifiers' clock in a bulk run: the time at which the
+// reading goroutine handed over the latest batch, so that the clock is read
+// once per batch instead of once per token. A token is therefore judged at
+// a time at most the queue of batches old (milliseconds), never later than
+// the true time; the verifier compares whole seconds and allows 30 s of
+// leeway. Before the first batch it is the true time.
+type batchClock struct {
+	now func() time.Time // time.Now; tests fake it
+	ns  atomic.Int64     // the latest stamp, Unix nanoseconds; 0 before the first
+}
+
+func newBatchClock() *batchClock { return &batchClock{now: time.Now} }
+
+// Now implements engine.Clock.
+func (c *batchClock) Now() time.Time {
+	if ns := c.ns.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return c.now()
+}
+
+// stamp sets the clock to the true time.
+func (c *batchClock) stamp() { c.ns.Store(c.now().UnixNano()) }
 
 // write prints the verified batches from done in input order, counting
 // their results, and returns each to free once printed. At most n batches
@@ -314,12 +349,14 @@ func (k *verifyWorker) record(err error, b *bulkBatch) {
 	}
 }
 
-// seenFilter tells whether a token was seen recently: a direct-mapped table
-// of 64-bit hashes of the tokens' lengths and last seenTail bytes, for one
-// goroutine. A token is forgotten when a later one takes its slot, and two
-// tokens are confused if their hashes are equal (or their tails and
-// lengths); either mistake merely changes whether the cache is used, never
-// a verdict.
+// seenFilter tells whether a token was seen recently: a table of 64-bit
+// hashes of the tokens' lengths and last seenTail bytes, for one goroutine,
+// in sets of two slots, so that two tokens repeated in turn whose hashes
+// pick the same set do not keep evicting each other (with one slot each,
+// some pair among a thousand tokens would never be found again). A token is
+// forgotten when two later ones took its set, and two tokens are confused if
+// their hashes are equal (or their tails and lengths); either mistake merely
+// changes whether the cache is used, never a verdict.
 type seenFilter struct {
 	seed  maphash.Seed
 	slots []uint64
@@ -331,14 +368,21 @@ func newSeenFilter(n int) *seenFilter {
 	return &seenFilter{seed: maphash.MakeSeed(), slots: make([]uint64, n), mask: uint64(n - 1)}
 }
 
+// hash returns token's hash, never 0 (which marks an empty slot), and the
+// index of its set's first slot.
+func (s *seenFilter) hash(token []byte) (h uint64, set uint64) {
+	tail := token[max(0, len(token)-seenTail):]
+	h = (maphash.Bytes(s.seed, tail) ^ uint64(len(token))*0x9e3779b97f4a7c15) | 1
+	return h, (h >> 32) & s.mask &^ 1
+}
+
 // repeated reports whether token was seen before, and remembers it.
 func (s *seenFilter) repeated(token []byte) bool {
-	tail := token[max(0, len(token)-seenTail):]
-	h := (maphash.Bytes(s.seed, tail) ^ uint64(len(token))*0x9e3779b97f4a7c15) | 1 // 0 marks an empty slot
-	slot := &s.slots[(h>>32)&s.mask]
-	if *slot == h {
+	h, i := s.hash(token)
+	set := s.slots[i:][:2]
+	if set[0] == h || set[1] == h {
 		return true
 	}
-	*slot = h
+	set[0], set[1] = h, set[0] // the newer first
 	return false
 }
