@@ -107,9 +107,9 @@ bench-http:
 ## 'jwtgate verify --summary' against a golang-jwt v5 + keyfunc program,
 ## whole processes on the same token files (50,000 HS256, 3,000 RS256),
 ## CLIROUNDS alternating rounds; wall, CPU and peak RSS into
-## bench/results/cli.md (about a minute on 2 idle cores)
+## bench/results/cli.md and cli.json (about a minute on 2 idle cores)
 bench-cli:
-	cd bench && $(GO) run ./cmd/clibench -rounds $(CLIROUNDS) -out results/cli.md
+	cd bench && $(GO) run ./cmd/clibench -rounds $(CLIROUNDS) -out results/cli.md -json results/cli.json
 
 ## fuzz: every fuzz target in turn for FUZZTIME (default 10m; a count such as
 ## 5000000x also works and avoids go.dev/issue/75804 on Go 1.26)

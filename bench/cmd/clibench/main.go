@@ -14,13 +14,14 @@
 // does):
 //
 //	cd bench && go run ./cmd/clibench                  # 11 rounds, a Markdown table on standard output
-//	cd bench && go run ./cmd/clibench -rounds 21 -out results/cli.md
+//	cd bench && go run ./cmd/clibench -rounds 21 -out results/cli.md -json results/cli.json
 //
 // Progress goes to standard error.
 package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -44,6 +45,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	nHS := fs.Int("hs256", 50000, "distinct HS256 tokens (0 leaves the case out)")
 	nRS := fs.Int("rs256", 3000, "distinct RS256 tokens (0 leaves the case out)")
 	out := fs.String("out", "", "also write the report to `FILE`")
+	jsonOut := fs.String("json", "", "write every sample to `FILE` as JSON (benchreport -report-only puts its ratios in RESULTS.md)")
 	keep := fs.Bool("keep", false, "keep the working folder (binaries and token files)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -64,6 +66,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	stdout.Write(report.Bytes())
+	if *jsonOut != "" {
+		js, err := json.MarshalIndent(res, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(*jsonOut, append(js, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
 	if *out != "" {
 		return os.WriteFile(*out, report.Bytes(), 0o644)
 	}
