@@ -57,6 +57,16 @@ func OAuth2ProxyBinary(ctx context.Context, progress io.Writer) (string, error) 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("bench: oauth2-proxy cache: %w", err)
 	}
+	// Test binaries of several packages may ask at once: one builds, the
+	// others wait and find the binary.
+	unlock, err := lockFile(filepath.Join(dir, "build.lock"))
+	if err != nil {
+		return "", fmt.Errorf("bench: oauth2-proxy cache: %w", err)
+	}
+	defer unlock()
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
 	// Build into a private folder and rename into place, so that a build
 	// running in parallel or interrupted never leaves a partial binary at bin.
 	tmp, err := os.MkdirTemp(dir, "build-")
@@ -66,7 +76,7 @@ func OAuth2ProxyBinary(ctx context.Context, progress io.Writer) (string, error) 
 	defer os.RemoveAll(tmp)
 	cmd := exec.CommandContext(ctx, "go", "install", oauth2ProxyModule+"@"+OAuth2ProxyVersion)
 	cmd.Dir = tmp // outside any module: go install pkg@version ignores the caller's go.mod
-	cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOFLAGS=", "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOFLAGS=")
 	cmd.Stdout, cmd.Stderr = progress, progress
 	fmt.Fprintf(progress, "bench: building oauth2-proxy %s into %s (once; a few minutes on a fresh machine)\n", OAuth2ProxyVersion, dir)
 	if err := cmd.Run(); err != nil {
