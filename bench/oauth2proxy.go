@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -100,11 +101,12 @@ type OAuth2ProxyServer struct {
 	// AuthURL is URL + OAuth2ProxyAuthPath, the endpoint to send load to.
 	AuthURL string
 
-	jwks   *HTTPServer
-	cmd    *exec.Cmd
-	output *boundedBuffer
-	exited chan struct{}
-	err    error // the process's exit status, once exited is closed
+	jwks    *HTTPServer
+	fetches *atomic.Int64 // requests to jwks
+	cmd     *exec.Cmd
+	output  *boundedBuffer
+	exited  chan struct{}
+	err     error // the process's exit status, once exited is closed
 }
 
 // StartOAuth2Proxy runs the oauth2-proxy binary at bin with the fixture's
@@ -115,7 +117,9 @@ func StartOAuth2Proxy(f *Fixture, bin string, alg engine.Alg) (*OAuth2ProxyServe
 	if f.Set(alg) != &f.Public {
 		return nil, fmt.Errorf("bench: oauth2-proxy verifies public-key signatures, not %s: pick one of the public key set's algorithms", alg)
 	}
+	fetches := new(atomic.Int64)
 	jwks, err := StartHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(f.Public.JWKS)
 	}))
@@ -126,6 +130,7 @@ func StartOAuth2Proxy(f *Fixture, bin string, alg engine.Alg) (*OAuth2ProxyServe
 	if err != nil {
 		return nil, errors.Join(err, jwks.Close())
 	}
+	s.fetches = fetches
 	return s, nil
 }
 
@@ -215,6 +220,9 @@ func (s *OAuth2ProxyServer) waitReady(limit time.Duration) error {
 		}
 	}
 }
+
+// JWKSFetches is how many times oauth2-proxy has fetched the key set so far.
+func (s *OAuth2ProxyServer) JWKSFetches() int64 { return s.fetches.Load() }
 
 // PID is the process id of oauth2-proxy.
 func (s *OAuth2ProxyServer) PID() int { return s.cmd.Process.Pid }

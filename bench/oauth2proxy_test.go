@@ -39,6 +39,9 @@ func TestOAuth2Proxy(t *testing.T) {
 		if err := CheckOAuth2Proxy(f, alg, s.AuthURL); err != nil {
 			t.Error(err)
 		}
+		if s.JWKSFetches() < 1 {
+			t.Errorf("%s: oauth2-proxy verified without fetching the JWKS", alg)
+		}
 		if err := s.Close(); err != nil {
 			t.Error(err)
 		}

@@ -46,6 +46,9 @@ type httpTarget struct {
 	// process has used so far, in nanoseconds; nil for the servers in this
 	// process, which processCPU counts.
 	cpu func() (int64, error)
+	// keyFetches, for a server fetching its keys from the loopback JWKS
+	// endpoint, returns how many times it has so far; nil for the others.
+	keyFetches func() int64
 }
 
 // httpResult is what one target got over the rounds.
@@ -59,6 +62,9 @@ type httpResult struct {
 	minRPS  float64           // the slowest round's requests/s
 	maxRPS  float64           // the fastest round's requests/s
 	cpuPerR float64           // median CPU ns per request
+	// With the target's keyFetches: the key set fetches during the
+	// measured rounds, and the unknown-kid requests they answered.
+	keyFetches, unknownKid uint64
 }
 
 // runHTTP starts each comparison server on loopback (in this process, but
@@ -120,6 +126,10 @@ func runHTTP(ctx context.Context, f *bench.Fixture, c httpConfig) ([]*httpResult
 			if err != nil {
 				return nil, nil, err
 			}
+			var fetchesBefore int64
+			if t.keyFetches != nil {
+				fetchesBefore = t.keyFetches()
+			}
 			r, err := loadgen.Run(ctx, cfg)
 			if err != nil {
 				return nil, nil, fmt.Errorf("load on %s: %w", t.name, err)
@@ -133,6 +143,14 @@ func runHTTP(ctx context.Context, f *bench.Fixture, c httpConfig) ([]*httpResult
 				var text bytes.Buffer
 				r.WriteText(&text)
 				return nil, nil, fmt.Errorf("load on %s: %d requests, %d unexpected answers, %d errors:\n%s", t.name, r.Requests, r.Unexpected, r.Errors, text.String())
+			}
+			if t.keyFetches != nil {
+				results[i].keyFetches += uint64(t.keyFetches() - fetchesBefore)
+				for _, class := range r.Classes {
+					if class.Name == "unknown-kid" {
+						results[i].unknownKid += class.Requests
+					}
+				}
 			}
 			results[i].runs = append(results[i].runs, r)
 			results[i].cpu = append(results[i].cpu, float64(spent)/float64(r.Requests))
@@ -232,7 +250,7 @@ func startTargets(ctx context.Context, f *bench.Fixture, progress io.Writer) ([]
 		return targets, err
 	}
 	targets = append(targets, httpTarget{
-		name: "oauth2-proxy", url: op.AuthURL, accept: http.StatusAccepted, close: op.Close, cpu: op.CPU,
+		name: "oauth2-proxy", url: op.AuthURL, accept: http.StatusAccepted, close: op.Close, cpu: op.CPU, keyFetches: op.JWKSFetches,
 		explain: "oauth2-proxy " + bench.OAuth2ProxyVersion + ", the forward-auth server operators deploy for bearer JWTs, in its own process: " +
 			"`--skip-jwt-bearer-tokens`, an OIDC provider for the same issuer (`--skip-oidc-discovery`, `--oidc-jwks-url` at a loopback JWKS " +
 			"of the same public keys), `--client-id` the same audience, `--oidc-enabled-signing-alg=" + httpAlg.String() + "`, `--set-xauthrequest` " +
@@ -271,6 +289,15 @@ func writeHTTPReport(w io.Writer, results []*httpResult, targets []httpTarget, c
 	p.line("checks the same) and must answer 202 with the subject for the valid token and 401 for every hostile one, except")
 	p.line("%s, which it accepts: go-oidc, its verifier, does not check `iat`. None of those is in the timed mix.", strings.Join(bench.OAuth2ProxyAccepts, ", "))
 	p.line("")
+	for _, r := range results {
+		if r.unknownKid > 0 {
+			p.line("During the measured rounds, %s fetched the key set %d times for %d unknown-kid requests: go-oidc fetches it again", r.target, r.keyFetches, r.unknownKid)
+			p.line("for every token whose kid it does not know, with no cooldown (jwtgate's key store refetches at most once per")
+			p.line("cooldown and answers the others 401 at once). In production each is a request to the identity provider; here the")
+			p.line("loopback JWKS endpoint answers it in the benchmark's process, whose CPU time is in %s's CPU/req.", r.target)
+			p.line("")
+		}
+	}
 	if line := headline(results); line != "" {
 		p.line("%s", line)
 		p.line("")
@@ -354,11 +381,15 @@ func marshalHTTP(results []*httpResult) ([]byte, error) {
 		MaxRPS          float64           `json:"max_requests_per_second"`
 		CPUNsPerRequest float64           `json:"median_cpu_ns_per_request"`
 		CPUNsPerRound   []float64         `json:"cpu_ns_per_request_per_round"`
+		KeyFetches      *uint64           `json:"jwks_fetches,omitempty"`
 		Rounds          []*loadgen.Result `json:"rounds"`
 	}
 	out := make([]target, len(results))
 	for i, r := range results {
-		out[i] = target{r.target, r.rps, r.minRPS, r.maxRPS, r.cpuPerR, r.cpu, r.runs}
+		out[i] = target{r.target, r.rps, r.minRPS, r.maxRPS, r.cpuPerR, r.cpu, nil, r.runs}
+		if r.unknownKid > 0 {
+			out[i].KeyFetches = &r.keyFetches
+		}
 	}
 	return json.MarshalIndent(out, "", "  ")
 }
