@@ -113,7 +113,7 @@ func buildHTTPChart(results []*httpResult, title string) (*plot.Plot, error) {
 	names := make([]string, len(servers))
 	whiskers := make(rangeBars, len(servers))
 	labels := plotter.XYLabels{XYs: make(plotter.XYs, len(servers)), Labels: make([]string, len(servers))}
-	top := ceiling.maxRPS
+	top := ceiling.rps // the line is drawn at the ceiling's median
 	for i, r := range servers {
 		bars, err := plotter.NewBarChart(plotter.Values{r.rps}, 0.8*vg.Inch)
 		if err != nil {

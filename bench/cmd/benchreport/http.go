@@ -292,9 +292,10 @@ func writeHTTPReport(w io.Writer, results []*httpResult, targets []httpTarget, c
 	for _, r := range results {
 		if r.unknownKid > 0 {
 			p.line("During the measured rounds, %s fetched the key set %d times for %d unknown-kid requests: go-oidc fetches it again", r.target, r.keyFetches, r.unknownKid)
-			p.line("for every token whose kid it does not know, with no cooldown (jwtgate's key store refetches at most once per")
-			p.line("cooldown and answers the others 401 at once). In production each is a request to the identity provider; here the")
-			p.line("loopback JWKS endpoint answers it in the benchmark's process, whose CPU time is in %s's CPU/req.", r.target)
+			p.line("whenever a token's kid is unknown (misses at the same moment share one fetch), with no cooldown; jwtgate's key store")
+			p.line("refetches at most once per cooldown and answers the others 401 at once. In production each fetch is a request to the")
+			p.line("identity provider; here the loopback JWKS endpoint answers it in the benchmark's process, whose CPU time is in")
+			p.line("%s's CPU/req.", r.target)
 			p.line("")
 		}
 	}
