@@ -62,6 +62,7 @@ type httpResult struct {
 	minRPS  float64           // the slowest round's requests/s
 	maxRPS  float64           // the fastest round's requests/s
 	cpuPerR float64           // median CPU ns per request
+	noCPU   error             // why the CPU figures are unknown (a server process on a system without /proc)
 	// With the target's keyFetches: the key set fetches during the
 	// measured rounds, and the unknown-kid requests they answered.
 	keyFetches, unknownKid uint64
@@ -122,10 +123,7 @@ func runHTTP(ctx context.Context, f *bench.Fixture, c httpConfig) ([]*httpResult
 				}
 			}
 			cfg.Duration, cfg.Progress = c.duration, c.progress
-			before, err := targetCPU(t)
-			if err != nil {
-				return nil, nil, err
-			}
+			before, cpuErr := targetCPU(t)
 			var fetchesBefore int64
 			if t.keyFetches != nil {
 				fetchesBefore = t.keyFetches()
@@ -135,10 +133,9 @@ func runHTTP(ctx context.Context, f *bench.Fixture, c httpConfig) ([]*httpResult
 				return nil, nil, fmt.Errorf("load on %s: %w", t.name, err)
 			}
 			after, err := targetCPU(t)
-			if err != nil {
-				return nil, nil, err
+			if cpuErr == nil {
+				cpuErr = err
 			}
-			spent := after - before
 			if r.Requests == 0 || r.Unexpected > 0 || r.Errors > 0 {
 				var text bytes.Buffer
 				r.WriteText(&text)
@@ -153,7 +150,13 @@ func runHTTP(ctx context.Context, f *bench.Fixture, c httpConfig) ([]*httpResult
 				}
 			}
 			results[i].runs = append(results[i].runs, r)
-			results[i].cpu = append(results[i].cpu, float64(spent)/float64(r.Requests))
+			if cpuErr != nil {
+				// Requests/s and latencies still compare; the report says
+				// why this row has no CPU figures.
+				results[i].noCPU = cpuErr
+				continue
+			}
+			results[i].cpu = append(results[i].cpu, float64(after-before)/float64(r.Requests))
 		}
 	}
 	for _, res := range results {
@@ -194,9 +197,16 @@ func (h *httpResult) summarize() {
 	}
 	h.rps = median(rps)
 	h.minRPS, h.maxRPS = slices.Min(rps), slices.Max(rps)
-	h.cpuPerR = median(h.cpu)
 	mid := order[(len(order)-1)/2]
 	h.mid = h.runs[mid]
+	if h.noCPU != nil || len(h.cpu) != len(h.runs) {
+		h.cpu, h.cpuPerR, h.busy = nil, 0, 0
+		if h.noCPU == nil {
+			h.noCPU = errors.New("CPU time measured in some rounds only")
+		}
+		return
+	}
+	h.cpuPerR = median(h.cpu)
 	if h.mid.Elapsed > 0 {
 		h.busy = h.cpu[mid] * float64(h.mid.Requests) / float64(h.mid.Elapsed)
 	}
@@ -319,19 +329,28 @@ func writeHTTPReport(w io.Writer, results []*httpResult, targets []httpTarget, c
 	p.line("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range results {
 		l := r.mid.Latency
-		checks := "–"
-		if r != base {
-			checks = formatNs(r.cpuPerR - base.cpuPerR)
+		cpu, checks, busy := "–", "–", "–"
+		if r.noCPU == nil {
+			cpu, busy = formatNs(r.cpuPerR), fmt.Sprintf("%.2f", r.busy)
+			if r != base && base.noCPU == nil {
+				checks = formatNs(r.cpuPerR - base.cpuPerR)
+			}
 		}
 		name := r.target
 		if strings.HasPrefix(name, "jwtgate") {
 			name = "**" + name + "**"
 		}
-		p.line("| %s | %.0f | %.0f–%.0f | %.1f%% | %s | %s | %.2f | %s | %s | %s | %s | %s |", name, r.rps, r.minRPS, r.maxRPS, 100*r.rps/base.rps,
-			formatNs(r.cpuPerR), checks, r.busy, loadgen.FormatDuration(l.P50), loadgen.FormatDuration(l.P90),
+		p.line("| %s | %.0f | %.0f–%.0f | %.1f%% | %s | %s | %s | %s | %s | %s | %s | %s |", name, r.rps, r.minRPS, r.maxRPS, 100*r.rps/base.rps,
+			cpu, checks, busy, loadgen.FormatDuration(l.P50), loadgen.FormatDuration(l.P90),
 			loadgen.FormatDuration(l.P99), loadgen.FormatDuration(l.P999), loadgen.FormatDuration(l.Max))
 	}
 	p.line("")
+	for _, r := range results {
+		if r.noCPU != nil {
+			p.line("No CPU figures for %s: %v.", r.target, r.noCPU)
+			p.line("")
+		}
+	}
 	mc := info.machine
 	p.line("Command: `%s`. %s, %d logical cores, %s, %s; load average %s.", info.command, mc.cpu, mc.cores, mc.goVer, mc.date.Format("2006-01-02 15:04 MST"), mc.load)
 	p.line("Every round's per-class status counts, latencies and CPU time: [http.json](http.json).")
@@ -351,7 +370,7 @@ func headline(results []*httpResult) string {
 		return nil
 	}
 	peer, base := find("oauth2-proxy"), results[0]
-	if peer == nil || peer.rps == 0 || peer.cpuPerR == 0 {
+	if peer == nil || peer.rps == 0 {
 		return ""
 	}
 	var parts []string
@@ -360,9 +379,13 @@ func headline(results []*httpResult) string {
 		if r == nil {
 			continue
 		}
+		if r.noCPU != nil || peer.noCPU != nil || peer.cpuPerR == 0 {
+			parts = append(parts, fmt.Sprintf("**%s serves %s oauth2-proxy's requests per second**", name, ratio(r.rps, peer.rps, true)))
+			continue
+		}
 		part := fmt.Sprintf("**%s serves %s oauth2-proxy's requests per second at %s its CPU per request**", name,
 			ratio(r.rps, peer.rps, true), ratio(r.cpuPerR, peer.cpuPerR, true))
-		if peerChecks := peer.cpuPerR - base.cpuPerR; r != base && peerChecks > 0 {
+		if peerChecks := peer.cpuPerR - base.cpuPerR; r != base && base.noCPU == nil && peerChecks > 0 {
 			part += fmt.Sprintf(" (%s its checks/req)", ratio(r.cpuPerR-base.cpuPerR, peerChecks, true))
 		}
 		parts = append(parts, part)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -77,6 +78,25 @@ func TestHTTPReportRatios(t *testing.T) {
 	}
 	if headline(results[:3]) != "" {
 		t.Error("a headline without oauth2-proxy measured")
+	}
+
+	// Where oauth2-proxy's CPU time cannot be read, its row and the
+	// headline still compare requests/s, and the report says why.
+	peer := &httpResult{target: "oauth2-proxy", runs: results[3].runs, noCPU: errors.New("no /proc here")}
+	peer.summarize()
+	results[3] = peer
+	md.Reset()
+	if err := writeHTTPReport(&md, results, nil, c, reportInfo{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"**jwtgate serves 10.00× oauth2-proxy's requests per second**;",
+		"| oauth2-proxy | 10000 | 9000–11000 | 6.7% | – | – | – |",
+		"No CPU figures for oauth2-proxy: no /proc here.",
+	} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("http.md without oauth2-proxy's CPU lacks %q:\n%s", want, md.String())
+		}
 	}
 }
 
