@@ -126,12 +126,19 @@ func StartOAuth2Proxy(f *Fixture, bin string, alg engine.Alg) (*OAuth2ProxyServe
 	if err != nil {
 		return nil, err
 	}
-	s, err := startOAuth2Proxy(bin, jwks, alg)
-	if err != nil {
-		return nil, errors.Join(err, jwks.Close())
+	// A start can fail only because another process took the chosen port
+	// (see startOAuth2Proxy): a fresh port is tried then. A configuration
+	// error fails every attempt, within a second each.
+	var errs []error
+	for range 3 {
+		s, err := startOAuth2Proxy(bin, jwks, alg)
+		if err == nil {
+			s.fetches = fetches
+			return s, nil
+		}
+		errs = append(errs, err)
 	}
-	s.fetches = fetches
-	return s, nil
+	return nil, errors.Join(append(errs, jwks.Close())...)
 }
 
 func startOAuth2Proxy(bin string, jwks *HTTPServer, alg engine.Alg) (*OAuth2ProxyServer, error) {
@@ -143,8 +150,7 @@ func startOAuth2Proxy(bin string, jwks *HTTPServer, alg engine.Alg) (*OAuth2Prox
 	// oauth2-proxy binds the port itself: its fd: address takes systemd's
 	// socket activation, which only a launcher that knows the child's pid
 	// (LISTEN_PID) can set up. The port is free when chosen; if another
-	// process takes it first, oauth2-proxy exits at start and the caller
-	// sees why.
+	// process takes it first, oauth2-proxy exits at start.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -165,7 +171,7 @@ func startOAuth2Proxy(bin string, jwks *HTTPServer, alg engine.Alg) (*OAuth2Prox
 		"--skip-jwt-bearer-tokens",
 		"--set-xauthrequest",
 		"--email-domain=*",
-		"--cookie-secret=" + base64.RawURLEncoding.EncodeToString(secret), // what it decodes,
+		"--cookie-secret=" + base64.RawURLEncoding.EncodeToString(secret), // the encoding it decodes
 		"--upstream=static://200",
 		"--http-address=" + addr,
 		"--request-logging=false",
@@ -212,7 +218,8 @@ func (s *OAuth2ProxyServer) waitReady(limit time.Duration) error {
 		}
 		select {
 		case <-s.exited:
-			return fmt.Errorf("bench: oauth2-proxy exited at start (%v):\n%s", s.err, s.output.String())
+			return fmt.Errorf("bench: oauth2-proxy exited at start (%v; its logging is off: run %s with --standard-logging=true to see why):\n%s",
+				s.err, strings.Join(s.cmd.Args, " "), s.output.String())
 		case <-time.After(20 * time.Millisecond): // polling for the process to come up
 		}
 		if time.Now().After(deadline) {

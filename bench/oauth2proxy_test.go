@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -86,4 +87,20 @@ func TestCheckOAuth2ProxyCatchesWrongAnswers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestOAuth2ProxyStartFailure checks that a binary that exits at start is
+// reported with how to see why, and leaves nothing running.
+func TestOAuth2ProxyStartFailure(t *testing.T) {
+	f := mustFixture(t)
+	falseBin, err := exec.LookPath("false")
+	if err != nil {
+		t.Fatalf("this test runs false(1) as a binary that exits at once: %v", err)
+	}
+	before := goroutines()
+	_, err = StartOAuth2Proxy(f, falseBin, engine.RS256)
+	if err == nil || !strings.Contains(err.Error(), "exited at start") || !strings.Contains(err.Error(), "--standard-logging=true") {
+		t.Fatalf("StartOAuth2Proxy(false) = %v, want the exit reported with how to see why", err)
+	}
+	checkGoroutines(t, before)
 }
