@@ -16,7 +16,10 @@
 // For the HTTP comparison, httpserver.go is the forward-auth endpoint a Go
 // team would write with net/http, golang-jwt and keyfunc, and
 // jwtgateserver.go starts jwtgate's own server with the same keys and policy;
-// both trust the two key sets, each for its issuer.
+// both trust the two key sets, each for its issuer. oauth2proxy.go builds
+// and runs oauth2-proxy, the forward-auth server operators deploy for bearer
+// JWTs, as its own process with the same issuer, audience and public keys,
+// and checks that it verifies before it is timed.
 //
 // For the command line, cmd/golangjwt-verify is the token-file checker a Go
 // team would write with golang-jwt and keyfunc, and RunCLI (cli.go) times it

@@ -8,6 +8,7 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 // libColors gives jwtgate strong colours and the peers muted ones; the
@@ -88,36 +89,121 @@ func buildChart(m *measurements, title string) (*plot.Plot, error) {
 	return p, nil
 }
 
-// buildHTTPChart draws one bar per HTTP target: the requests/s of its least
-// disturbed round, the ceiling first.
+// buildHTTPChart draws one bar per server: the median requests/s over the
+// rounds, with a whisker from the slowest round to the fastest and the
+// figure above it; the first result (the ceiling) is a dashed reference line
+// across the chart instead of a bar.
 func buildHTTPChart(results []*httpResult, title string) (*plot.Plot, error) {
+	if len(results) < 2 {
+		return nil, fmt.Errorf("http chart: need the ceiling and at least one server, got %d results", len(results))
+	}
+	for _, r := range results {
+		if r.mid == nil {
+			return nil, fmt.Errorf("http chart: %s has no measured round", r.target)
+		}
+	}
+	ceiling, servers := results[0], results[1:]
 	p := plot.New()
 	p.Title.Text = title
 	p.Y.Label.Text = "requests per second (higher is better)"
-	values := make(plotter.Values, len(results))
-	names := make([]string, len(results))
-	for i, r := range results {
-		if r.best == nil {
-			return nil, fmt.Errorf("http chart: %s has no measured round", r.target)
+	p.X.Label.Text = "server (bar: median of the rounds; whisker: slowest to fastest round)"
+	p.Legend.Top = true
+	p.Legend.ThumbnailWidth = 0.6 * vg.Centimeter
+
+	names := make([]string, len(servers))
+	whiskers := make(rangeBars, len(servers))
+	labels := plotter.XYLabels{XYs: make(plotter.XYs, len(servers)), Labels: make([]string, len(servers))}
+	top := ceiling.rps // the line is drawn at the ceiling's median
+	for i, r := range servers {
+		bars, err := plotter.NewBarChart(plotter.Values{r.rps}, 0.8*vg.Inch)
+		if err != nil {
+			return nil, fmt.Errorf("http chart %s: %w", r.target, err)
 		}
-		values[i], names[i] = r.best.RPS, r.target
+		bars.XMin = float64(i)
+		bars.LineStyle.Width = 0
+		bars.Color = fallbackColor
+		if c, ok := httpColors[r.target]; ok {
+			bars.Color = c
+		}
+		p.Add(bars)
+		names[i] = r.target
+		whiskers[i] = rangeBar{x: float64(i), med: r.rps, lo: r.minRPS, hi: r.maxRPS}
+		labels.XYs[i] = plotter.XY{X: float64(i), Y: r.maxRPS}
+		labels.Labels[i] = fmt.Sprintf("%.0f", r.rps)
+		top = math.Max(top, r.maxRPS)
 	}
-	bars, err := plotter.NewBarChart(values, 0.9*vg.Inch)
+	errBars, err := plotter.NewYErrorBars(whiskers)
 	if err != nil {
 		return nil, fmt.Errorf("http chart: %w", err)
 	}
-	bars.LineStyle.Width = 0
-	bars.Color = fallbackColor
-	if c, ok := libColors["jwtgate"]; ok {
-		bars.Color = c
+	errBars.LineStyle.Width = vg.Points(1.2)
+	errBars.CapWidth = 0.25 * vg.Inch
+	p.Add(errBars)
+	p.Legend.Add("slowest to fastest round", whiskerThumb(errBars.LineStyle))
+
+	line, err := plotter.NewLine(plotter.XYs{{X: -0.5, Y: ceiling.rps}, {X: float64(len(servers)) - 0.5, Y: ceiling.rps}})
+	if err != nil {
+		return nil, fmt.Errorf("http chart: %w", err)
 	}
-	p.Add(bars)
+	line.LineStyle.Width = vg.Points(1.5)
+	line.LineStyle.Dashes = []vg.Length{vg.Points(6), vg.Points(4)}
+	line.LineStyle.Color = libColors["stdlib"]
+	p.Add(line)
+	p.Legend.Add(fmt.Sprintf("ceiling: a bare server answering 200, median %.0f req/s", ceiling.rps), line)
+
+	text, err := plotter.NewLabels(labels)
+	if err != nil {
+		return nil, fmt.Errorf("http chart: %w", err)
+	}
+	for i := range text.TextStyle {
+		text.TextStyle[i].XAlign = draw.XCenter
+	}
+	text.Offset = vg.Point{Y: vg.Points(4)}
+	p.Add(text)
+
 	p.NominalX(names...)
+	p.X.Min, p.X.Max = -0.5, float64(len(servers))-0.5
 	p.Y.Min = 0
+	p.Y.Max = top * 1.25 // headroom for the figures and the legend
 	grid := plotter.NewGrid()
 	grid.Vertical.Color = nil
 	p.Add(grid)
 	return p, nil
+}
+
+// httpColors gives jwtgate's rows its strong colours and the peers muted
+// ones.
+var httpColors = map[string]color.Color{
+	"jwtgate":         libColors["jwtgate"],
+	"jwtgate-nocache": libColors["jwtgate-cached"],
+	"golang-jwt":      libColors["golang-jwt"],
+	"oauth2-proxy":    libColors["jwx"],
+}
+
+// whiskerThumb is the legend's picture of a whisker: a vertical line with
+// caps.
+type whiskerThumb draw.LineStyle
+
+// Thumbnail draws the whisker in the middle of c.
+func (w whiskerThumb) Thumbnail(c *draw.Canvas) {
+	x := (c.Min.X + c.Max.X) / 2
+	half := (c.Max.X - c.Min.X) / 4
+	style := draw.LineStyle(w)
+	c.StrokeLine2(style, x, c.Min.Y, x, c.Max.Y)
+	c.StrokeLine2(style, x-half, c.Min.Y, x+half, c.Min.Y)
+	c.StrokeLine2(style, x-half, c.Max.Y, x+half, c.Max.Y)
+}
+
+// rangeBar is one server's median requests/s and the range over the rounds.
+type rangeBar struct{ x, med, lo, hi float64 }
+
+// rangeBars are drawn as whiskers from lo to hi at each x.
+type rangeBars []rangeBar
+
+func (b rangeBars) Len() int                { return len(b) }
+func (b rangeBars) XY(i int) (x, y float64) { return b[i].x, b[i].med }
+func (b rangeBars) YError(i int) (below, above float64) {
+	return b[i].med - b[i].lo, b[i].hi - b[i].med
 }
 
 // decadeTicks labels each power of ten with a time unit and marks the

@@ -235,7 +235,7 @@ func run(args []string) error {
 	if err := os.WriteFile(filepath.Join(*out, "http.md"), md.Bytes(), 0o644); err != nil {
 		return err
 	}
-	httpChart, err := buildHTTPChart(results, "requests/s over loopback HTTP, best round ("+httpAlg.String()+" token mix)")
+	httpChart, err := buildHTTPChart(results, fmt.Sprintf("requests/s over loopback HTTP, median of %s (%s token mix)", plural(hc.rounds, "round"), httpAlg))
 	if err != nil {
 		return err
 	}

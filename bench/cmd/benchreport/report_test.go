@@ -286,7 +286,7 @@ func TestQuickRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| ceiling |", "| golang-jwt |", "Quick mode"} {
+	for _, want := range []string{"| ceiling |", "| **jwtgate** |", "| golang-jwt |", "| oauth2-proxy |", "jwtgate ÷ oauth2-proxy", "Quick mode"} {
 		if !bytes.Contains(httpMD, []byte(want)) {
 			t.Errorf("http.md lacks %q", want)
 		}
