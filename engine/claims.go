@@ -174,27 +174,21 @@ func parseClaims(t *Token, data []byte, plain bool) error {
 		if i < len(d) && isWS(d[i]) {
 			i = skipWS(d, i)
 		}
-		m := member{start: i}
+		start := i
+		var v claimValue
+		var end2 int
 		var ok, isInt bool
 		var n int64
-		switch {
-		case i < len(d) && d[i] == '"':
-			m.kind = kindString
-			m.end, m.esc, ok = scanStringIn(d, i, plain)
-		default:
-			if n, m.end, isInt = smallInt(d, i); isInt {
-				m.kind, ok = kindNumber, true
-			} else {
-				m.kind, m.end, m.esc, ok = scanValue(d, i, 1, plain)
-			}
+		if i < len(d) && d[i] == '"' {
+			v.kind = kindString
+			end2, v.esc, ok = scanStringIn(d, i, plain)
+		} else if n, end2, isInt = smallInt(d, i); isInt {
+			v.kind, ok = kindNumber, true
+		} else {
+			v.kind, end2, v.esc, ok = scanValue(d, i, 1, plain)
 		}
 		if !ok {
 			return errPayloadJSON
-		}
-		if m.kind == kindString {
-			m.raw = d[m.start+1 : m.end-1]
-		} else {
-			m.raw = d[m.start:m.end]
 		}
 		if id == notRegistered {
 			if !namesReady { // only tokens with other claims need the set
@@ -210,16 +204,32 @@ func parseClaims(t *Token, data []byte, plain bool) error {
 			}
 			seen |= 1 << id
 			var err error
-			if isInt && id >= claimExp && id <= claimIat {
+			switch {
+			case v.kind == kindString && id <= claimJti: // iss, sub, jti: the common case, inline
+				s := t.unescape(d[start+1:end2-1], v.esc)
+				switch id {
+				case claimIss:
+					c.Issuer, c.present = s, c.present|hasIss
+				case claimSub:
+					c.Subject, c.present = s, c.present|hasSub
+				default:
+					c.ID, c.present = s, c.present|hasJti
+				}
+			case isInt && id >= claimExp && id <= claimIat:
 				c.setDate(id, n)
-			} else {
-				err = t.readClaim(id, &m, plain)
+			default:
+				if v.kind == kindString {
+					v.raw = d[start+1 : end2-1]
+				} else {
+					v.raw = d[start:end2]
+				}
+				err = t.readClaim(id, &v, plain)
 			}
 			if err != nil && typeErr == nil {
 				typeErr = err
 			}
 		}
-		i = m.end
+		i = end2
 		if i < len(d) && isWS(d[i]) {
 			i = skipWS(d, i)
 		}
@@ -399,8 +409,17 @@ func registeredName(w uint64, i int) (claimID, int) {
 	return id, i + 5
 }
 
+// claimValue is the value of a registered claim: its kind and, for a
+// string, its raw content between the quotes (escapes unresolved), else the
+// whole value.
+type claimValue struct {
+	raw  []byte
+	kind jsonKind
+	esc  bool
+}
+
 // readClaim stores one registered claim into t.Claims.
-func (t *Token) readClaim(id claimID, m *member, plain bool) error {
+func (t *Token) readClaim(id claimID, m *claimValue, plain bool) error {
 	c := &t.Claims
 	switch id {
 	case claimIss:
@@ -438,7 +457,7 @@ func (t *Token) readClaim(id claimID, m *member, plain bool) error {
 	return nil
 }
 
-func (t *Token) readDate(id claimID, m *member) error {
+func (t *Token) readDate(id claimID, m *claimValue) error {
 	if m.kind != kindNumber {
 		switch id {
 		case claimExp:
@@ -466,7 +485,7 @@ func (c *Claims) setDate(id claimID, n int64) {
 
 // readStrings reads a string or an array of strings into *out, reusing its
 // backing array.
-func (t *Token) readStrings(m *member, plain bool, out *[][]byte) bool {
+func (t *Token) readStrings(m *claimValue, plain bool, out *[][]byte) bool {
 	list := (*out)[:0]
 	ok := false
 	switch m.kind {
@@ -483,7 +502,7 @@ func (t *Token) readStrings(m *member, plain bool, out *[][]byte) bool {
 
 // readScp reads "scp", a string or an array of strings, as a space-separated
 // list; an explicit "scope" claim takes precedence.
-func (t *Token) readScp(m *member, plain bool) bool {
+func (t *Token) readScp(m *claimValue, plain bool) bool {
 	c := &t.Claims
 	switch m.kind {
 	case kindString:

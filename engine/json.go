@@ -136,7 +136,13 @@ func (s *objectScanner) next(m *member) bool {
 	return true
 }
 
-func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+// isWS reports whether c is JSON whitespace. Every other byte a scanner
+// meets between tokens is above the space, so one comparison answers the
+// common case.
+func isWS(c byte) bool {
+	const ws = 1<<' ' | 1<<'\t' | 1<<'\n' | 1<<'\r'
+	return c <= ' ' && ws>>c&1 != 0
+}
 
 // done reports whether the whole input was exactly one valid object. Call it
 // after next has returned false.
@@ -148,16 +154,7 @@ func (s *objectScanner) done() bool {
 	return s.pos == len(s.data)
 }
 
-func (s *objectScanner) skipWS() {
-	for s.pos < len(s.data) {
-		switch s.data[s.pos] {
-		case ' ', '\t', '\n', '\r':
-			s.pos++
-		default:
-			return
-		}
-	}
-}
+func (s *objectScanner) skipWS() { s.pos = skipWS(s.data, s.pos) }
 
 func skipWS(d []byte, i int) int {
 	for i < len(d) {
