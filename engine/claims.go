@@ -163,12 +163,13 @@ func parseClaims(t *Token, data []byte, plain bool) error {
 			name = t.unescape(d[i+1:end-1], esc)
 			id = registeredClaim(name)
 		}
+		// The separators: what a token normally has first, whitespace
+		// only when that fails.
 		i = end
-		if i < len(d) && isWS(d[i]) {
-			i = skipWS(d, i)
-		}
 		if i >= len(d) || d[i] != ':' {
-			return errPayloadJSON
+			if i = skipWS(d, i); i >= len(d) || d[i] != ':' {
+				return errPayloadJSON
+			}
 		}
 		i++
 		if i < len(d) && isWS(d[i]) {
@@ -230,20 +231,18 @@ func parseClaims(t *Token, data []byte, plain bool) error {
 			}
 		}
 		i = end2
+		if i >= len(d) || d[i] != ',' {
+			if i = skipWS(d, i); i < len(d) && d[i] == '}' {
+				return endOfObject(d, i+1, typeErr)
+			}
+			if i >= len(d) || d[i] != ',' {
+				return errPayloadJSON
+			}
+		}
+		i++
 		if i < len(d) && isWS(d[i]) {
 			i = skipWS(d, i)
 		}
-		if i < len(d) && d[i] == ',' {
-			i++
-			if i < len(d) && isWS(d[i]) {
-				i = skipWS(d, i)
-			}
-			continue
-		}
-		if i < len(d) && d[i] == '}' {
-			return endOfObject(d, i+1, typeErr)
-		}
-		return errPayloadJSON
 	}
 }
 
