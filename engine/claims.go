@@ -177,16 +177,16 @@ func parseClaims(t *Token, data []byte, plain bool) error {
 		}
 		start := i
 		var v claimValue
-		var end2 int
+		var valueEnd int
 		var ok, isInt bool
 		var n int64
 		if i < len(d) && d[i] == '"' {
 			v.kind = kindString
-			end2, v.esc, ok = scanStringIn(d, i, plain)
-		} else if n, end2, isInt = smallInt(d, i); isInt {
+			valueEnd, v.esc, ok = scanStringIn(d, i, plain)
+		} else if n, valueEnd, isInt = smallInt(d, i); isInt {
 			v.kind, ok = kindNumber, true
 		} else {
-			v.kind, end2, v.esc, ok = scanValue(d, i, 1, plain)
+			v.kind, valueEnd, v.esc, ok = scanValue(d, i, 1, plain)
 		}
 		if !ok {
 			return errPayloadJSON
@@ -207,7 +207,7 @@ func parseClaims(t *Token, data []byte, plain bool) error {
 			var err error
 			switch {
 			case v.kind == kindString && id <= claimJti: // iss, sub, jti: the common case, inline
-				s := t.unescape(d[start+1:end2-1], v.esc)
+				s := t.unescape(d[start+1:valueEnd-1], v.esc)
 				switch id {
 				case claimIss:
 					c.Issuer, c.present = s, c.present|hasIss
@@ -220,9 +220,9 @@ func parseClaims(t *Token, data []byte, plain bool) error {
 				c.setDate(id, n)
 			default:
 				if v.kind == kindString {
-					v.raw = d[start+1 : end2-1]
+					v.raw = d[start+1 : valueEnd-1]
 				} else {
-					v.raw = d[start:end2]
+					v.raw = d[start:valueEnd]
 				}
 				err = t.readClaim(id, &v, plain)
 			}
@@ -230,7 +230,7 @@ func parseClaims(t *Token, data []byte, plain bool) error {
 				typeErr = err
 			}
 		}
-		i = end2
+		i = valueEnd
 		if i >= len(d) || d[i] != ',' {
 			if i = skipWS(d, i); i < len(d) && d[i] == '}' {
 				return endOfObject(d, i+1, typeErr)
@@ -323,7 +323,9 @@ func digitsValue(w uint64, k int) uint64 {
 }
 
 // claimID names a claim Claims reads. Registered claims are checked for
-// duplicates with a bit each; other names go through the nameSet.
+// duplicates with a bit each; other names go through the nameSet. The
+// order matters to parseClaims: the plain strings iss, sub and jti come
+// first, the NumericDates exp, nbf and iat together.
 type claimID uint8
 
 const (
