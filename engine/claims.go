@@ -182,7 +182,11 @@ func parseClaims(t *Token, data []byte, plain bool) error {
 		var n int64
 		if i < len(d) && d[i] == '"' {
 			v.kind = kindString
-			valueEnd, v.esc, ok = scanStringIn(d, i, plain)
+			if plain { // the closing quote, a word at a time, with no call
+				valueEnd, ok = quoteAfter(d, i+1)
+			} else {
+				valueEnd, v.esc, ok = scanString(d, i)
+			}
 		} else if n, valueEnd, isInt = smallInt(d, i); isInt {
 			v.kind, ok = kindNumber, true
 		} else {

@@ -254,20 +254,27 @@ func scanStringIn(d []byte, i int, plain bool) (end int, esc bool, ok bool) {
 
 // plainString returns the index just past the closing quote of the string
 // whose opening quote is d[i], in plain input (see isPlain): there the next
-// quote closes it, and every byte before it is valid string content. It
-// looks at eight bytes at a time, since strings in a token are short, and
-// leaves long ones to the vectorized IndexByte.
-func plainString(d []byte, i int) (end int, ok bool) {
+// quote closes it, and every byte before it is valid string content.
+func plainString(d []byte, i int) (end int, ok bool) { return quoteAfter(d, i+1) }
+
+// quoteAfter returns the index just past the first quote at or after d[i],
+// in plain input. It looks at eight bytes at a time, since strings in a
+// token are short, and leaves what is within eight bytes of the end (and
+// very long strings) to the vectorized IndexByte.
+func quoteAfter(d []byte, i int) (end int, ok bool) {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	i++
-	for k := 0; k < 8 && i+8 <= len(d); k++ {
+	for stop := min(len(d), i+64); i+8 <= stop; i += 8 {
 		q := binary.LittleEndian.Uint64(d[i:i+8:i+8]) ^ (ones * '"')
 		// Plain bytes are below 0x80, so the lowest flag is exact.
 		if f := (q - ones) &^ q & highs; f != 0 {
 			return i + bits.TrailingZeros64(f)/8 + 1, true
 		}
-		i += 8
 	}
+	return indexQuote(d, i)
+}
+
+// indexQuote is quoteAfter's IndexByte, out of line.
+func indexQuote(d []byte, i int) (end int, ok bool) {
 	k := bytes.IndexByte(d[i:], '"')
 	if k < 0 {
 		return len(d), false
