@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"encoding/binary"
 	"math"
+	"math/bits"
 	"strconv"
 
 	json "github.com/goccy/go-json"
@@ -119,45 +121,215 @@ func unescapedEqual(raw []byte, s string) bool {
 	return string(appendUnescaped(buf[:0], raw)) == s
 }
 
-// parseClaims scans the decoded payload into t.Claims. Structural problems
-// (not one JSON object, duplicate names) are ErrMalformed or ErrDuplicate;
-// a registered claim of the wrong JSON type is ErrClaimType, naming it.
-func parseClaims(t *Token, data []byte) error {
+// parseClaims scans the decoded payload into t.Claims in one pass that both
+// validates the JSON and reads the registered claims as it meets them.
+// plain says that data is plain (see isPlain): then strings are found by
+// their closing quote alone. Structural problems (not one JSON object,
+// duplicate names) are ErrMalformed or ErrDuplicate; a registered claim of
+// the wrong JSON type is ErrClaimType, naming it. A duplicate is reported as
+// soon as it is met; a type error only once the whole object has proved
+// well formed.
+func parseClaims(t *Token, data []byte, plain bool) error {
 	c := &t.Claims
 	c.raw = data
-	var s objectScanner
-	if !s.open(data) {
+	d := data
+	i := skipWS(d, 0)
+	if i >= len(d) || d[i] != '{' {
 		return errPayloadJSON
 	}
-	t.names.reset(maxMembers(len(data)))
-	var m member
+	i = skipWS(d, i+1)
 	var typeErr error
 	var seen uint16 // registered claims met so far, by claimID
-	for s.next(&m) {
-		name := t.unescape(m.name, m.nameEsc)
-		id := registeredClaim(name)
+	namesReady := false
+	if i < len(d) && d[i] == '}' {
+		return endOfObject(d, i+1, typeErr)
+	}
+	for {
+		if i >= len(d) || d[i] != '"' {
+			return errPayloadJSON
+		}
+		// The registered names, spelled without escapes, straight from
+		// their bytes; anything else is scanned and compared.
+		id, end := notRegistered, 0
+		var name []byte
+		if len(d)-i >= 8 {
+			id, end = registeredName(binary.LittleEndian.Uint64(d[i:i+8:i+8]), i)
+		}
 		if id == notRegistered {
+			var esc, ok bool
+			if end, esc, ok = scanStringIn(d, i, plain); !ok {
+				return errPayloadJSON
+			}
+			name = t.unescape(d[i+1:end-1], esc)
+			id = registeredClaim(name)
+		}
+		// The separators: what a token normally has first, whitespace
+		// only when that fails.
+		i = end
+		if i >= len(d) || d[i] != ':' {
+			if i = skipWS(d, i); i >= len(d) || d[i] != ':' {
+				return errPayloadJSON
+			}
+		}
+		i++
+		if i < len(d) && isWS(d[i]) {
+			i = skipWS(d, i)
+		}
+		start := i
+		var v claimValue
+		var valueEnd int
+		var ok, isInt bool
+		var n int64
+		if i < len(d) && d[i] == '"' {
+			v.kind = kindString
+			if plain { // the closing quote, a word at a time, with no call
+				valueEnd, ok = quoteAfter(d, i+1)
+			} else {
+				valueEnd, v.esc, ok = scanString(d, i)
+			}
+		} else if n, valueEnd, isInt = smallInt(d, i); isInt {
+			v.kind, ok = kindNumber, true
+		} else {
+			v.kind, valueEnd, v.esc, ok = scanValue(d, i, 1, plain)
+		}
+		if !ok {
+			return errPayloadJSON
+		}
+		if id == notRegistered {
+			if !namesReady { // only tokens with other claims need the set
+				t.names.reset(maxMembers(len(data)))
+				namesReady = true
+			}
 			if !t.names.add(name) {
 				return errClaimDup
 			}
-			continue
+		} else {
+			if seen&(1<<id) != 0 {
+				return errClaimDup
+			}
+			seen |= 1 << id
+			var err error
+			switch {
+			case v.kind == kindString && id <= claimJti: // iss, sub, jti: the common case, inline
+				s := t.unescape(d[start+1:valueEnd-1], v.esc)
+				switch id {
+				case claimIss:
+					c.Issuer, c.present = s, c.present|hasIss
+				case claimSub:
+					c.Subject, c.present = s, c.present|hasSub
+				default:
+					c.ID, c.present = s, c.present|hasJti
+				}
+			case isInt && id >= claimExp && id <= claimIat:
+				c.setDate(id, n)
+			default:
+				if v.kind == kindString {
+					v.raw = d[start+1 : valueEnd-1]
+				} else {
+					v.raw = d[start:valueEnd]
+				}
+				err = t.readClaim(id, &v, plain)
+			}
+			if err != nil && typeErr == nil {
+				typeErr = err
+			}
 		}
-		if seen&(1<<id) != 0 {
-			return errClaimDup
+		i = valueEnd
+		if i >= len(d) || d[i] != ',' {
+			if i = skipWS(d, i); i < len(d) && d[i] == '}' {
+				return endOfObject(d, i+1, typeErr)
+			}
+			if i >= len(d) || d[i] != ',' {
+				return errPayloadJSON
+			}
 		}
-		seen |= 1 << id
-		if err := t.readClaim(id, &m); err != nil && typeErr == nil {
-			typeErr = err
+		i++
+		if i < len(d) && isWS(d[i]) {
+			i = skipWS(d, i)
 		}
 	}
-	if !s.done() {
+}
+
+// endOfObject returns err if only whitespace follows the payload's object,
+// which ended at d[i-1], and errPayloadJSON otherwise.
+func endOfObject(d []byte, i int, err error) error {
+	if skipWS(d, i) != len(d) {
 		return errPayloadJSON
 	}
-	return typeErr
+	return err
+}
+
+// smallInt reads the number at d[i] if it is a positive integer of at most
+// 15 digits, without fraction or exponent — a NumericDate's usual form —
+// and returns its value and the index just past it. ok is false for any
+// other value, which the general scanner then reads.
+func smallInt(d []byte, i int) (n int64, end int, ok bool) {
+	if i >= len(d) || d[i]-'1' > 8 {
+		return 0, i, false
+	}
+	if len(d)-i < 16 { // near the end: byte by byte
+		j := i
+		for j < len(d) && d[j]-'0' <= 9 {
+			n = n*10 + int64(d[j]-'0')
+			j++
+		}
+		if j-i > 15 || j < len(d) && (d[j] == '.' || d[j]|0x20 == 'e') {
+			return 0, i, false
+		}
+		return n, j, true
+	}
+	w0 := binary.LittleEndian.Uint64(d[i : i+8 : i+8])
+	w1 := binary.LittleEndian.Uint64(d[i+8 : i+16 : i+16])
+	k0 := leadingDigits(w0)
+	j := i + k0
+	if k0 < 8 {
+		n = int64(digitsValue(w0, k0))
+	} else {
+		k1 := leadingDigits(w1)
+		if k1 == 8 { // 16 digits or more
+			return 0, i, false
+		}
+		n = int64(digitsValue(w0, 8))
+		if k1 > 0 {
+			n = n*int64(pow10[k1]) + int64(digitsValue(w1, k1))
+			j += k1
+		}
+	}
+	if d[j] == '.' || d[j]|0x20 == 'e' { // j < i+16: a non-digit ended the run
+		return 0, i, false
+	}
+	return n, j, true
+}
+
+// pow10 holds the powers of ten up to 10^8.
+var pow10 = [9]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000}
+
+// leadingDigits returns how many of the eight bytes of w (little-endian),
+// from the first, are ASCII digits before the first byte that is not.
+func leadingDigits(w uint64) int {
+	const highs, low7 = 0x8080808080808080, 0x7f7f7f7f7f7f7f7f
+	// A byte of z is zero exactly for a digit: high nibble 3, low nibble at
+	// most 9 (adding 6 carries into the high nibble from 10 on).
+	z := (w&0xf0f0f0f0f0f0f0f0 ^ 0x3030303030303030) | (w&0x0f0f0f0f0f0f0f0f+0x0606060606060606)&0xf0f0f0f0f0f0f0f0
+	nonzero := ((z & low7) + low7 | z) & highs
+	return bits.TrailingZeros64(nonzero) / 8 // 64/8 = 8 when all are digits
+}
+
+// digitsValue returns the value of the first k (1 to 8) bytes of w, which
+// are ASCII digits, the first the most significant: the digits are moved
+// to the top of the word, behind zeros, and combined pairwise in three
+// multiplications.
+func digitsValue(w uint64, k int) uint64 {
+	v := (w & 0x0f0f0f0f0f0f0f0f) << (8 * (8 - k) & 63)
+	v = (v * 10) + (v >> 8)
+	v = ((v&0x000000ff000000ff)*(100+1000000<<32) + ((v>>16)&0x000000ff000000ff)*(1+10000<<32)) >> 32
+	return v
 }
 
 // claimID names a claim Claims reads. Registered claims are checked for
-// duplicates with a bit each; other names go through the nameSet.
+// duplicates with a bit each; other names go through the nameSet. The
+// order matters to parseClaims: the plain strings iss, sub and jti come
+// first, the NumericDates exp, nbf and iat together.
 type claimID uint8
 
 const (
@@ -197,8 +369,62 @@ func registeredClaim(name []byte) claimID {
 	return notRegistered
 }
 
+// The registered names with their quotes, as little-endian words.
+const (
+	quotedIss   = '"' | 'i'<<8 | 's'<<16 | 's'<<24 | '"'<<32
+	quotedSub   = '"' | 's'<<8 | 'u'<<16 | 'b'<<24 | '"'<<32
+	quotedJti   = '"' | 'j'<<8 | 't'<<16 | 'i'<<24 | '"'<<32
+	quotedAud   = '"' | 'a'<<8 | 'u'<<16 | 'd'<<24 | '"'<<32
+	quotedExp   = '"' | 'e'<<8 | 'x'<<16 | 'p'<<24 | '"'<<32
+	quotedNbf   = '"' | 'n'<<8 | 'b'<<16 | 'f'<<24 | '"'<<32
+	quotedIat   = '"' | 'i'<<8 | 'a'<<16 | 't'<<24 | '"'<<32
+	quotedScp   = '"' | 's'<<8 | 'c'<<16 | 'p'<<24 | '"'<<32
+	quotedScope = '"' | 's'<<8 | 'c'<<16 | 'o'<<24 | 'p'<<32 | 'e'<<40 | '"'<<48
+)
+
+// registeredName recognizes a registered name spelled without escapes in
+// w, the eight bytes from its opening quote at d[i], and returns its
+// claimID and the index just past its closing quote; notRegistered if w
+// starts with no such name.
+func registeredName(w uint64, i int) (claimID, int) {
+	var id claimID
+	switch w & (1<<40 - 1) {
+	case quotedIss:
+		id = claimIss
+	case quotedSub:
+		id = claimSub
+	case quotedJti:
+		id = claimJti
+	case quotedAud:
+		id = claimAud
+	case quotedExp:
+		id = claimExp
+	case quotedNbf:
+		id = claimNbf
+	case quotedIat:
+		id = claimIat
+	case quotedScp:
+		id = claimScp
+	default:
+		if w&(1<<56-1) == quotedScope {
+			return claimScope, i + 7
+		}
+		return notRegistered, i
+	}
+	return id, i + 5
+}
+
+// claimValue is the value of a registered claim: its kind and, for a
+// string, its raw content between the quotes (escapes unresolved), else the
+// whole value.
+type claimValue struct {
+	raw  []byte
+	kind jsonKind
+	esc  bool
+}
+
 // readClaim stores one registered claim into t.Claims.
-func (t *Token) readClaim(id claimID, m *member) error {
+func (t *Token) readClaim(id claimID, m *claimValue, plain bool) error {
 	c := &t.Claims
 	switch id {
 	case claimIss:
@@ -217,7 +443,7 @@ func (t *Token) readClaim(id claimID, m *member) error {
 		}
 		c.ID, c.present = t.unescape(m.raw, m.esc), c.present|hasJti
 	case claimAud:
-		if !t.readStrings(m, &c.Audience) {
+		if !t.readStrings(m, plain, &c.Audience) {
 			return errTypeAud
 		}
 		c.present |= hasAud
@@ -229,43 +455,49 @@ func (t *Token) readClaim(id claimID, m *member) error {
 		}
 		c.Scope, c.present = t.unescape(m.raw, m.esc), c.present|hasScope // "scope" wins over "scp"
 	case claimScp:
-		if !t.readScp(m) {
+		if !t.readScp(m, plain) {
 			return errTypeScp
 		}
 	}
 	return nil
 }
 
-func (t *Token) readDate(id claimID, m *member) error {
-	c := &t.Claims
-	var dst *int64
-	var bit claimBits
-	var typeErr error
+func (t *Token) readDate(id claimID, m *claimValue) error {
+	if m.kind != kindNumber {
+		switch id {
+		case claimExp:
+			return errTypeExp
+		case claimNbf:
+			return errTypeNbf
+		}
+		return errTypeIat
+	}
+	t.Claims.setDate(id, parseNumericDate(m.raw))
+	return nil
+}
+
+// setDate stores the NumericDate claim id (exp, nbf or iat).
+func (c *Claims) setDate(id claimID, n int64) {
 	switch id {
 	case claimExp:
-		dst, bit, typeErr = &c.ExpiresAt, hasExp, errTypeExp
+		c.ExpiresAt, c.present = n, c.present|hasExp
 	case claimNbf:
-		dst, bit, typeErr = &c.NotBefore, hasNbf, errTypeNbf
+		c.NotBefore, c.present = n, c.present|hasNbf
 	default:
-		dst, bit, typeErr = &c.IssuedAt, hasIat, errTypeIat
+		c.IssuedAt, c.present = n, c.present|hasIat
 	}
-	if m.kind != kindNumber {
-		return typeErr
-	}
-	*dst, c.present = parseNumericDate(m.raw), c.present|bit
-	return nil
 }
 
 // readStrings reads a string or an array of strings into *out, reusing its
 // backing array.
-func (t *Token) readStrings(m *member, out *[][]byte) bool {
+func (t *Token) readStrings(m *claimValue, plain bool, out *[][]byte) bool {
 	list := (*out)[:0]
 	ok := false
 	switch m.kind {
 	case kindString:
 		list, ok = append(list, t.unescape(m.raw, m.esc)), true
 	case kindArray:
-		ok = eachString(m.raw, func(raw []byte, esc bool) {
+		ok = eachString(m.raw, plain, func(raw []byte, esc bool) {
 			list = append(list, t.unescape(raw, esc))
 		})
 	}
@@ -275,7 +507,7 @@ func (t *Token) readStrings(m *member, out *[][]byte) bool {
 
 // readScp reads "scp", a string or an array of strings, as a space-separated
 // list; an explicit "scope" claim takes precedence.
-func (t *Token) readScp(m *member) bool {
+func (t *Token) readScp(m *claimValue, plain bool) bool {
 	c := &t.Claims
 	switch m.kind {
 	case kindString:
@@ -285,7 +517,7 @@ func (t *Token) readScp(m *member) bool {
 		return true
 	case kindArray:
 		start, n := len(t.buf), 0
-		ok := eachString(m.raw, func(raw []byte, esc bool) {
+		ok := eachString(m.raw, plain, func(raw []byte, esc bool) {
 			if n > 0 { // a separator per element, even after an empty one
 				t.buf = append(t.buf, ' ')
 			}
@@ -301,14 +533,14 @@ func (t *Token) readScp(m *member) bool {
 }
 
 // eachString calls fn for each element of the validated JSON array raw and
-// reports false if any element is not a string.
-func eachString(raw []byte, fn func(raw []byte, esc bool)) bool {
+// reports false if any element is not a string. plain is as for scanValue.
+func eachString(raw []byte, plain bool, fn func(raw []byte, esc bool)) bool {
 	i := skipWS(raw, 1)
 	for i < len(raw) && raw[i] != ']' {
 		if raw[i] != '"' {
 			return false
 		}
-		end, esc, _ := scanString(raw, i)
+		end, esc, _ := scanStringIn(raw, i, plain)
 		fn(raw[i+1:end-1], esc)
 		if i = skipWS(raw, end); raw[i] == ',' {
 			i = skipWS(raw, i+1)

@@ -8,7 +8,7 @@ package engine
 // It allocates only if dst must grow.
 func AppendClaimText(dst, value []byte, sep string) (out []byte, ok bool) {
 	i := skipWS(value, 0)
-	kind, end, _, ok := scanValue(value, i, 1)
+	kind, end, _, ok := scanValue(value, i, 1, false)
 	if !ok || skipWS(value, end) != len(value) {
 		return dst, false
 	}
@@ -25,7 +25,7 @@ func appendText(dst, v []byte, kind jsonKind, sep string) []byte {
 	case kindArray:
 		n := 0
 		for i := skipWS(v, 1); i < len(v) && v[i] != ']'; n++ {
-			k, end, _, _ := scanValue(v, i, 1)
+			k, end, _, _ := scanValue(v, i, 1, false)
 			if n > 0 {
 				dst = append(dst, sep...)
 			}

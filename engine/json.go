@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/bits"
 	"unicode/utf16"
@@ -119,7 +120,7 @@ func (s *objectScanner) next(m *member) bool {
 		kind = kindString
 		end, esc, ok = scanString(d, i)
 	} else {
-		kind, end, esc, ok = scanValue(d, i, 1)
+		kind, end, esc, ok = scanValue(d, i, 1, false)
 	}
 	if !ok {
 		s.bad = true
@@ -135,7 +136,13 @@ func (s *objectScanner) next(m *member) bool {
 	return true
 }
 
-func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+// isWS reports whether c is JSON whitespace. Every other byte a scanner
+// meets between tokens is above the space, so one comparison answers the
+// common case.
+func isWS(c byte) bool {
+	const ws = 1<<' ' | 1<<'\t' | 1<<'\n' | 1<<'\r'
+	return c <= ' ' && ws>>c&1 != 0
+}
 
 // done reports whether the whole input was exactly one valid object. Call it
 // after next has returned false.
@@ -147,16 +154,7 @@ func (s *objectScanner) done() bool {
 	return s.pos == len(s.data)
 }
 
-func (s *objectScanner) skipWS() {
-	for s.pos < len(s.data) {
-		switch s.data[s.pos] {
-		case ' ', '\t', '\n', '\r':
-			s.pos++
-		default:
-			return
-		}
-	}
-}
+func (s *objectScanner) skipWS() { s.pos = skipWS(s.data, s.pos) }
 
 func skipWS(d []byte, i int) int {
 	for i < len(d) {
@@ -171,14 +169,15 @@ func skipWS(d []byte, i int) int {
 }
 
 // scanValue validates the value starting at d[i] (no leading whitespace) and
-// returns its kind and the index just past it.
-func scanValue(d []byte, i, depth int) (kind jsonKind, end int, esc bool, ok bool) {
+// returns its kind and the index just past it. plain says that d is plain
+// (see isPlain), so that strings need only their closing quote found.
+func scanValue(d []byte, i, depth int, plain bool) (kind jsonKind, end int, esc bool, ok bool) {
 	if i >= len(d) {
 		return kindInvalid, i, false, false
 	}
 	switch c := d[i]; {
 	case c == '"':
-		end, esc, ok = scanString(d, i)
+		end, esc, ok = scanStringIn(d, i, plain)
 		return kindString, end, esc, ok
 	case c == '-' || (c >= '0' && c <= '9'):
 		end, ok = scanNumber(d, i)
@@ -190,10 +189,10 @@ func scanValue(d []byte, i, depth int) (kind jsonKind, end int, esc bool, ok boo
 	case c == 'n':
 		return kindNull, i + 4, false, hasLiteral(d, i, "null")
 	case c == '{':
-		end, ok = scanContainer(d, i, depth, '}')
+		end, ok = scanContainer(d, i, depth, '}', plain)
 		return kindObject, end, false, ok
 	case c == '[':
-		end, ok = scanContainer(d, i, depth, ']')
+		end, ok = scanContainer(d, i, depth, ']', plain)
 		return kindArray, end, false, ok
 	}
 	return kindInvalid, i, false, false
@@ -204,7 +203,7 @@ func hasLiteral(d []byte, i int, lit string) bool {
 }
 
 // scanContainer validates the object or array opening at d[i].
-func scanContainer(d []byte, i, depth int, closer byte) (end int, ok bool) {
+func scanContainer(d []byte, i, depth int, closer byte, plain bool) (end int, ok bool) {
 	if depth >= maxJSONDepth {
 		return i, false
 	}
@@ -217,7 +216,7 @@ func scanContainer(d []byte, i, depth int, closer byte) (end int, ok bool) {
 			if i >= len(d) || d[i] != '"' {
 				return i, false
 			}
-			if i, _, ok = scanString(d, i); !ok {
+			if i, _, ok = scanStringIn(d, i, plain); !ok {
 				return i, false
 			}
 			i = skipWS(d, i)
@@ -226,7 +225,7 @@ func scanContainer(d []byte, i, depth int, closer byte) (end int, ok bool) {
 			}
 			i = skipWS(d, i+1)
 		}
-		if _, i, _, ok = scanValue(d, i, depth+1); !ok {
+		if _, i, _, ok = scanValue(d, i, depth+1, plain); !ok {
 			return i, false
 		}
 		i = skipWS(d, i)
@@ -242,6 +241,45 @@ func scanContainer(d []byte, i, depth int, closer byte) (end int, ok bool) {
 			return i, false
 		}
 	}
+}
+
+// scanStringIn is scanString, or on plain input (see isPlain) plainString.
+func scanStringIn(d []byte, i int, plain bool) (end int, esc bool, ok bool) {
+	if plain {
+		end, ok = plainString(d, i)
+		return end, false, ok
+	}
+	return scanString(d, i)
+}
+
+// plainString returns the index just past the closing quote of the string
+// whose opening quote is d[i], in plain input (see isPlain): there the next
+// quote closes it, and every byte before it is valid string content.
+func plainString(d []byte, i int) (end int, ok bool) { return quoteAfter(d, i+1) }
+
+// quoteAfter returns the index just past the first quote at or after d[i],
+// in plain input. It looks at eight bytes at a time, since strings in a
+// token are short, and leaves what is within eight bytes of the end (and
+// very long strings) to the vectorized IndexByte.
+func quoteAfter(d []byte, i int) (end int, ok bool) {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for stop := min(len(d), i+64); i+8 <= stop; i += 8 {
+		q := binary.LittleEndian.Uint64(d[i:i+8:i+8]) ^ (ones * '"')
+		// Plain bytes are below 0x80, so the lowest flag is exact.
+		if f := (q - ones) &^ q & highs; f != 0 {
+			return i + bits.TrailingZeros64(f)/8 + 1, true
+		}
+	}
+	return indexQuote(d, i)
+}
+
+// indexQuote is quoteAfter's IndexByte, out of line.
+func indexQuote(d []byte, i int) (end int, ok bool) {
+	k := bytes.IndexByte(d[i:], '"')
+	if k < 0 {
+		return len(d), false
+	}
+	return i + k + 1, true
 }
 
 // scanString validates the string whose opening quote is d[i] and returns the

@@ -1,6 +1,10 @@
 package engine
 
-import "hash/maphash"
+import (
+	"encoding/binary"
+	"hash/maphash"
+	"math/bits"
+)
 
 // nameSeed seeds the member-name hash: random per process, so input cannot
 // be crafted to collide.
@@ -14,6 +18,7 @@ var nameSeed = maphash.MakeSeed()
 type nameSet struct {
 	slots []nameSlot
 	names [][]byte
+	heads [linearNames]uint64 // nameHead of names[i], while there are few
 	gen   uint32
 	mask  uint32
 }
@@ -44,20 +49,22 @@ func (s *nameSet) reset(n int) {
 }
 
 // linearNames is how many names add compares one by one before it switches
-// to the hash table: typical objects have fewer members, and comparing a few
-// short names costs less than hashing them.
-const linearNames = 8
+// to the hash table: typical objects have fewer members, and comparing a
+// word per name costs less than hashing them.
+const linearNames = 16
 
 // add records name (escapes already resolved) and reports false if the
 // object already had a member of that name.
 func (s *nameSet) add(name []byte) bool {
 	n := len(s.names)
 	if n < linearNames {
-		for _, prev := range s.names {
-			if string(prev) == string(name) {
+		h := nameHead(name)
+		for k := range s.heads[:n] {
+			if s.heads[k] == h && string(s.names[k]) == string(name) {
 				return false
 			}
 		}
+		s.heads[n] = h
 		s.names = append(s.names, name)
 		return true
 	}
@@ -71,6 +78,23 @@ func (s *nameSet) add(name []byte) bool {
 	}
 	s.names = append(s.names, name)
 	return true
+}
+
+// nameHead summarizes name in one word — its length, its first eight bytes
+// and its last eight — so that names with different heads differ and only
+// equal heads need the bytes compared.
+func nameHead(name []byte) uint64 {
+	n := len(name)
+	if n >= 8 {
+		first := binary.LittleEndian.Uint64(name)
+		last := binary.LittleEndian.Uint64(name[n-8:])
+		return first ^ bits.RotateLeft64(last, 29) ^ uint64(n)*0x9e3779b97f4a7c15
+	}
+	var w uint64
+	for i, c := range name {
+		w |= uint64(c) << (8 * i)
+	}
+	return w | uint64(n)<<56
 }
 
 // insert adds name, stored at names[idx], to the hash table, or reports false

@@ -27,7 +27,7 @@ func ParseUnverified(token []byte, t *Token) error {
 	if t.payload, ok = t.decode(token[dot1+1 : dot2]); !ok {
 		return errPayloadB64
 	}
-	return parseClaims(t, t.payload)
+	return parseClaims(t, t.payload, isPlain(t.payload))
 }
 
 // ScanHeader parses a decoded JOSE header (JSON) into t.Header with the
@@ -47,7 +47,7 @@ func ScanClaims(payload []byte, t *Token) error {
 	t.reset(nil)
 	t.grow(2 * len(payload))
 	t.payload = payload
-	return parseClaims(t, payload)
+	return parseClaims(t, payload, isPlain(payload))
 }
 
 // splitToken locates the two dots of a compact JWS: exactly three segments.

@@ -394,7 +394,7 @@ func (v *Verifier) verify(token []byte, t *Token, now int64, withClaims bool) er
 	var iss []byte
 	keys, requireKid := v.sigKeys, false
 	if withClaims {
-		claimErr = parseClaims(t, t.payload)
+		claimErr = parseClaims(t, t.payload, isPlain(t.payload))
 		if claimErr == nil {
 			iss = t.Claims.Issuer
 		}
