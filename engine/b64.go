@@ -33,9 +33,21 @@ func b64DecodedLen(n int) int {
 // appending to dst. It rejects padding, whitespace, CR/LF and every byte
 // outside the URL-safe alphabet, an impossible length, and non-canonical
 // encodings whose unused trailing bits are not zero — so exactly one
-// encoding decodes to a given byte string. ok is false on any of these.
-// dst must have room for the result plus 2 bytes of slack: it never grows.
-func b64Decode(dst, src []byte) (out []byte, ok bool) {
+// encoding decodes to a given byte string. ok is false on any of these, and
+// then out is dst unchanged. dst must have room for the result plus 2 bytes
+// of slack: it never grows, and nothing past that room is written.
+//
+// b64Decode and b64DecodePlain are defined per build: b64_amd64.go runs an
+// AVX2 kernel where the CPU has it, b64_other.go the pure-Go code below.
+//
+// b64DecodePlain is b64Decode that also reports whether the decoded bytes
+// are plain: all printable ASCII (0x20..0x7E) with no backslash, so that a
+// JSON scanner can skip escape and UTF-8 handling. plain is false when ok is.
+
+// b64DecodeGo is the pure-Go b64Decode: the reference the AVX2 kernel is
+// tested against, the fallback on other machines and with -tags purego, and
+// the tail loop of the kernel.
+func b64DecodeGo(dst, src []byte) (out []byte, ok bool) {
 	n := b64DecodedLen(len(src))
 	if n < 0 {
 		return dst, false
@@ -81,6 +93,48 @@ func b64Decode(dst, src []byte) (out []byte, ok bool) {
 		return dst, false
 	}
 	return dst[:start+n], true
+}
+
+// b64DecodePlainGo is the pure-Go b64DecodePlain.
+func b64DecodePlainGo(dst, src []byte) (out []byte, plain, ok bool) {
+	start := len(dst)
+	if out, ok = b64DecodeGo(dst, src); !ok {
+		return dst, false, false
+	}
+	return out, plainASCII(out[start:]), true
+}
+
+// Byte-lane constants for the SWAR tests in plainASCII.
+const (
+	lanes1    = 0x0101010101010101 // 0x01 in every byte
+	lanesHigh = 0x8080808080808080 // the top bit of every byte
+)
+
+// plainASCII reports whether every byte of b is printable ASCII (0x20..0x7E)
+// other than '\'. It tests eight bytes at a time: a byte is flagged by its
+// top bit (>= 0x80), by borrowing when 0x20 is subtracted (< 0x20), or by
+// becoming zero when XORed with 0x7F or '\'. A borrow only leaves a lane
+// that is itself flagged, so a flag in any lane means some byte is not plain.
+func plainASCII(b []byte) bool {
+	var bad uint64
+	for len(b) >= 8 {
+		bad |= plainBad(binary.LittleEndian.Uint64(b))
+		b = b[8:]
+	}
+	if len(b) > 0 {
+		w := [8]byte{'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A'}
+		copy(w[:], b)
+		bad |= plainBad(binary.LittleEndian.Uint64(w[:]))
+	}
+	return bad&lanesHigh == 0
+}
+
+// plainBad returns x with the top bit of some lane set when a byte of x is
+// not plain (see plainASCII); only the top bits are meaningful.
+func plainBad(x uint64) uint64 {
+	del := x ^ (0x7f * lanes1)
+	bsl := x ^ ('\\' * lanes1)
+	return x | (x-0x20*lanes1)&^x | (del-lanes1)&^del | (bsl-lanes1)&^bsl
 }
 
 // b64Invalid marks, in b64Shift, a byte outside the alphabet; valid entries

@@ -1,0 +1,38 @@
+//go:build amd64 && !purego
+
+package engine
+
+import (
+	"bytes"
+	"os"
+	"runtime"
+	"testing"
+)
+
+// kernelImpls adds the AVX2 kernel called directly, for every length (none,
+// one or more blocks), when the CPU has AVX2.
+func kernelImpls() []b64Impl {
+	if !useAVX2 {
+		return nil
+	}
+	return []b64Impl{{"avx2", b64DecodePlainAVX2}}
+}
+
+// TestB64KernelSelected checks the CPUID test against what Linux reports:
+// the kernel must run wherever the CPU has AVX2, or the differential tests
+// compare the pure-Go code with itself.
+func TestB64KernelSelected(t *testing.T) {
+	if useAVX2 != hasAVX2() {
+		t.Fatalf("useAVX2 = %v, hasAVX2() = %v", useAVX2, hasAVX2())
+	}
+	if runtime.GOOS != "linux" {
+		return
+	}
+	info, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if linux := bytes.Contains(info, []byte(" avx2")); useAVX2 != linux {
+		t.Fatalf("useAVX2 = %v, but /proc/cpuinfo lists avx2: %v", useAVX2, linux)
+	}
+}
