@@ -111,10 +111,7 @@ const (
 )
 
 // plainASCII reports whether every byte of b is printable ASCII (0x20..0x7E)
-// other than '\'. It tests eight bytes at a time: a byte is flagged by its
-// top bit (>= 0x80), by borrowing when 0x20 is subtracted (< 0x20), or by
-// becoming zero when XORed with 0x7F or '\'. A borrow only leaves a lane
-// that is itself flagged, so a flag in any lane means some byte is not plain.
+// other than '\'. It tests eight bytes at a time (see plainBad).
 func plainASCII(b []byte) bool {
 	var bad uint64
 	for len(b) >= 8 {
@@ -129,12 +126,18 @@ func plainASCII(b []byte) bool {
 	return bad&lanesHigh == 0
 }
 
-// plainBad returns x with the top bit of some lane set when a byte of x is
-// not plain (see plainASCII); only the top bits are meaningful.
+// plainBad returns x with the top bit of some byte lane set when a byte of
+// x is not plain (see plainASCII); only the top bits are meaningful. A lane
+// is flagged by its own top bit (>= 0x80); by subtracting 0x20, which
+// borrows below 0x20; by adding 1, which carries into the top bit from 0x7F;
+// and by subtracting 1 from it XOR '\', which borrows from a backslash.
+// Lanes of 0x80 and more are flagged already, so what the arithmetic does
+// to them does not matter, and a carry or borrow crosses into the next lane
+// only out of a lane that is itself flagged: a flag in any lane means that
+// some byte is not plain.
 func plainBad(x uint64) uint64 {
-	del := x ^ (0x7f * lanes1)
 	bsl := x ^ ('\\' * lanes1)
-	return x | (x-0x20*lanes1)&^x | (del-lanes1)&^del | (bsl-lanes1)&^bsl
+	return x | (x - 0x20*lanes1) | (x + lanes1) | (bsl - lanes1)
 }
 
 // b64Invalid marks, in b64Shift, a byte outside the alphabet; valid entries

@@ -482,13 +482,13 @@ func FuzzB64DecodeAsm(f *testing.F) {
 func BenchmarkB64Decode(b *testing.B) {
 	r := rand.New(rand.NewPCG(11, 12))
 	for _, size := range []int{43, 64, 256, 1024} {
-		data := make([]byte, size) // more than needed; cut to size characters
+		data := make([]byte, b64DecodedLen(size))
 		for i := range data {
 			data[i] = byte(r.Uint32())
 		}
-		src := []byte(base64.RawURLEncoding.EncodeToString(data)[:size])
-		if b64DecodedLen(size) < 0 {
-			b.Fatalf("size %d is not a valid length", size)
+		src := []byte(base64.RawURLEncoding.EncodeToString(data))
+		if len(src) != size {
+			b.Fatalf("%d bytes encode to %d characters, not %d", len(data), len(src), size)
 		}
 		dst := make([]byte, 0, size)
 		for _, impl := range []struct {
