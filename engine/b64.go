@@ -73,26 +73,27 @@ func b64DecodeGo(dst, src []byte) (out []byte, ok bool) {
 		bad |= x
 		d[j], d[j+1], d[j+2] = byte(x>>16), byte(x>>8), byte(x)
 	}
-	switch len(src) - i {
-	case 2:
-		x := b64Shift[0][src[i]] | b64Shift[1][src[i+1]]
-		bad |= x
-		if x&0xffff != 0 { // the 4 unused bits must be zero
-			return dst, false
-		}
-		d[j] = byte(x >> 16)
-	case 3:
-		x := b64Shift[0][src[i]] | b64Shift[1][src[i+1]] | b64Shift[2][src[i+2]]
-		bad |= x
-		if x&0xff != 0 { // the 2 unused bits must be zero
-			return dst, false
-		}
-		d[j], d[j+1] = byte(x>>16), byte(x>>8)
-	}
-	if bad&b64Invalid != 0 {
+	if bad&b64Invalid != 0 || i < len(src) && !b64DecodeEnd(d[j:], src[i:]) {
 		return dst, false
 	}
 	return dst[:start+n], true
+}
+
+// b64DecodeEnd decodes the last 2 or 3 characters of an encoding, src, into
+// the first 1 or 2 bytes of d. It reports whether they are in the alphabet
+// and leave the unused low bits (4 or 2) zero, as a canonical encoding does.
+func b64DecodeEnd(d, src []byte) bool {
+	switch len(src) {
+	case 2:
+		x := b64Shift[0][src[0]] | b64Shift[1][src[1]]
+		d[0] = byte(x >> 16)
+		return x&(b64Invalid|0xffff) == 0
+	case 3:
+		x := b64Shift[0][src[0]] | b64Shift[1][src[1]] | b64Shift[2][src[2]]
+		d[0], d[1] = byte(x>>16), byte(x>>8)
+		return x&(b64Invalid|0xff) == 0
+	}
+	return false
 }
 
 // b64DecodePlainGo is the pure-Go b64DecodePlain.

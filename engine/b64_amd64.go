@@ -31,43 +31,50 @@ func b64DecodePlain(dst, src []byte) (out []byte, plain, ok bool) {
 // must know that the CPU has AVX2.
 func b64DecodePlainAVX2(dst, src []byte) (out []byte, plain, ok bool) {
 	start := len(dst)
-	var blocksPlain bool
-	if out, blocksPlain, ok = b64DecodeAVX2(dst, src); !ok {
+	var kernelPlain bool
+	if out, kernelPlain, ok = b64DecodeAVX2(dst, src); !ok {
 		return dst, false, false
 	}
-	tail := start + len(src)/32*24
-	return out, blocksPlain && plainASCII(out[tail:]), true
+	if len(src) < 32 {
+		return out, plainASCII(out[start:]), true
+	}
+	return out, kernelPlain && plainASCII(out[start+len(src)/4*3:]), true
 }
 
-// b64DecodeAVX2 is b64Decode run by the AVX2 kernel over every whole
-// 32-character block of src and by b64DecodeGo over the rest. blocksPlain
-// reports whether the bytes decoded from the blocks are plain; the tail's
-// are not looked at. The caller must know that the CPU has AVX2.
-func b64DecodeAVX2(dst, src []byte) (out []byte, blocksPlain, ok bool) {
+// b64DecodeAVX2 is b64Decode run by the AVX2 kernel over all of src but the
+// last 2 or 3 characters that do not make a group of 4, which b64DecodeEnd
+// decodes; below 32 characters, the kernel's size, it is b64DecodeGo.
+// kernelPlain reports whether the bytes the kernel decoded are plain (see
+// b64.go): all of them but the last 1 or 2. The caller must know that the
+// CPU has AVX2.
+func b64DecodeAVX2(dst, src []byte) (out []byte, kernelPlain, ok bool) {
+	if len(src) < 32 {
+		out, ok = b64DecodeGo(dst, src)
+		return out, false, ok
+	}
 	n := b64DecodedLen(len(src))
 	start := len(dst)
 	if n < 0 || cap(dst)-start < n+2 {
 		return dst, false, false
 	}
-	// The kernel stores 32 bytes a block while its room allows and exactly
-	// the block's 24 bytes after that, so it writes nothing past n+2.
-	invalid, notPlain := b64BlocksAVX2(dst[start:start+n+2], src)
-	if invalid {
+	d := dst[start : start+n+2]
+	groups := len(src) &^ 3
+	invalid, notPlain := b64BlocksAVX2(d, src[:groups])
+	if invalid || groups < len(src) && !b64DecodeEnd(d[groups/4*3:], src[groups:]) {
 		return dst, false, false
 	}
-	blocks := len(src) / 32
-	if out, ok = b64DecodeGo(dst[:start+blocks*24], src[blocks*32:]); !ok {
-		return dst, false, false
-	}
-	return out, !notPlain, true
+	return dst[:start+n], !notPlain, true
 }
 
-// b64BlocksAVX2 decodes the len(src)/32 whole 32-character blocks of src
-// into dst, 24 bytes each; dst must hold that many. invalid reports a
-// character outside the base64url alphabet in those blocks, notPlain a
-// decoded byte that is not plain (see b64.go). It stores 32 bytes a block
-// while len(dst) leaves room for them, so bytes of dst past the decoded
-// ones may be overwritten, never bytes past len(dst).
+// b64BlocksAVX2 decodes src, whose length must be a multiple of 4 and at
+// least 32, into dst: 24 bytes for each 32 characters, then, for the last
+// 4 to 28 characters, one more 32-character block that ends with src and
+// overlaps the one before it (its bytes there are the same). dst must hold
+// len(src)/4*3 bytes. invalid reports a character outside the base64url
+// alphabet; notPlain a decoded byte that is not plain (see b64.go). A block
+// is stored with 32 bytes while len(dst) leaves room for them, so bytes of
+// dst past the decoded ones may be overwritten, never bytes past len(dst).
+// A src shorter than 32 characters is reported invalid.
 //
 //go:noescape
 func b64BlocksAVX2(dst, src []byte) (invalid, notPlain bool)

@@ -40,6 +40,9 @@
 //
 // A block is stored with one 32-byte store while dst has room for it, and
 // with a 16- and an 8-byte store (exactly its 24 bytes) when it does not.
+// When 4 to 28 characters are left after the whole blocks, the last block
+// is the 32 characters that end src: it overlaps the one before, whose bytes
+// it decodes again to the same values, and needs no scalar loop.
 
 // VPSHUFB tables, the 16 entries repeated in both 128-bit lanes.
 DATA b64Lo<>+0(SB)/8, $0x030303030303030b
@@ -135,6 +138,8 @@ TEXT ·b64BlocksAVX2(SB), NOSPLIT, $0-50
 	MOVQ dst_len+8(FP), DX
 	MOVQ src_base+24(FP), SI
 	MOVQ src_len+32(FP), CX
+	CMPQ CX, $32
+	JB   short
 
 	VMOVDQU b64Nibble<>(SB), Y6
 	VMOVDQU b64Lo<>(SB), Y7
@@ -145,9 +150,6 @@ TEXT ·b64BlocksAVX2(SB), NOSPLIT, $0-50
 	VMOVDQU b64PlainMax<>(SB), Y10
 
 loop:
-	CMPQ CX, $32
-	JB   done
-
 	// Validate.
 	VMOVDQU (SI), Y0
 	VPSRLD  $4, Y0, Y1
@@ -192,7 +194,27 @@ next:
 	SUBQ $32, CX
 	ADDQ $24, DI
 	SUBQ $24, DX
+	CMPQ CX, $32
+	JAE  loop
+	TESTQ CX, CX
+	JZ   done
+
+	// 4 to 28 characters are left: step back 32-CX characters (a multiple
+	// of 4) and their 3/4 as many bytes, and decode one more block.
+	MOVQ $32, AX
+	SUBQ CX, AX
+	SUBQ AX, SI
+	SHRQ $2, AX
+	LEAQ (AX)(AX*2), AX
+	SUBQ AX, DI
+	ADDQ AX, DX
+	MOVQ $32, CX
 	JMP  loop
+
+short:
+	MOVB $1, invalid+48(FP)
+	MOVB $1, notPlain+49(FP)
+	RET
 
 done:
 	VPTEST    Y14, Y14
