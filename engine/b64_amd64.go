@@ -10,45 +10,33 @@ var useAVX2 = hasAVX2()
 // at least one 32-character block, else with b64DecodeGo. See b64.go for
 // the contract.
 func b64Decode(dst, src []byte) (out []byte, ok bool) {
-	if useAVX2 && len(src) >= 32 {
-		out, _, ok = b64DecodeAVX2(dst, src)
-		return out, ok
-	}
-	return b64DecodeGo(dst, src)
+	out, _, ok = b64DecodeAVX2(dst, src) // one call: b64Decode inlines
+	return out, ok
 }
 
 // b64DecodePlain is b64Decode that also reports whether the result is plain
-// (see b64.go): the kernel classifies its blocks as it decodes them, and
-// plainASCII the bytes of the tail.
+// (see b64.go): the kernel classifies the bytes it decodes as it decodes
+// them, and plainASCII the rest.
 func b64DecodePlain(dst, src []byte) (out []byte, plain, ok bool) {
-	if useAVX2 && len(src) >= 32 {
-		return b64DecodePlainAVX2(dst, src)
-	}
-	return b64DecodePlainGo(dst, src)
-}
-
-// b64DecodePlainAVX2 is b64DecodePlain by way of b64DecodeAVX2. The caller
-// must know that the CPU has AVX2.
-func b64DecodePlainAVX2(dst, src []byte) (out []byte, plain, ok bool) {
 	start := len(dst)
 	var kernelPlain bool
 	if out, kernelPlain, ok = b64DecodeAVX2(dst, src); !ok {
 		return dst, false, false
 	}
-	if len(src) < 32 {
+	if !useAVX2 || len(src) < 32 {
 		return out, plainASCII(out[start:]), true
 	}
 	return out, kernelPlain && plainASCII(out[start+len(src)/4*3:]), true
 }
 
-// b64DecodeAVX2 is b64Decode run by the AVX2 kernel over all of src but the
-// last 2 or 3 characters that do not make a group of 4, which b64DecodeEnd
-// decodes; below 32 characters, the kernel's size, it is b64DecodeGo.
-// kernelPlain reports whether the bytes the kernel decoded are plain (see
-// b64.go): all of them but the last 1 or 2. The caller must know that the
-// CPU has AVX2.
+// b64DecodeAVX2 is b64Decode. Where useAVX2 is set and src has at least 32
+// characters, the AVX2 kernel decodes all of src but the last 2 or 3
+// characters that do not make a group of 4, which b64DecodeEnd decodes, and
+// kernelPlain reports whether the bytes the kernel decoded (all but the
+// last 1 or 2) are plain. Otherwise it is b64DecodeGo, and kernelPlain is
+// false.
 func b64DecodeAVX2(dst, src []byte) (out []byte, kernelPlain, ok bool) {
-	if len(src) < 32 {
+	if !useAVX2 || len(src) < 32 {
 		out, ok = b64DecodeGo(dst, src)
 		return out, false, ok
 	}

@@ -9,15 +9,6 @@ import (
 	"testing"
 )
 
-// kernelImpls adds the AVX2 kernel called directly, for every length (none,
-// one or more blocks), when the CPU has AVX2.
-func kernelImpls() []b64Impl {
-	if !useAVX2 {
-		return nil
-	}
-	return []b64Impl{{"avx2", b64DecodePlainAVX2}}
-}
-
 // TestB64KernelSelected checks the CPUID test against what Linux reports:
 // the kernel must run wherever the CPU has AVX2, or the differential tests
 // compare the pure-Go code with itself.
