@@ -80,20 +80,18 @@ func b64DecodeGo(dst, src []byte) (out []byte, ok bool) {
 }
 
 // b64DecodeEnd decodes the last 2 or 3 characters of an encoding, src, into
-// the first 1 or 2 bytes of d. It reports whether they are in the alphabet
-// and leave the unused low bits (4 or 2) zero, as a canonical encoding does.
+// d, which must hold 2 bytes (the second is slack after 2 characters). It
+// reports whether they are in the alphabet and leave the unused low bits (4
+// or 2) zero, as a canonical encoding does.
 func b64DecodeEnd(d, src []byte) bool {
-	switch len(src) {
-	case 2:
-		x := b64Shift[0][src[0]] | b64Shift[1][src[1]]
-		d[0] = byte(x >> 16)
-		return x&(b64Invalid|0xffff) == 0
-	case 3:
-		x := b64Shift[0][src[0]] | b64Shift[1][src[1]] | b64Shift[2][src[2]]
-		d[0], d[1] = byte(x>>16), byte(x>>8)
-		return x&(b64Invalid|0xff) == 0
+	x := b64Shift[0][src[0]] | b64Shift[1][src[1]]
+	unused := uint32(0xffff)
+	if len(src) > 2 {
+		x |= b64Shift[2][src[2]]
+		unused = 0xff
 	}
-	return false
+	d[0], d[1] = byte(x>>16), byte(x>>8)
+	return x&(b64Invalid|unused) == 0
 }
 
 // b64DecodePlainGo is the pure-Go b64DecodePlain.
