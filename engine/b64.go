@@ -46,7 +46,7 @@ func b64DecodedLen(n int) int {
 
 // b64DecodeGo is the pure-Go b64Decode: the reference the AVX2 kernel is
 // tested against, the fallback on other machines and with -tags purego, and
-// the tail loop of the kernel.
+// the decoder of inputs shorter than the kernel's 32-character block.
 func b64DecodeGo(dst, src []byte) (out []byte, ok bool) {
 	n := b64DecodedLen(len(src))
 	if n < 0 {
