@@ -28,7 +28,7 @@ BUILDFLAGS = -trimpath -ldflags '-s -w -X github.com/jwtgate/jwtgate/internal/ve
 FUZZ_PKGS    = $(shell grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^./bench/\|^./caddy/' | xargs -n1 dirname | sort -u)
 FUZZ_TARGETS = $(foreach p,$(FUZZ_PKGS),$(addprefix $(p):,$(shell $(GO) test -list '^Fuzz' $(p) | grep '^Fuzz')))
 
-.PHONY: all build caddy bench-caddy run test test-short fmt-check vet test-race fuzz-ci bench-smoke bench bench-engine bench-http bench-cli fuzz clean
+.PHONY: all build caddy bench-caddy run test test-short fmt-check vet test-race test-purego fuzz-ci bench-smoke bench bench-engine bench-http bench-cli fuzz clean
 
 all: build
 
@@ -52,8 +52,9 @@ run:
 	$(GO) run ./cmd/jwtgate serve $(ARGS)
 
 ## test: everything CI checks — formatting, vet, race tests (integration included),
-## each fuzz target briefly, every benchmark once
-test: fmt-check vet test-race fuzz-ci bench-smoke
+## the pure-Go fallbacks of assembly code, each fuzz target briefly, every
+## benchmark once
+test: fmt-check vet test-race test-purego fuzz-ci bench-smoke
 
 ## test-short: the quick local loop
 test-short: fmt-check vet
@@ -74,6 +75,12 @@ test-race:
 	cd caddy && $(GO) test -race -timeout 15m ./...
 	@# Exact allocation counts, which the race detector distorts.
 	$(GO) test -count 1 -run 'Allocs' ./...
+
+## test-purego: the engine built without assembly (-tags purego), as on a
+## CPU or architecture without the AVX2 base64url kernel; vet checks it too
+test-purego:
+	$(GO) vet -tags purego ./engine/...
+	$(GO) test -tags purego -count 1 ./engine/...
 
 fuzz-ci:
 	@for pt in $(FUZZ_TARGETS); do \

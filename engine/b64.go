@@ -33,9 +33,21 @@ func b64DecodedLen(n int) int {
 // appending to dst. It rejects padding, whitespace, CR/LF and every byte
 // outside the URL-safe alphabet, an impossible length, and non-canonical
 // encodings whose unused trailing bits are not zero — so exactly one
-// encoding decodes to a given byte string. ok is false on any of these.
-// dst must have room for the result plus 2 bytes of slack: it never grows.
-func b64Decode(dst, src []byte) (out []byte, ok bool) {
+// encoding decodes to a given byte string. ok is false on any of these, and
+// then out is dst unchanged. dst must have room for the result plus 2 bytes
+// of slack: it never grows, and nothing past that room is written.
+//
+// b64Decode and b64DecodePlain are defined per build: b64_amd64.go runs an
+// AVX2 kernel where the CPU has it, b64_other.go the pure-Go code below.
+//
+// b64DecodePlain is b64Decode that also reports whether the decoded bytes
+// are plain: all printable ASCII (0x20..0x7E) with no backslash, so that a
+// JSON scanner can skip escape and UTF-8 handling. plain is false when ok is.
+
+// b64DecodeGo is the pure-Go b64Decode: the reference the AVX2 kernel is
+// tested against, the fallback on other machines and with -tags purego, and
+// the decoder of inputs shorter than the kernel's 32-character block.
+func b64DecodeGo(dst, src []byte) (out []byte, ok bool) {
 	n := b64DecodedLen(len(src))
 	if n < 0 {
 		return dst, false
@@ -61,26 +73,70 @@ func b64Decode(dst, src []byte) (out []byte, ok bool) {
 		bad |= x
 		d[j], d[j+1], d[j+2] = byte(x>>16), byte(x>>8), byte(x)
 	}
-	switch len(src) - i {
-	case 2:
-		x := b64Shift[0][src[i]] | b64Shift[1][src[i+1]]
-		bad |= x
-		if x&0xffff != 0 { // the 4 unused bits must be zero
-			return dst, false
-		}
-		d[j] = byte(x >> 16)
-	case 3:
-		x := b64Shift[0][src[i]] | b64Shift[1][src[i+1]] | b64Shift[2][src[i+2]]
-		bad |= x
-		if x&0xff != 0 { // the 2 unused bits must be zero
-			return dst, false
-		}
-		d[j], d[j+1] = byte(x>>16), byte(x>>8)
-	}
-	if bad&b64Invalid != 0 {
+	if bad&b64Invalid != 0 || i < len(src) && !b64DecodeEnd(d[j:], src[i:]) {
 		return dst, false
 	}
 	return dst[:start+n], true
+}
+
+// b64DecodeEnd decodes the last 2 or 3 characters of an encoding, src, into
+// d, which must hold 2 bytes (the second is slack after 2 characters). It
+// reports whether they are in the alphabet and leave the unused low bits (4
+// or 2) zero, as a canonical encoding does.
+func b64DecodeEnd(d, src []byte) bool {
+	x := b64Shift[0][src[0]] | b64Shift[1][src[1]]
+	unused := uint32(0xffff)
+	if len(src) > 2 {
+		x |= b64Shift[2][src[2]]
+		unused = 0xff
+	}
+	d[0], d[1] = byte(x>>16), byte(x>>8)
+	return x&(b64Invalid|unused) == 0
+}
+
+// b64DecodePlainGo is the pure-Go b64DecodePlain.
+func b64DecodePlainGo(dst, src []byte) (out []byte, plain, ok bool) {
+	start := len(dst)
+	if out, ok = b64DecodeGo(dst, src); !ok {
+		return dst, false, false
+	}
+	return out, plainASCII(out[start:]), true
+}
+
+// Byte-lane constants for the SWAR tests in plainASCII.
+const (
+	lanes1    = 0x0101010101010101 // 0x01 in every byte
+	lanesHigh = 0x8080808080808080 // the top bit of every byte
+)
+
+// plainASCII reports whether every byte of b is printable ASCII (0x20..0x7E)
+// other than '\'. It tests eight bytes at a time (see plainBad).
+func plainASCII(b []byte) bool {
+	var bad uint64
+	for len(b) >= 8 {
+		bad |= plainBad(binary.LittleEndian.Uint64(b))
+		b = b[8:]
+	}
+	if len(b) > 0 {
+		w := [8]byte{'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A'}
+		copy(w[:], b)
+		bad |= plainBad(binary.LittleEndian.Uint64(w[:]))
+	}
+	return bad&lanesHigh == 0
+}
+
+// plainBad returns x with the top bit of some byte lane set when a byte of
+// x is not plain (see plainASCII); only the top bits are meaningful. A lane
+// is flagged by its own top bit (>= 0x80); by subtracting 0x20, which
+// borrows below 0x20; by adding 1, which carries into the top bit from 0x7F;
+// and by subtracting 1 from it XOR '\', which borrows from a backslash.
+// Lanes of 0x80 and more are flagged already, so what the arithmetic does
+// to them does not matter, and a carry or borrow crosses into the next lane
+// only out of a lane that is itself flagged: a flag in any lane means that
+// some byte is not plain.
+func plainBad(x uint64) uint64 {
+	bsl := x ^ ('\\' * lanes1)
+	return x | (x - 0x20*lanes1) | (x + lanes1) | (bsl - lanes1)
 }
 
 // b64Invalid marks, in b64Shift, a byte outside the alphabet; valid entries

@@ -130,3 +130,17 @@ func (t *Token) decode(seg []byte) ([]byte, bool) {
 	t.buf = out
 	return out[start:len(out):len(out)], true
 }
+
+// decodePlain is decode that also reports whether the decoded bytes are
+// plain: printable ASCII (0x20..0x7E) without a backslash, which a JSON
+// scanner can read with no escape or UTF-8 handling. The classification
+// comes from the same pass as the decoding.
+func (t *Token) decodePlain(seg []byte) (out []byte, plain, ok bool) {
+	start := len(t.buf)
+	out, plain, ok = b64DecodePlain(t.buf, seg)
+	if !ok {
+		return nil, false, false
+	}
+	t.buf = out
+	return out[start:len(out):len(out)], plain, true
+}
