@@ -123,7 +123,7 @@ func unescapedEqual(raw []byte, s string) bool {
 
 // parseClaims scans the decoded payload into t.Claims in one pass that both
 // validates the JSON and reads the registered claims as it meets them.
-// plain says that data is plain (see isPlain): then strings are found by
+// plain says that data is plain (see plainASCII): then strings are found by
 // their closing quote alone. Structural problems (not one JSON object,
 // duplicate names) are ErrMalformed or ErrDuplicate; a registered claim of
 // the wrong JSON type is ErrClaimType, naming it. A duplicate is reported as

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// plainReference is isPlain byte by byte.
+// plainReference is plainASCII byte by byte.
 func plainReference(b []byte) bool {
 	for _, c := range b {
 		if c < 0x20 || c >= 0x7f || c == '\\' {
@@ -36,9 +36,9 @@ func plainify(data []byte) []byte {
 // error and the same claims. It returns the general path's error.
 func parseBoth(t *testing.T, data []byte) error {
 	t.Helper()
-	plain := isPlain(data)
+	plain := plainASCII(data)
 	if want := plainReference(data); plain != want {
-		t.Fatalf("isPlain(%q) = %v, want %v", data, plain, want)
+		t.Fatalf("plainASCII(%q) = %v, want %v", data, plain, want)
 	}
 	var general Token
 	general.grow(2 * len(data))
@@ -76,7 +76,7 @@ func claimsString(c *Claims) string {
 
 // FuzzClaimsPlain checks the plain fast path of the claims scan against the
 // general path on the same input (the same error and the same claims), the
-// general path's validity against the object scanner's, and isPlain against
+// general path's validity against the object scanner's, and plainASCII against
 // a byte-by-byte check; each input is tried as given and made plain.
 func FuzzClaimsPlain(f *testing.F) {
 	for _, c := range plainHostile {
@@ -152,7 +152,7 @@ var plainHostile = []struct {
 	{"invalid UTF-8", "{\"iss\":\"\xff\"}", false, errPayloadJSON, ""},
 }
 
-// TestClaimsPlainHostile runs the plain-path table: isPlain's verdict, the
+// TestClaimsPlainHostile runs the plain-path table: plainASCII's verdict, the
 // error, and (for a valid payload) the claims, the same on both paths.
 // Strings of every length from 0 to 80 put the closing quote at every
 // position of an 8-byte word and past the word-at-a-time part.
@@ -172,8 +172,8 @@ func TestClaimsPlainHostile(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			data := []byte(c.payload)
-			if got := isPlain(data); got != c.plain {
-				t.Fatalf("isPlain = %v, want %v", got, c.plain)
+			if got := plainASCII(data); got != c.plain {
+				t.Fatalf("plainASCII = %v, want %v", got, c.plain)
 			}
 			err := parseBoth(t, data)
 			if err != c.err {

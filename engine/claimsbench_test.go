@@ -47,12 +47,12 @@ func BenchmarkParseClaims(b *testing.B) {
 	}
 }
 
-// BenchmarkIsPlain measures the printable-ASCII check of the same payload.
-func BenchmarkIsPlain(b *testing.B) {
+// BenchmarkPlainASCII measures the printable-ASCII check of the same payload.
+func BenchmarkPlainASCII(b *testing.B) {
 	data := []byte(benchPayload)
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if !isPlain(data) {
+		if !plainASCII(data) {
 			b.Fatal("not plain")
 		}
 	}

@@ -170,7 +170,7 @@ func skipWS(d []byte, i int) int {
 
 // scanValue validates the value starting at d[i] (no leading whitespace) and
 // returns its kind and the index just past it. plain says that d is plain
-// (see isPlain), so that strings need only their closing quote found.
+// (see plainASCII), so that strings need only their closing quote found.
 func scanValue(d []byte, i, depth int, plain bool) (kind jsonKind, end int, esc bool, ok bool) {
 	if i >= len(d) {
 		return kindInvalid, i, false, false
@@ -243,7 +243,7 @@ func scanContainer(d []byte, i, depth int, closer byte, plain bool) (end int, ok
 	}
 }
 
-// scanStringIn is scanString, or on plain input (see isPlain) plainString.
+// scanStringIn is scanString, or on plain input (see plainASCII) plainString.
 func scanStringIn(d []byte, i int, plain bool) (end int, esc bool, ok bool) {
 	if plain {
 		end, ok = plainString(d, i)
@@ -253,7 +253,7 @@ func scanStringIn(d []byte, i int, plain bool) (end int, esc bool, ok bool) {
 }
 
 // plainString returns the index just past the closing quote of the string
-// whose opening quote is d[i], in plain input (see isPlain): there the next
+// whose opening quote is d[i], in plain input (see plainASCII): there the next
 // quote closes it, and every byte before it is valid string content.
 func plainString(d []byte, i int) (end int, ok bool) { return quoteAfter(d, i+1) }
 

@@ -24,10 +24,12 @@ func ParseUnverified(token []byte, t *Token) error {
 	if err := p.parse(t, hdr); err != nil {
 		return err
 	}
-	if t.payload, ok = t.decode(token[dot1+1 : dot2]); !ok {
+	payload, plain, ok := t.decodePlain(token[dot1+1 : dot2])
+	if !ok {
 		return errPayloadB64
 	}
-	return parseClaims(t, t.payload, isPlain(t.payload))
+	t.payload = payload
+	return parseClaims(t, payload, plain)
 }
 
 // ScanHeader parses a decoded JOSE header (JSON) into t.Header with the
@@ -47,7 +49,7 @@ func ScanClaims(payload []byte, t *Token) error {
 	t.reset(nil)
 	t.grow(2 * len(payload))
 	t.payload = payload
-	return parseClaims(t, payload, isPlain(payload))
+	return parseClaims(t, payload, plainASCII(payload))
 }
 
 // splitToken locates the two dots of a compact JWS: exactly three segments.

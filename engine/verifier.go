@@ -382,10 +382,11 @@ func (v *Verifier) verify(token []byte, t *Token, now int64, withClaims bool) er
 	if v.only != nil && !v.only.allowed[alg] {
 		return ErrAlgNotAllowed
 	}
-	var ok bool
-	if t.payload, ok = t.decode(token[dot1+1 : dot2]); !ok {
+	payload, plain, ok := t.decodePlain(token[dot1+1 : dot2])
+	if !ok {
 		return errPayloadB64
 	}
+	t.payload = payload
 	sig, ok := t.decode(token[dot2+1:])
 	if !ok {
 		return errSigB64
@@ -394,7 +395,7 @@ func (v *Verifier) verify(token []byte, t *Token, now int64, withClaims bool) er
 	var iss []byte
 	keys, requireKid := v.sigKeys, false
 	if withClaims {
-		claimErr = parseClaims(t, t.payload, isPlain(t.payload))
+		claimErr = parseClaims(t, t.payload, plain)
 		if claimErr == nil {
 			iss = t.Claims.Issuer
 		}
