@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bufio"
 	"io"
 	"net"
 	"net/http"
@@ -127,4 +128,65 @@ func TestLingerIsBounded(t *testing.T) {
 			t.Fatalf("the server read %d bytes after refusing the request and still reads", sent)
 		}
 	}
+}
+
+// TestTimeoutsHold: with the connections' deadlines applied lazily (only
+// before the read or write they bound), a client that stalls halfway
+// through its header block still gets 408 after limits.read_timeout, and a
+// keep-alive connection left idle is still closed after limits.idle_timeout.
+func TestTimeoutsHold(t *testing.T) {
+	f := newFixture(t, engine.HS256, "limits:\n  read_timeout: 300ms\n  idle_timeout: 300ms\n")
+	addr := f.serve(t)
+	tok := f.token(t)
+	dial := func(t *testing.T) net.Conn {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(20 * time.Second)) //nolint:errcheck // the test's own bound, far above the server's
+		return c
+	}
+	request := "GET /auth HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + tok + "\r\n\r\n"
+	t.Run("stalled header", func(t *testing.T) {
+		c := dial(t)
+		// A request answered first, so that the stalled one is a keep-alive
+		// request whose read deadline replaces the idle one.
+		if _, err := io.WriteString(c, request); err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("first request: %v, %v", resp, err)
+		}
+		resp.Body.Close()
+		if _, err := io.WriteString(c, "GET /auth HTTP/1.1\r\nHost: x\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		answer, err := io.ReadAll(br)
+		if err != nil || !strings.HasPrefix(string(answer), "HTTP/1.1 408 ") {
+			t.Fatalf("answer %q, %v; want 408 and the connection closed", answer, err)
+		}
+	})
+	t.Run("idle", func(t *testing.T) {
+		c := dial(t)
+		for range 3 {
+			if _, err := io.WriteString(c, request); err != nil {
+				t.Fatal(err)
+			}
+		}
+		br := bufio.NewReader(c)
+		for i := range 3 {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("request %d: %v, %v", i, resp, err)
+			}
+			resp.Body.Close()
+		}
+		rest, err := io.ReadAll(br)
+		if err != nil || len(rest) != 0 {
+			t.Fatalf("after the answers: %q, %v; want the connection closed", rest, err)
+		}
+	})
 }

@@ -25,9 +25,15 @@ const (
 // 413. A lingering close sends the answer and FIN, then reads and discards
 // what the client still sends until it closes too, for at most lingerTime
 // and lingerBytes, and only then closes.
+//
+// It also applies the deadlines fasthttp sets lazily (see lazyDeadline):
+// each just before the Read or Write it bounds, and not at all when the
+// connection's deadline is already the same or at most slack sooner.
 type lingerConn struct {
 	net.Conn
-	linger atomic.Bool
+	linger      atomic.Bool
+	slack       time.Duration
+	read, write lazyDeadline
 }
 
 // lingerOnClose asks c, if it is a lingerConn, to linger when it is closed.

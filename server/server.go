@@ -64,6 +64,9 @@ type Server struct {
 	fs      *fasthttp.Server
 	logger  *slog.Logger
 	connCap int // open connections served at once; more are refused
+	// deadlineSlack is how much sooner than asked a connection's deadline
+	// may fall (see lazyDeadline).
+	deadlineSlack time.Duration
 
 	acceptErrors   *metrics.Counter // temporary accept errors, backed off
 	reloads        *metrics.Counter // successful reloads
@@ -97,9 +100,10 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	s := &Server{
 		opts: opts, clock: clock, logger: logger, metrics: newServerMetrics(),
-		connCap:      connectionCap(cfg.Limits.Concurrency, cfg.Limits.FDHeadroom, descriptorLimit()),
-		drainStarted: make(chan struct{}),
-		stopNow:      make(chan struct{}),
+		connCap:       connectionCap(cfg.Limits.Concurrency, cfg.Limits.FDHeadroom, descriptorLimit()),
+		deadlineSlack: deadlineSlack(cfg.Limits.ReadTimeout, cfg.Limits.WriteTimeout, cfg.Limits.IdleTimeout),
+		drainStarted:  make(chan struct{}),
+		stopNow:       make(chan struct{}),
 	}
 	store, err := s.newStore(cfg)
 	if err != nil {
@@ -193,7 +197,7 @@ func (s *Server) ConnectionLimit() int { return s.connCap }
 // linger (see lingerConn) so that the refusal reaches a client still
 // sending.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.fs.Serve(newListener(ln, s.logger, s.acceptErrors))
+	return s.fs.Serve(newListener(ln, s.logger, s.acceptErrors, s.deadlineSlack))
 }
 
 // Shutdown stops accepting connections, closes the idle ones and waits for
@@ -222,7 +226,7 @@ func (s *Server) Stop() { s.stopOnce.Do(func() { close(s.stopNow) }) }
 // most limits.shutdown_timeout; it closes the key store. Stop cuts the
 // first two phases short.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
-	l := newListener(ln, s.logger, s.acceptErrors)
+	l := newListener(ln, s.logger, s.acceptErrors, s.deadlineSlack)
 	errc := make(chan error, 1)
 	go func() { errc <- s.fs.Serve(l) }()
 	select {

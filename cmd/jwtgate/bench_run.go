@@ -126,7 +126,7 @@ func (b *benchRun) run(ctx context.Context) (report *benchReport, err error) {
 			return nil, fmt.Errorf("%s: %w", tgt.name, err)
 		}
 		bases, targets = append(bases, base), append(targets, res)
-		report.Rounds = append(report.Rounds, roundFigures{Ceiling: base.RPS, Target: res.RPS})
+		report.Rounds = append(report.Rounds, roundFigures{Ceiling: base.RPS, Target: res.RPS, CeilingCPU: base.CPUPerRequest(), TargetCPU: res.CPUPerRequest()})
 	}
 	base, res := loadgen.Merge(bases...), loadgen.Merge(targets...)
 	report.Results = []*loadgen.Result{base, res}

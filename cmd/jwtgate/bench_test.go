@@ -214,6 +214,14 @@ func TestBenchHTTPAgainstURL(t *testing.T) {
 	if len(r.Rounds) != 2 || r.Settings.Rounds != 2 || !strings.Contains(stdout, "rounds, ceiling/target req/s: ") {
 		t.Errorf("rounds %+v: want two, listed in the output", r.Rounds)
 	}
+	for i, f := range r.Rounds {
+		if f.CeilingCPU <= 0 || f.TargetCPU <= 0 {
+			t.Errorf("round %d: CPU/req %v/%v, want both measured", i+1, f.CeilingCPU, f.TargetCPU)
+		}
+	}
+	if !strings.Contains(stdout, "; CPU/req ") {
+		t.Errorf("no CPU/req per round in the output:\n%s", stdout)
+	}
 	if r.Results[1].Elapsed < 400*time.Millisecond {
 		t.Errorf("merged elapsed %v: want the two rounds' time added", r.Results[1].Elapsed)
 	}
@@ -345,5 +353,28 @@ func TestCommandLine(t *testing.T) {
 	want := `jwtgate bench http --mix valid=1 --url 'http://x/a b' '' 'it'\''s'`
 	if got != want {
 		t.Fatalf("commandLine = %s, want %s", got, want)
+	}
+}
+
+// TestVerdictCPUExcess: the verdict gives jwtgate's CPU time per request over
+// the ceiling's, more or less, against the target of at most 1µs more.
+func TestVerdictCPUExcess(t *testing.T) {
+	for _, c := range []struct {
+		ceiling, jwtgate time.Duration
+		want             string
+	}{
+		{10 * time.Microsecond, 12500 * time.Nanosecond, "(12.5µs against 10.0µs: 2.50µs more) (target ≤ 1.00µs more: NOT met)"},
+		{10 * time.Microsecond, 10800 * time.Nanosecond, "(10.8µs against 10.0µs: 800ns more) (target ≤ 1.00µs more: met)"},
+		{10 * time.Microsecond, 9700 * time.Nanosecond, "(9.70µs against 10.0µs: 300ns less) (target ≤ 1.00µs more: met)"},
+	} {
+		const n = 1000
+		r := &benchReport{Results: []*loadgen.Result{
+			{Name: "ceiling", Requests: n, CPU: n * c.ceiling},
+			{Name: "jwtgate", Requests: n, CPU: n * c.jwtgate},
+		}}
+		r.CPURatio = float64(c.ceiling) / float64(c.jwtgate)
+		if got := r.verdict(); !strings.Contains(got, c.want) {
+			t.Errorf("verdict %q, want it to contain %q", got, c.want)
+		}
 	}
 }
