@@ -285,6 +285,15 @@ func smallInt(d []byte, i int) (n int64, end int, ok bool) {
 	if k0 < 8 {
 		n = int64(digitsValue(w0, k0))
 	} else {
+		// A NumericDate of today has ten digits: two more after the first
+		// word and then a non-digit, read from the second word's low bytes
+		// without its SWAR.
+		if t0, t1, t2 := byte(w1)-'0', byte(w1>>8)-'0', byte(w1>>16); t0 <= 9 && t1 <= 9 && t2-'0' > 9 {
+			if t2 == '.' || t2|0x20 == 'e' {
+				return 0, i, false
+			}
+			return int64(digitsValue(w0, 8)*100 + uint64(t0)*10 + uint64(t1)), i + 10, true
+		}
 		k1 := leadingDigits(w1)
 		if k1 == 8 { // 16 digits or more
 			return 0, i, false

@@ -498,26 +498,28 @@ func TestScanClaimsAllocs(t *testing.T) {
 // are both taken.
 func TestSmallInt(t *testing.T) {
 	for n := 1; n <= 20; n++ {
-		for _, digits := range []string{strings.Repeat("9", n), ("1234567890123456789012")[:n], "7" + strings.Repeat("0", n-1)} {
-			for _, follow := range []string{"", "}", ",", " ", ".5", "e3", "E3", "x", "}" + strings.Repeat(" ", 20), "0"} {
-				d := []byte(digits + follow)
-				got, end, ok := smallInt(d, 0)
-				wantEnd := len(digits)
-				if follow == "0" {
-					wantEnd++
-				}
-				wantOK := wantEnd <= 15 && !strings.ContainsAny(follow[:min(1, len(follow))], ".eE")
-				if ok != wantOK {
-					t.Errorf("smallInt(%q) ok = %v, want %v", d, ok, wantOK)
-					continue
-				}
-				if ok && (end != wantEnd || got != parseNumericDate(d[:end])) {
-					t.Errorf("smallInt(%q) = %d, %d; want %d, %d", d, got, end, parseNumericDate(d[:wantEnd]), wantEnd)
+		for _, digits := range []string{strings.Repeat("9", n), ("1234567890123456789012")[:n], "7" + strings.Repeat("0", n-1), "1" + strings.Repeat("0", n-1)} {
+			for _, f := range []string{"", "}", ",", " ", ".5", "e3", "E3", "x", "}" + strings.Repeat(" ", 20), "0", "00"} {
+				// padded too, so that every follower is also seen by the
+				// word-at-a-time path (ten digits: its NumericDate shortcut)
+				for _, follow := range []string{f, f + strings.Repeat(" ", 20)} {
+					d := []byte(digits + follow)
+					got, end, ok := smallInt(d, 0)
+					wantEnd := len(digits)
+					wantEnd += len(f) - len(strings.TrimLeft(f, "0"))
+					wantOK := wantEnd <= 15 && !strings.ContainsAny(follow[:min(1, len(follow))], ".eE")
+					if ok != wantOK {
+						t.Errorf("smallInt(%q) ok = %v, want %v", d, ok, wantOK)
+						continue
+					}
+					if ok && (end != wantEnd || got != parseNumericDate(d[:end])) {
+						t.Errorf("smallInt(%q) = %d, %d; want %d, %d", d, got, end, parseNumericDate(d[:wantEnd]), wantEnd)
+					}
 				}
 			}
 		}
 	}
-	for _, d := range []string{"0", "01", "-1", "", " 1", "a", ".5", "-0"} {
+	for _, d := range []string{"0", "01", "-1", "", " 1", "a", ".5", "-0", "0999999999}                ", "09999999999}               "} {
 		if _, _, ok := smallInt([]byte(d), 0); ok {
 			t.Errorf("smallInt(%q) took the fast path", d)
 		}
