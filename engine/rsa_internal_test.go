@@ -1,0 +1,68 @@
+package engine
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"math/big"
+	"testing"
+)
+
+// TestRSAPKCS1MatchesStdlib checks that the precomputed-modulus verify gives
+// crypto/rsa's verdict on a valid signature and on hostile ones: s = 0, 1,
+// n-1, n, n+1, all-FF, a PSS signature, and one bit flipped at several
+// positions.
+func TestRSAPKCS1MatchesStdlib(t *testing.T) {
+	for _, bitsN := range []int{2048, 3072} {
+		priv, err := rsa.GenerateKey(rand.Reader, bitsN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub := &priv.PublicKey
+		rk, err := newRSAKey(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		digest := sha256.Sum256([]byte("message"))
+		good, err := rsa.SignPKCS1v15(rand.Reader, priv, crypto.SHA256, digest[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		pss, err := rsa.SignPSS(rand.Reader, priv, crypto.SHA256, digest[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := pub.Size()
+		fill := func(x *big.Int) []byte { return x.FillBytes(make([]byte, k)) }
+		n := pub.N
+		ff := make([]byte, k)
+		for i := range ff {
+			ff[i] = 0xff
+		}
+		cases := map[string][]byte{
+			"valid": good,
+			"zero":  make([]byte, k),
+			"one":   fill(big.NewInt(1)),
+			"n-1":   fill(new(big.Int).Sub(n, big.NewInt(1))),
+			"n":     fill(n),
+			"n+1":   fill(new(big.Int).Add(n, big.NewInt(1))),
+			"allFF": ff,
+			"pss":   pss,
+		}
+		for _, pos := range []int{0, 7, 8, 100, 8 * (k / 2), 8*k - 9, 8*k - 1} {
+			c := append([]byte(nil), good...)
+			c[pos/8] ^= 1 << (pos % 8)
+			cases["flip"+big.NewInt(int64(pos)).String()] = c
+		}
+		for name, sig := range cases {
+			want := rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig) == nil
+			if got := rk.verifyPKCS1v15(crypto.SHA256, digest[:], sig); got != want {
+				t.Errorf("%d bits, %s: verify %v, crypto/rsa %v", bitsN, name, got, want)
+			}
+		}
+		if !rk.verifyPKCS1v15(crypto.SHA256, digest[:], good) {
+			t.Errorf("%d bits: valid signature rejected", bitsN)
+		}
+	}
+}
