@@ -143,3 +143,64 @@ func FuzzRSAVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestRSAPKCS1HostileEncodings signs malformed EMSA-PKCS1-v1_5 encodings
+// with the private key (raw RSA) and checks that both the precomputed verify
+// and crypto/rsa reject each, while the well-formed one passes both.
+func TestRSAPKCS1HostileEncodings(t *testing.T) {
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := &priv.PublicKey
+	rk, err := newRSAKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := pub.Size()
+	digest := sha256.Sum256([]byte("message"))
+	encode := func(prefix []byte, sep byte, nFF int) []byte {
+		t := append(append([]byte(nil), prefix...), digest[:]...)
+		em := make([]byte, k)
+		em[1] = 1
+		ps := k - len(t) - 3
+		for i := 0; i < ps; i++ {
+			em[2+i] = 0xff
+		}
+		if nFF < ps { // shorten the padding: zeros in its place
+			for i := nFF; i < ps; i++ {
+				em[2+i] = 0
+			}
+		}
+		em[2+ps] = sep
+		copy(em[3+ps:], t)
+		return em
+	}
+	sign := func(em []byte) []byte {
+		s := new(big.Int).Exp(new(big.Int).SetBytes(em), priv.D, pub.N)
+		return s.FillBytes(make([]byte, k))
+	}
+	sha384Prefix := pkcs1Prefix[crypto.SHA384]
+	badPrefix := append([]byte(nil), pkcs1Prefix[crypto.SHA256]...)
+	badPrefix[14] ^= 1
+	cases := []struct {
+		name string
+		em   []byte
+		ok   bool
+	}{
+		{"well-formed", encode(pkcs1Prefix[crypto.SHA256], 0, k), true},
+		{"SHA-384 DigestInfo", encode(sha384Prefix[:len(sha384Prefix)-1], 0, k), false},
+		{"wrong DigestInfo OID", encode(badPrefix, 0, k), false},
+		{"no DigestInfo", encode(nil, 0, k), false},
+		{"separator 01", encode(pkcs1Prefix[crypto.SHA256], 1, k), false},
+		{"7 bytes of FF", encode(pkcs1Prefix[crypto.SHA256], 0, 7), false},
+	}
+	for _, c := range cases {
+		sig := sign(c.em)
+		std := rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig) == nil
+		got := rk.verifyPKCS1v15(crypto.SHA256, digest[:], sig)
+		if got != std || got != c.ok {
+			t.Errorf("%s: verify %v, crypto/rsa %v, want %v", c.name, got, std, c.ok)
+		}
+	}
+}
