@@ -3,6 +3,7 @@ module github.com/jwtgate/jwtgate
 go 1.26.0
 
 require (
+	filippo.io/bigmod v0.1.0
 	filippo.io/edwards25519 v1.2.0
 	github.com/VictoriaMetrics/metrics v1.44.0
 	github.com/cespare/xxhash/v2 v2.3.0

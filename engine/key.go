@@ -25,6 +25,7 @@ type Key struct {
 	alg     Alg
 	kid     string
 	rsa     *rsa.PublicKey
+	rsaKey  *rsaKey // rsa with its modulus precomputed
 	ec      *ecdsa.PublicKey
 	ecOrder []byte // curve order n, big-endian, one coordinate long
 	ed      ed25519.PublicKey
@@ -75,7 +76,12 @@ func NewKey(alg Alg, kid string, public any) (*Key, error) {
 		if hasROCAFingerprint(pub.N) {
 			return nil, keyErr("the RSA modulus has the ROCA fingerprint (CVE-2017-15361): its factors can be recovered")
 		}
+		rk, err := newRSAKey(pub)
+		if err != nil {
+			return nil, err
+		}
 		k.rsa = pub
+		k.rsaKey = rk
 	case FamilyEC:
 		pub, ok := public.(*ecdsa.PublicKey)
 		if !ok {
@@ -242,7 +248,9 @@ func (k *Key) verify(input, sig, scratch []byte) error {
 		if algs[k.alg].pss {
 			err = rsa.VerifyPSS(k.rsa, k.alg.Hash(), digest, sig, pssOptions[k.alg-PS256])
 		} else {
-			err = rsa.VerifyPKCS1v15(k.rsa, k.alg.Hash(), digest, sig)
+			if !k.rsaKey.verifyPKCS1v15(k.alg.Hash(), digest, sig) {
+				err = ErrBadSignature
+			}
 		}
 		if err != nil {
 			return ErrBadSignature

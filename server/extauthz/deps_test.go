@@ -19,6 +19,10 @@ var coreDeps = []string{
 	// (engine/ed25519.go), on the Go crypto maintainers' exported package.
 	"filippo.io/edwards25519",
 	"filippo.io/edwards25519/field",
+	// RSA keys keep their modulus precomputed (engine/rsa.go); bigmod reads
+	// the CPU's features through x/sys/cpu.
+	"filippo.io/bigmod",
+	"golang.org/x/sys/cpu",
 }
 
 // TestCoreDependencies: engine and keystore import nothing beyond
