@@ -18,9 +18,10 @@ var sha256IV = [8]uint32{
 	0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 }
 
-// newHMACPads precomputes the pads of secret with block, the compression
-// function. A secret longer than the 64-byte block is hashed first.
-func newHMACPads(secret []byte, block func(h *[8]uint32, p []byte)) *hmacPads {
+// newHMACPads precomputes the pads of secret, compressing with the SHA-NI
+// kernel if kernel is set, else with sha256BlockGo.
+// A secret longer than the 64-byte block is hashed first.
+func newHMACPads(secret []byte, kernel bool) *hmacPads {
 	var key [64]byte
 	if len(secret) > 64 {
 		sum := sha256.Sum256(secret)
@@ -33,20 +34,21 @@ func newHMACPads(secret []byte, block func(h *[8]uint32, p []byte)) *hmacPads {
 	for i, b := range key {
 		pad[i] = b ^ 0x36
 	}
-	block(&p.inner, pad[:])
+	compress(&p.inner, pad[:], kernel)
 	for i, b := range key {
 		pad[i] = b ^ 0x5c
 	}
-	block(&p.outer, pad[:])
+	compress(&p.outer, pad[:], kernel)
 	return p
 }
 
-// sum writes HMAC-SHA256(key, msg) into mac, compressing with block.
-func (p *hmacPads) sum(mac *[32]byte, msg []byte, block func(h *[8]uint32, p []byte)) {
+// sum writes HMAC-SHA256(key, msg) into mac, compressing as kernel says
+// (see compress).
+func (p *hmacPads) sum(mac *[32]byte, msg []byte, kernel bool) {
 	h := p.inner
 	full := len(msg) &^ 63
 	if full > 0 {
-		block(&h, msg[:full])
+		compress(&h, msg[:full], kernel)
 	}
 	var tail [128]byte
 	n := copy(tail[:], msg[full:])
@@ -56,7 +58,7 @@ func (p *hmacPads) sum(mac *[32]byte, msg []byte, block func(h *[8]uint32, p []b
 		end = 128
 	}
 	binary.BigEndian.PutUint64(tail[end-8:end], uint64(64+len(msg))*8)
-	block(&h, tail[:end])
+	compress(&h, tail[:end], kernel)
 
 	var outer [64]byte
 	for i, v := range h {
@@ -65,17 +67,28 @@ func (p *hmacPads) sum(mac *[32]byte, msg []byte, block func(h *[8]uint32, p []b
 	outer[32] = 0x80
 	binary.BigEndian.PutUint64(outer[56:], (64+32)*8)
 	h = p.outer
-	block(&h, outer[:])
+	compress(&h, outer[:], kernel)
 	for i, v := range h {
 		binary.BigEndian.PutUint32(mac[4*i:], v)
 	}
 }
 
 // verify reports whether sig is HMAC-SHA256(key, msg), in constant time.
-func (p *hmacPads) verify(msg, sig []byte, block func(h *[8]uint32, p []byte)) bool {
+func (p *hmacPads) verify(msg, sig []byte, kernel bool) bool {
 	var mac [32]byte
-	p.sum(&mac, msg, block)
+	p.sum(&mac, msg, kernel)
 	return subtle.ConstantTimeCompare(mac[:], sig) == 1
+}
+
+// compress compresses the whole blocks of p into h with the SHA-NI kernel
+// if kernel is set, else with sha256BlockGo. Direct calls, not a function
+// value, keep the callers' stack buffers on the stack.
+func compress(h *[8]uint32, p []byte, kernel bool) {
+	if kernel {
+		sha256BlockSHANI(h, p)
+	} else {
+		sha256BlockGo(h, p)
+	}
 }
 
 // sha256K are the SHA-256 round constants (FIPS 180-4 §4.2.2).
