@@ -32,6 +32,7 @@ type Key struct {
 	edKey   *edKey // ed decoded, with its multiplication table
 	secret  []byte
 	macs    sync.Pool // *macState, for HS*
+	pads    *hmacPads // HS256 with the SHA-NI kernel; nil otherwise
 	retired atomic.Bool
 }
 
@@ -118,6 +119,9 @@ func NewKey(alg Alg, kid string, public any) (*Key, error) {
 		k.secret = append([]byte(nil), secret...)
 		newHash := hashFunc(alg.Hash())
 		k.macs.New = func() any { return &macState{mac: hmac.New(newHash, k.secret)} }
+		if alg == HS256 && useSHANI {
+			k.pads = newHMACPads(k.secret, true)
+		}
 	default:
 		return nil, keyErr("unsupported algorithm %v", alg)
 	}
@@ -280,6 +284,12 @@ func (k *Key) verify(input, sig, scratch []byte) error {
 func (k *Key) verifyHMAC(input, sig []byte) error {
 	if len(sig) != algs[k.alg].sigLen {
 		return errSigLength
+	}
+	if k.pads != nil {
+		if !k.pads.verify(input, sig, true) {
+			return ErrBadSignature
+		}
+		return nil
 	}
 	st := k.macs.Get().(*macState)
 	st.mac.Reset()
