@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+
+	"github.com/jwtgate/jwtgate/internal/cputime"
 )
 
 // BenchmarkDecide measures a request that takes the last route of a table
@@ -37,7 +39,7 @@ func benchDecide(b *testing.B, n int, cached bool) {
 	b.ReportAllocs()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	start := threadCPU()
+	start := cputime.Thread()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if d := pol.Decide(r, f.v, &st); !d.Allowed {
@@ -45,7 +47,7 @@ func benchDecide(b *testing.B, n int, cached bool) {
 		}
 	}
 	if start >= 0 {
-		b.ReportMetric(float64(threadCPU()-start)/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64(cputime.Thread()-start)/float64(b.N), "cpu-ns/op")
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/jwtgate/jwtgate/internal/cputime"
 )
 
 const b64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -529,9 +531,9 @@ func BenchmarkB64Decode(b *testing.B) {
 // cpu-ns/op (where the system tells it) and unlocks the thread.
 func reportThreadCPU(b *testing.B) func() {
 	runtime.LockOSThread()
-	start := threadCPU()
+	start := cputime.Thread()
 	return func() {
-		if end := threadCPU(); start >= 0 && end >= 0 && b.N > 0 {
+		if end := cputime.Thread(); start >= 0 && end >= 0 && b.N > 0 {
 			b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
 		}
 		runtime.UnlockOSThread()

@@ -109,15 +109,19 @@ type wycheproofFile struct {
 		PublicKey struct {
 			PK string `json:"pk"`
 		} `json:"publicKey"`
-		Tests []struct {
-			TCID    int      `json:"tcId"`
-			Comment string   `json:"comment"`
-			Flags   []string `json:"flags"`
-			Msg     string   `json:"msg"`
-			Sig     string   `json:"sig"`
-			Result  string   `json:"result"`
-		} `json:"tests"`
+		Tests []wycheproofCase `json:"tests"`
 	} `json:"testGroups"`
+}
+
+// wycheproofCase is one signature test of a Wycheproof vector file: msg and
+// sig in hex, result "valid", "invalid" or "acceptable".
+type wycheproofCase struct {
+	TCID    int      `json:"tcId"`
+	Comment string   `json:"comment"`
+	Flags   []string `json:"flags"`
+	Msg     string   `json:"msg"`
+	Sig     string   `json:"sig"`
+	Result  string   `json:"result"`
 }
 
 // TestEd25519Wycheproof runs testdata/wycheproof/ed25519_test.json (see the

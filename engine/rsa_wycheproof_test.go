@@ -14,17 +14,10 @@ import (
 type rsaWycheproofFile struct {
 	NumberOfTests int `json:"numberOfTests"`
 	TestGroups    []struct {
-		KeySize      int    `json:"keySize"`
-		SHA          string `json:"sha"`
-		PublicKeyDer string `json:"publicKeyDer"`
-		Tests        []struct {
-			TCID    int      `json:"tcId"`
-			Comment string   `json:"comment"`
-			Flags   []string `json:"flags"`
-			Msg     string   `json:"msg"`
-			Sig     string   `json:"sig"`
-			Result  string   `json:"result"`
-		} `json:"tests"`
+		KeySize      int              `json:"keySize"`
+		SHA          string           `json:"sha"`
+		PublicKeyDer string           `json:"publicKeyDer"`
+		Tests        []wycheproofCase `json:"tests"`
 	} `json:"testGroups"`
 }
 

@@ -11,6 +11,8 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 
 	"github.com/jwtgate/jwtgate/engine"
+
+	"github.com/jwtgate/jwtgate/internal/cputime"
 )
 
 // BenchmarkAuth measures the /auth handler in process, per algorithm, with
@@ -53,10 +55,10 @@ func BenchmarkAuthParallel(b *testing.B) {
 			f := newFixture(b, alg, "")
 			tok := f.token(b)
 			b.ReportAllocs()
-			start := processCPU()
+			start := cputime.Process()
 			defer func() {
 				if start >= 0 {
-					b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
+					b.ReportMetric(float64(cputime.Process()-start)/float64(b.N), "cpu-ns/op")
 				}
 			}()
 			b.RunParallel(func(pb *testing.PB) {
@@ -121,13 +123,13 @@ func BenchmarkAuthRoutes(b *testing.B) {
 			b.ReportAllocs()
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			start := threadCPU()
+			start := cputime.Thread()
 			for b.Loop() {
 				ctx.Response.Reset()
 				f.h(ctx)
 			}
 			if start >= 0 {
-				b.ReportMetric(float64(threadCPU()-start)/float64(b.N), "cpu-ns/op")
+				b.ReportMetric(float64(cputime.Thread()-start)/float64(b.N), "cpu-ns/op")
 			}
 			if ctx.Response.StatusCode() != 200 {
 				b.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
