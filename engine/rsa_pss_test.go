@@ -216,88 +216,126 @@ func TestRSAPSSMatchesStdlib(t *testing.T) {
 	}
 }
 
-// pssEncode builds an EMSA-PSS encoding of digest with hash h and the given
-// salt for a modulus of modBits bits, as a k-byte big-endian integer, with
-// the hook edit applied to DB (after masking is removed: the hook sees the
-// plain DB) and the trailer byte given.
-func pssEncode(t *testing.T, h crypto.Hash, digest, salt []byte, modBits, k int, edit func(db []byte), trailer byte, topBits byte) []byte {
-	t.Helper()
+// pssEncoding describes an EMSA-PSS encoding to build, well-formed unless a
+// field says otherwise.
+type pssEncoding struct {
+	salt    []byte
+	edit    func(db []byte) // applied to the plain DB before masking
+	trailer byte            // the last byte; 0xbc when well-formed
+	topBits byte            // ORed into the first byte of maskedDB
+	lead    byte            // the byte above emLen when emLen < k
+}
+
+// pssEncode builds e's EMSA-PSS encoding of digest with hash h for a modulus
+// of modBits bits, as a k-byte big-endian integer.
+func pssEncode(h crypto.Hash, digest []byte, modBits, k int, e pssEncoding) []byte {
 	hLen := h.Size()
 	emBits := modBits - 1
 	emLen := (emBits + 7) / 8
-	mp := make([]byte, 8, 8+hLen+len(salt))
-	mp = append(append(mp, digest...), salt...)
+	mp := make([]byte, 8, 8+hLen+len(e.salt))
+	mp = append(append(mp, digest...), e.salt...)
 	hh := h.New()
 	hh.Write(mp)
 	hv := hh.Sum(nil)
 	db := make([]byte, emLen-hLen-1)
-	db[len(db)-len(salt)-1] = 0x01
-	copy(db[len(db)-len(salt):], salt)
-	if edit != nil {
-		edit(db)
+	db[len(db)-len(e.salt)-1] = 0x01
+	copy(db[len(db)-len(e.salt):], e.salt)
+	if e.edit != nil {
+		e.edit(db)
 	}
 	mgf1XOR(db, h, hv)
 	db[0] &= 0xff >> (8*emLen - emBits)
-	db[0] |= topBits
+	db[0] |= e.topBits
 	em := make([]byte, k)
 	off := k - emLen
+	if off > 0 {
+		em[0] = e.lead
+	}
 	copy(em[off:], db)
 	copy(em[off+len(db):], hv)
-	em[k-1] = trailer
+	em[k-1] = e.trailer
 	return em
 }
 
 // TestRSAPSSHostileEncodings signs malformed EMSA-PSS encodings with the
 // private key (raw RSA) and checks that both verifyPSS and crypto/rsa reject
 // each, while the well-formed one passes both: wrong trailer, the bits above
-// emBits set, nonzero padding, a missing 0x01 separator, and a salt one byte
-// too short.
+// emBits set, a nonzero byte above emLen (moduli of 8m+1 bits), nonzero
+// padding, a missing 0x01 separator, and salts one byte short or long.
 func TestRSAPSSHostileEncodings(t *testing.T) {
-	priv, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := &priv.PublicKey
-	rk, err := newRSAKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, modBits := pub.Size(), pub.N.BitLen()
-	h := crypto.SHA256
-	digest := sha256.Sum256([]byte("message"))
-	salt := make([]byte, h.Size())
-	for i := range salt {
-		salt[i] = byte(i + 1)
-	}
-	sign := func(em []byte) []byte {
-		m := new(big.Int).SetBytes(em)
-		if m.Cmp(pub.N) >= 0 {
-			t.Fatal("encoding is not below the modulus")
+	for _, modBits := range []int{2048, 2049} {
+		priv, err := rsa.GenerateKey(rand.Reader, modBits)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return new(big.Int).Exp(m, priv.D, pub.N).FillBytes(make([]byte, k))
-	}
-	psLen := (modBits-1+7)/8 - 2*h.Size() - 2
-	cases := []struct {
-		name string
-		em   []byte
-		ok   bool
-	}{
-		{"well-formed", pssEncode(t, h, digest[:], salt, modBits, k, nil, 0xbc, 0), true},
-		{"trailer bd", pssEncode(t, h, digest[:], salt, modBits, k, nil, 0xbd, 0), false},
-		{"trailer 00", pssEncode(t, h, digest[:], salt, modBits, k, nil, 0x00, 0), false},
-		{"top bit set", pssEncode(t, h, digest[:], salt, modBits, k, nil, 0xbc, 0x80>>uint((8-((modBits-1)%8))%8)), false},
-		{"PS not zero (first)", pssEncode(t, h, digest[:], salt, modBits, k, func(db []byte) { db[0] = 1 }, 0xbc, 0), false},
-		{"PS not zero (last)", pssEncode(t, h, digest[:], salt, modBits, k, func(db []byte) { db[psLen-1] = 0x80 }, 0xbc, 0), false},
-		{"missing 01", pssEncode(t, h, digest[:], salt, modBits, k, func(db []byte) { db[psLen] = 0 }, 0xbc, 0), false},
-		{"separator 02", pssEncode(t, h, digest[:], salt, modBits, k, func(db []byte) { db[psLen] = 2 }, 0xbc, 0), false},
-		{"salt hLen-1", pssEncode(t, h, digest[:], salt[1:], modBits, k, nil, 0xbc, 0), false},
-	}
-	for _, c := range cases {
-		sig := sign(c.em)
-		std := rsa.VerifyPSS(pub, h, digest[:], sig, pssOptions) == nil
-		got := rk.verifyPSS(h, digest[:], sig)
-		if got != std || got != c.ok {
-			t.Errorf("%s: verify %v, crypto/rsa %v, want %v", c.name, got, std, c.ok)
+		pub := &priv.PublicKey
+		rk, err := newRSAKey(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := pub.Size()
+		h := crypto.SHA256
+		digest := sha256.Sum256([]byte("message"))
+		emLen := (modBits - 1 + 7) / 8
+		psLen := emLen - 2*h.Size() - 2
+		salt := func(n int) []byte {
+			s := make([]byte, n)
+			for i := range s {
+				s[i] = byte(i + 1)
+			}
+			return s
+		}
+		cases := []struct {
+			name string
+			e    pssEncoding
+			ok   bool
+		}{
+			{"well-formed", pssEncoding{trailer: 0xbc}, true},
+			{"trailer bd", pssEncoding{trailer: 0xbd}, false},
+			{"trailer 00", pssEncoding{trailer: 0x00}, false},
+			{"PS not zero (first)", pssEncoding{trailer: 0xbc, edit: func(db []byte) { db[0] = 1 }}, false},
+			{"PS not zero (last)", pssEncoding{trailer: 0xbc, edit: func(db []byte) { db[psLen-1] = 0x80 }}, false},
+			{"missing 01", pssEncoding{trailer: 0xbc, edit: func(db []byte) { db[psLen] = 0 }}, false},
+			{"separator 02", pssEncoding{trailer: 0xbc, edit: func(db []byte) { db[psLen] = 2 }}, false},
+			{"salt hLen-1", pssEncoding{trailer: 0xbc, salt: salt(h.Size() - 1)}, false},
+			{"salt hLen+1", pssEncoding{trailer: 0xbc, salt: salt(h.Size() + 1)}, false},
+		}
+		if emLen == k {
+			cases = append(cases, struct {
+				name string
+				e    pssEncoding
+				ok   bool
+			}{"top bit set", pssEncoding{trailer: 0xbc, topBits: 0x80}, false})
+		} else {
+			cases = append(cases, struct {
+				name string
+				e    pssEncoding
+				ok   bool
+			}{"leading byte 01", pssEncoding{trailer: 0xbc, lead: 1}, false})
+		}
+		for _, c := range cases {
+			if c.e.salt == nil {
+				c.e.salt = salt(h.Size())
+			}
+			// The encoding must lie below n to be signed: vary the salt's
+			// first byte (which changes the mask) until it does.
+			var em []byte
+			for try := 0; ; try++ {
+				if try == 256 {
+					t.Fatalf("%d bits, %s: no encoding below the modulus", modBits, c.name)
+				}
+				c.e.salt[0] = byte(try)
+				em = pssEncode(h, digest[:], modBits, k, c.e)
+				if new(big.Int).SetBytes(em).Cmp(pub.N) < 0 {
+					break
+				}
+			}
+			sig := new(big.Int).Exp(new(big.Int).SetBytes(em), priv.D, pub.N).FillBytes(make([]byte, k))
+			std := rsa.VerifyPSS(pub, h, digest[:], sig, pssOptions) == nil
+			got := rk.verifyPSS(h, digest[:], sig)
+			if got != std || got != c.ok {
+				t.Errorf("%d bits, %s: verify %v, crypto/rsa %v, want %v", modBits, c.name, got, std, c.ok)
+			}
 		}
 	}
 }
