@@ -39,3 +39,9 @@ func PolicyFor(v *Verifier, iss []byte) int {
 	}
 	return -1
 }
+
+// VerifyRSAPSS runs k's precomputed-modulus RSASSA-PSS check directly,
+// without Key.Verify's hashing and scratch buffer. k must be an RSA key.
+func VerifyRSAPSS(k *Key, digest, sig []byte) bool {
+	return k.rsaKey.verifyPSS(k.alg.Hash(), digest, sig)
+}

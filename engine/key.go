@@ -248,15 +248,13 @@ func (k *Key) verify(input, sig, scratch []byte) error {
 		if len(sig) != k.rsa.Size() {
 			return errSigLength
 		}
-		var err error
+		var ok bool
 		if algs[k.alg].pss {
-			err = rsa.VerifyPSS(k.rsa, k.alg.Hash(), digest, sig, pssOptions[k.alg-PS256])
+			ok = k.rsaKey.verifyPSS(k.alg.Hash(), digest, sig)
 		} else {
-			if !k.rsaKey.verifyPKCS1v15(k.alg.Hash(), digest, sig) {
-				err = ErrBadSignature
-			}
+			ok = k.rsaKey.verifyPKCS1v15(k.alg.Hash(), digest, sig)
 		}
-		if err != nil {
+		if !ok {
 			return ErrBadSignature
 		}
 		return nil
@@ -300,14 +298,6 @@ func (k *Key) verifyHMAC(input, sig []byte) error {
 		return ErrBadSignature
 	}
 	return nil
-}
-
-// pssOptions are the RFC 7518 §3.5 parameters: salt length equals the hash
-// length, MGF1 with the same hash. Shared and read-only.
-var pssOptions = [3]*rsa.PSSOptions{
-	{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA256},
-	{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA384},
-	{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA512},
 }
 
 // digestInto appends the digest of input under h to dst.
