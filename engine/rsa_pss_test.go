@@ -21,20 +21,13 @@ var pssOptions = &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}
 type rsaPSSWycheproofFile struct {
 	NumberOfTests int `json:"numberOfTests"`
 	TestGroups    []struct {
-		KeySize      int    `json:"keySize"`
-		SHA          string `json:"sha"`
-		MGF          string `json:"mgf"`
-		MGFSHA       string `json:"mgfSha"`
-		SLen         int    `json:"sLen"`
-		PublicKeyDer string `json:"publicKeyDer"`
-		Tests        []struct {
-			TCID    int      `json:"tcId"`
-			Comment string   `json:"comment"`
-			Flags   []string `json:"flags"`
-			Msg     string   `json:"msg"`
-			Sig     string   `json:"sig"`
-			Result  string   `json:"result"`
-		} `json:"tests"`
+		KeySize      int              `json:"keySize"`
+		SHA          string           `json:"sha"`
+		MGF          string           `json:"mgf"`
+		MGFSHA       string           `json:"mgfSha"`
+		SLen         int              `json:"sLen"`
+		PublicKeyDer string           `json:"publicKeyDer"`
+		Tests        []wycheproofCase `json:"tests"`
 	} `json:"testGroups"`
 }
 
