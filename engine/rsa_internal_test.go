@@ -15,15 +15,8 @@ import (
 // positions.
 func TestRSAPKCS1MatchesStdlib(t *testing.T) {
 	for _, bitsN := range []int{2048, 3072} {
-		priv, err := rsa.GenerateKey(rand.Reader, bitsN)
-		if err != nil {
-			t.Fatal(err)
-		}
+		priv, rk := newTestRSAKey(t, bitsN)
 		pub := &priv.PublicKey
-		rk, err := newRSAKey(pub)
-		if err != nil {
-			t.Fatal(err)
-		}
 		digest := sha256.Sum256([]byte("message"))
 		good, err := rsa.SignPKCS1v15(rand.Reader, priv, crypto.SHA256, digest[:])
 		if err != nil {
@@ -33,28 +26,8 @@ func TestRSAPKCS1MatchesStdlib(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		k := pub.Size()
-		fill := func(x *big.Int) []byte { return x.FillBytes(make([]byte, k)) }
-		n := pub.N
-		ff := make([]byte, k)
-		for i := range ff {
-			ff[i] = 0xff
-		}
-		cases := map[string][]byte{
-			"valid": good,
-			"zero":  make([]byte, k),
-			"one":   fill(big.NewInt(1)),
-			"n-1":   fill(new(big.Int).Sub(n, big.NewInt(1))),
-			"n":     fill(n),
-			"n+1":   fill(new(big.Int).Add(n, big.NewInt(1))),
-			"allFF": ff,
-			"pss":   pss,
-		}
-		for _, pos := range []int{0, 7, 8, 100, 8 * (k / 2), 8*k - 9, 8*k - 1} {
-			c := append([]byte(nil), good...)
-			c[pos/8] ^= 1 << (pos % 8)
-			cases["flip"+big.NewInt(int64(pos)).String()] = c
-		}
+		cases := hostileRSASignatures(pub, good)
+		cases["valid"], cases["pss"] = good, pss
 		for name, sig := range cases {
 			want := rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig) == nil
 			if got := rk.verifyPKCS1v15(crypto.SHA256, digest[:], sig); got != want {
@@ -72,15 +45,8 @@ func TestRSAPKCS1MatchesStdlib(t *testing.T) {
 // bits, on the same key and signature.
 func BenchmarkRSAVerify(b *testing.B) {
 	for _, bitsN := range []int{2048, 3072, 4096} {
-		priv, err := rsa.GenerateKey(rand.Reader, bitsN)
-		if err != nil {
-			b.Fatal(err)
-		}
+		priv, rk := newTestRSAKey(b, bitsN)
 		pub := &priv.PublicKey
-		rk, err := newRSAKey(pub)
-		if err != nil {
-			b.Fatal(err)
-		}
 		digest := sha256.Sum256([]byte("message"))
 		sig, err := rsa.SignPKCS1v15(rand.Reader, priv, crypto.SHA256, digest[:])
 		if err != nil {
@@ -228,4 +194,45 @@ func TestRSAPKCS1HostileEncodings(t *testing.T) {
 			t.Errorf("%s: verify %v, crypto/rsa %v, want %v", c.name, got, std, c.ok)
 		}
 	}
+}
+
+// newTestRSAKey generates a bits-bit key and its precomputed form.
+func newTestRSAKey(tb testing.TB, bits int) (*rsa.PrivateKey, *rsaKey) {
+	tb.Helper()
+	priv, err := rsa.GenerateKey(rand.Reader, bits)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rk, err := newRSAKey(&priv.PublicKey)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return priv, rk
+}
+
+// hostileRSASignatures returns, by name, signatures no RSA check under pub
+// may accept: the edge values 0, 1, n-1, n and n+1 and all-FF, each as long
+// as the modulus, and good with one bit flipped at several positions.
+func hostileRSASignatures(pub *rsa.PublicKey, good []byte) map[string][]byte {
+	k := pub.Size()
+	fill := func(x *big.Int) []byte { return x.FillBytes(make([]byte, k)) }
+	ff := make([]byte, k)
+	for i := range ff {
+		ff[i] = 0xff
+	}
+	one := big.NewInt(1)
+	cases := map[string][]byte{
+		"zero":  make([]byte, k),
+		"one":   fill(one),
+		"n-1":   fill(new(big.Int).Sub(pub.N, one)),
+		"n":     fill(pub.N),
+		"n+1":   fill(new(big.Int).Add(pub.N, one)),
+		"allFF": ff,
+	}
+	for _, pos := range []int{0, 7, 8, 100, 8 * (k / 2), 8*k - 9, 8*k - 1} {
+		c := append([]byte(nil), good...)
+		c[pos/8] ^= 1 << (pos % 8)
+		cases["flip"+big.NewInt(int64(pos)).String()] = c
+	}
+	return cases
 }
