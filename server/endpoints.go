@@ -23,13 +23,11 @@ var errVerifyBody = newDenial(401, codeInvalidToken, "malformed",
 // path names, as /auth would for the verified token: the answer adds
 // "allowed" and "route", and a request the route refuses is 403 with the
 // refusal's error, reason, description (and scope or condition).
-func (h *handler) verify(ctx *fasthttp.RequestCtx) {
+func (h *handler) verify(ctx *fasthttp.RequestCtx, x *exchange) {
 	if !ctx.IsPost() {
 		methodNotAllowed(ctx, "POST", `{"error":"method_not_allowed","description":"use POST with the token as the body"}`+"\n")
 		return
 	}
-	x := exchangePool.Get().(*exchange)
-	defer exchangePool.Put(x)
 	ctx.Response.Header.SetCanonical(hdrCacheControl, noStore)
 	x.st.Issuer, x.verified = "", nil
 	x.headers.reset(h.headers, &ctx.Request.Header)
@@ -45,7 +43,7 @@ func (h *handler) verify(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
-	if _, err := h.timed.Verify(tok, &x.st); err != nil {
+	if _, err := x.timedVerifier(h).Verify(tok, &x.st); err != nil {
 		dv := authz.DenialOf(err, "")
 		dv = dv.WithStatus(401) // a token is valid or not: 200 or 401
 		h.deny(ctx, x, endpointVerify, -1, &dv)
@@ -80,7 +78,7 @@ func (h *handler) verify(ctx *fasthttp.RequestCtx) {
 	x.buf = b
 	ctx.SetContentType(contentJSON)
 	ctx.SetBody(b)
-	h.metrics.verifyOK.Inc()
+	h.metrics.verifyOK.IncAt(x.shard)
 	if h.logRequests {
 		h.logRequest(ctx, x, endpointVerify, fasthttp.StatusOK, "ok")
 	}

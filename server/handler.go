@@ -87,6 +87,7 @@ func newHandler(cfg *config.Config, deps handlerDeps) (*handler, error) {
 type timedVerifier struct {
 	issuers *authz.Issuers
 	latency *latencyHistogram
+	shard   int // the histogram's shard (see newShard)
 }
 
 var _ authz.Verifier = (*timedVerifier)(nil)
@@ -95,7 +96,7 @@ var _ authz.Verifier = (*timedVerifier)(nil)
 func (v *timedVerifier) Verify(token []byte, st *authz.State) (string, error) {
 	start := monotonic()
 	scope, err := v.issuers.Verify(token, st)
-	v.latency.observe(monotonic() - start)
+	v.latency.observe(monotonic()-start, v.shard)
 	return scope, err
 }
 
@@ -115,9 +116,13 @@ func (v *timedVerifier) Keeps(t *engine.Token) bool { return v.issuers.Keeps(t) 
 func (v *timedVerifier) Attach(t *engine.Token, block []byte) { v.issuers.Attach(t, block) }
 
 // exchange is the per-request scratch memory, pooled so that a request
-// allocates nothing once the pool is warm.
+// allocates nothing once the pool is warm. It owns a shard of the striped
+// counters (see newShard): the pool gives each processor back its own
+// exchange, so requests on different cores count on different lines.
 type exchange struct {
-	st      authz.State // the decision's memory; st.Token is the verified token
+	shard   int
+	timed   timedVerifier // the handler's, counting on shard
+	st      authz.State   // the decision's memory; st.Token is the verified token
 	req     authz.Request
 	headers fastHeaders
 	buf     []byte
@@ -127,7 +132,14 @@ type exchange struct {
 	verified *engine.Token
 }
 
-var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
+var exchangePool = sync.Pool{New: func() any { return &exchange{shard: newShard()} }}
+
+// timedVerifier returns h's timed verifier counting on x's shard.
+func (x *exchange) timedVerifier(h *handler) *timedVerifier {
+	x.timed = h.timed
+	x.timed.shard = x.shard
+	return &x.timed
+}
 
 // Response header names and values.
 var (
@@ -141,34 +153,37 @@ var (
 // whose framing is ambiguous is refused before anything else (see
 // framingOK), then the raw request target picks the endpoint (see
 // targetOf); fasthttp's decoded and normalized ctx.Path() is never used.
-func (h *handler) serve(ctx *fasthttp.RequestCtx) {
+//
+// x is the request's exchange, from exchangePool.
+func (h *handler) serve(ctx *fasthttp.RequestCtx, x *exchange) {
 	if !framingOK(ctx.Request.Header.RawHeaders()) {
 		h.refuseFraming(ctx)
 		return
 	}
-	h.route(ctx)
+	h.route(ctx, x)
 }
 
 // serveHooked is serve on a fasthttp.Server whose HeaderReceived is
 // headerReceived, as the Server's own: the hook has scanned the raw header
 // block of every request before the handler runs and marked the header of
 // one badly framed (see hdrFramingMark), so the block is not scanned again.
-func (h *handler) serveHooked(ctx *fasthttp.RequestCtx) {
+func (h *handler) serveHooked(ctx *fasthttp.RequestCtx, x *exchange) {
 	if ctx.Request.Header.PeekBytes(hdrFramingMark) != nil {
 		h.refuseFraming(ctx)
 		return
 	}
-	h.route(ctx)
+	h.route(ctx, x)
 }
 
-// route answers a request whose framing was found unambiguous.
-func (h *handler) route(ctx *fasthttp.RequestCtx) {
+// route answers a request whose framing was found unambiguous, with the
+// request's exchange x.
+func (h *handler) route(ctx *fasthttp.RequestCtx, x *exchange) {
 	path, query, ok := rawPath(ctx.Request.Header.RequestURI())
 	switch targetOf(path, ok, h.jwks != nil) {
 	case targetAuth:
-		h.auth(ctx, path, query)
+		h.auth(ctx, x, path, query)
 	case targetVerify:
-		h.verify(ctx)
+		h.verify(ctx, x)
 	case targetHealthz:
 		if h.getOnly(ctx) {
 			h.healthz(ctx)
@@ -230,9 +245,7 @@ func (h *handler) refuseFraming(ctx *fasthttp.RequestCtx) {
 // path and query are those of the raw request target (see rawPath): the
 // query token source and the path under /auth (Envoy path_prefix) see the
 // bytes as received, never fasthttp's decoded ctx.Path().
-func (h *handler) auth(ctx *fasthttp.RequestCtx, path, query []byte) {
-	x := exchangePool.Get().(*exchange)
-	defer exchangePool.Put(x)
+func (h *handler) auth(ctx *fasthttp.RequestCtx, x *exchange, path, query []byte) {
 	req := &ctx.Request
 	ctx.Response.Header.SetCanonical(hdrCacheControl, noStore)
 	x.st.Issuer, x.verified = "", nil
@@ -266,7 +279,7 @@ func (h *handler) auth(ctx *fasthttp.RequestCtx, path, query []byte) {
 		r.Host = host
 	}
 	r.Headers = &x.headers
-	dec := h.policy.Decide(r, &h.timed, &x.st)
+	dec := h.policy.Decide(r, x.timedVerifier(h), &x.st)
 	if !dec.Allowed {
 		h.deny(ctx, x, endpointAuth, dec.RouteIndex(), dec.Denial)
 		return
@@ -274,8 +287,8 @@ func (h *handler) auth(ctx *fasthttp.RequestCtx, path, query []byte) {
 	dec.VisitHeaders(func(name, value []byte) { ctx.Response.Header.SetCanonical(name, value) })
 	x.verified = dec.Token
 	ctx.SetStatusCode(fasthttp.StatusOK)
-	h.metrics.authOK.Inc()
-	h.routes.inc(dec.RouteIndex(), fasthttp.StatusOK, dec.Reason())
+	h.metrics.authOK.IncAt(x.shard)
+	h.routes.inc(x.shard, dec.RouteIndex(), fasthttp.StatusOK, dec.Reason())
 	if h.logRequests {
 		h.logRequest(ctx, x, endpointAuth, fasthttp.StatusOK, "ok")
 	}
@@ -305,7 +318,7 @@ func (h *handler) deny(ctx *fasthttp.RequestCtx, x *exchange, e endpoint, route 
 	x.buf = writeRefusal(ctx, x.buf, d, h.realm, e == endpointAuth, e == endpointVerify)
 	h.metrics.denied(e, d)
 	if e == endpointAuth {
-		h.routes.inc(route, d.Status(), d.Reason())
+		h.routes.inc(x.shard, route, d.Status(), d.Reason())
 	}
 	if h.logRequests {
 		h.logRequest(ctx, x, e, d.Status(), d.Reason())

@@ -170,7 +170,7 @@ func (rc *routeCounters) init(m *serverMetrics, routes []string, known []authz.R
 }
 
 // inc counts a decision of route i (-1: none).
-func (rc *routeCounters) inc(i, status int, reason string) {
+func (rc *routeCounters) inc(s, i, status int, reason string) {
 	if i < 0 || i >= len(rc.byRoute)-1 {
 		i = len(rc.byRoute) - 1
 	}
@@ -182,7 +182,7 @@ func (rc *routeCounters) inc(i, status int, reason string) {
 					c = rc.m.stripedCounter(rc.sampleName(i, status, reason))
 					rc.allowed[i][k].Store(c)
 				}
-				c.Inc()
+				c.IncAt(s)
 				return
 			}
 		}
@@ -279,12 +279,13 @@ func (h *latencyHistogram) init(bounds []time.Duration) {
 	h.words = make([]atomic.Uint64, numShards*h.stride)
 }
 
-func (h *latencyHistogram) observe(d time.Duration) {
+// observe records d on shard s (see newShard), in [0, numShards).
+func (h *latencyHistogram) observe(d time.Duration, s int) {
 	i := 0
 	for i < len(h.bounds) && d > h.bounds[i] {
 		i++
 	}
-	base := shard() * h.stride
+	base := s * h.stride
 	h.words[base+i].Add(1)
 	h.words[base+len(h.bounds)+1].Add(uint64(d)) // two's complement: a negative d subtracts
 }

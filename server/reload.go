@@ -96,8 +96,11 @@ func (g *Generation) Keys() *keystore.Store { return g.store }
 // consistent atomics the last decrement (in their total order) sees every
 // other add, so it finds the sum zero: no use is missed, and the generation
 // is closed by whoever ends the last one (or by retire, if none is left).
-func (g *Generation) Release() {
-	g.refs.add(-1)
+func (g *Generation) Release() { g.release(shard()) }
+
+// release is Release for a use begun by acquire(s).
+func (g *Generation) release(s int) {
+	g.refs.addAt(s, -1)
 	if g.retired.Load() && g.refs.sum() == 0 {
 		g.close()
 	}
@@ -127,15 +130,19 @@ func (g *Generation) close() {
 // does not change what the caller sees, and the generation's key store stays
 // open until every Acquire is released. It takes no lock and allocates
 // nothing.
-func (s *Server) Acquire() *Generation {
+func (s *Server) Acquire() *Generation { return s.acquire(shard()) }
+
+// acquire is Acquire counting the use on shard sh (see newShard); end it
+// with release(sh).
+func (s *Server) acquire(sh int) *Generation {
 	for {
 		g := s.gen.Load()
-		g.refs.add(1)
+		g.refs.addAt(sh, 1)
 		if s.gen.Load() == g {
 			return g
 		}
 		// Replaced between the load and the count: the new one serves.
-		g.Release()
+		g.release(sh)
 	}
 }
 

@@ -157,9 +157,11 @@ func (s *Server) Handler() fasthttp.RequestHandler { return s.serveGeneration }
 
 // serveGeneration answers a request with the current generation.
 func (s *Server) serveGeneration(ctx *fasthttp.RequestCtx) {
-	g := s.Acquire()
-	g.h.serve(ctx)
-	g.Release()
+	x := exchangePool.Get().(*exchange)
+	g := s.acquire(x.shard)
+	g.h.serve(ctx, x)
+	g.release(x.shard)
+	exchangePool.Put(x)
 }
 
 // Ready reports whether every issuer has usable keys and the server is not
@@ -291,9 +293,11 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 // a refused one does (see lingerConn), so that a request the client sent
 // before it read the answer is not met with a reset.
 func (s *Server) serve(ctx *fasthttp.RequestCtx) {
-	g := s.Acquire()
-	g.h.serveHooked(ctx) // s.fs runs headerReceived on every request first
-	g.Release()
+	x := exchangePool.Get().(*exchange)
+	g := s.acquire(x.shard)
+	g.h.serveHooked(ctx, x) // s.fs runs headerReceived on every request first
+	g.release(x.shard)
+	exchangePool.Put(x)
 	if s.draining.Load() {
 		ctx.SetConnectionClose()
 		lingerOnClose(ctx.Conn())

@@ -27,11 +27,24 @@ var numShards = func() int {
 	return n
 }()
 
-// shard returns the shard of the calling goroutine: a hash of an address on
-// its stack, so that a goroutine (a fasthttp worker serving request after
-// request) keeps adding to one shard, and goroutines on other cores most
-// likely to others. Go has no public per-P index; a collision costs only
-// sharing a line, never a wrong count.
+// nextShard numbers the shards handed out by newShard.
+var nextShard atomic.Uint32
+
+// newShard returns the next shard in turn, for an object kept in a
+// sync.Pool (the request path's exchange): such a pool hands each processor
+// (P) back the object it put there last, so a shard owned by the pooled
+// object is in effect the processor's own, and the first objects, one per
+// processor, get distinct shards. It is the request path's shard: a
+// goroutine's (see shard) is not tied to a core, since fasthttp's workers
+// move between processors from one request to the next, so two cores would
+// often write one line.
+func newShard() int { return int(nextShard.Add(1)-1) & (numShards - 1) }
+
+// shard returns the shard of the calling goroutine, for counters added to
+// away from the request path's exchange: a hash of an address on its
+// stack, so that a goroutine keeps adding to one shard, and goroutines on
+// other cores most likely to others. Go has no public per-P index; a
+// collision costs only sharing a line, never a wrong count.
 func shard() int {
 	var x byte
 	p := uint64(uintptr(unsafe.Pointer(&x))) >> 13 // stacks are at least 8 KiB apart
@@ -55,7 +68,10 @@ func newStripedCounter() *stripedCounter {
 }
 
 // Inc adds one.
-func (c *stripedCounter) Inc() { c.shards[shard()].n.Add(1) }
+func (c *stripedCounter) Inc() { c.IncAt(shard()) }
+
+// IncAt adds one to shard s (see newShard), in [0, numShards).
+func (c *stripedCounter) IncAt(s int) { c.shards[s].n.Add(1) }
 
 // Load returns the sum of the shards.
 func (c *stripedCounter) Load() uint64 {
@@ -81,7 +97,10 @@ type stripedInt struct {
 
 func newStripedInt() stripedInt { return stripedInt{shards: make([]paddedInt, numShards)} }
 
-func (c *stripedInt) add(d int64) { c.shards[shard()].n.Add(d) }
+func (c *stripedInt) add(d int64) { c.addAt(shard(), d) }
+
+// addAt adds d to shard s (see newShard), in [0, numShards).
+func (c *stripedInt) addAt(s int, d int64) { c.shards[s].n.Add(d) }
 
 // sum returns the sum of the shards.
 func (c *stripedInt) sum() int64 {

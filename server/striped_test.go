@@ -3,10 +3,18 @@ package server
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/jwtgate/jwtgate/engine"
+	"github.com/jwtgate/jwtgate/internal/sign"
+	"github.com/jwtgate/jwtgate/server/config"
 )
 
 // TestStripedCountsExact: adds from many goroutines at once, each on a
@@ -33,7 +41,7 @@ func TestStripedCountsExact(t *testing.T) {
 				}
 				for i := 0; i < each; i++ {
 					c.Inc()
-					m.verify.observe(durations[i%len(durations)])
+					m.verify.observe(durations[i%len(durations)], shard())
 				}
 			}
 			deep(g * 50)
@@ -84,6 +92,83 @@ func TestStripedCountsExact(t *testing.T) {
 	} {
 		if !strings.Contains(page.String(), line+"\n") {
 			t.Errorf("the page lacks %q", line)
+		}
+	}
+}
+
+// TestNewShardInTurn: the shards of pooled objects are handed out in turn,
+// so the first objects — one per processor — count on distinct lines.
+func TestNewShardInTurn(t *testing.T) {
+	const calls = 64
+	prev, inTurn := newShard(), 0
+	for range calls {
+		s := newShard()
+		if s < 0 || s >= numShards {
+			t.Fatalf("newShard() = %d, want one of [0, %d)", s, numShards)
+		}
+		if s == (prev+1)%numShards {
+			inTurn++
+		}
+		prev = s
+	}
+	// Another goroutine taking a shard meanwhile breaks the turn once.
+	if inTurn < calls-4 {
+		t.Errorf("%d of %d shards followed their predecessor: want them in turn", inTurn, calls)
+	}
+}
+
+// TestRequestCountsOnExchangeShard: an allowed /auth and /verify count, and
+// time their verification, on the shard of the request's exchange, whatever
+// the goroutine: the exchange, pooled per processor, is what keeps the
+// counting core-local.
+func TestRequestCountsOnExchangeShard(t *testing.T) {
+	key := sign.MustGenerate(engine.HS256, "k1")
+	cfg := &config.Config{Issuers: []config.Issuer{{
+		Issuer: "https://issuer.test", Audiences: []string{"api"}, InlineJWKS: sign.JWKS(key),
+	}}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if err := srv.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := key.Sign(map[string]any{"iss": "https://issuer.test", "aud": "api", "sub": "u1", "exp": time.Now().Add(time.Hour).Unix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := srv.Acquire()
+	defer g.Release()
+	m := g.h.metrics
+	for _, target := range []string{"/auth", "/verify"} {
+		for s := range numShards {
+			ctx := new(fasthttp.RequestCtx)
+			ctx.Request.Header.SetRequestURI(target)
+			if target == "/verify" {
+				ctx.Request.Header.SetMethod("POST")
+				ctx.Request.SetBodyString(tok)
+			} else {
+				ctx.Request.Header.Set("Authorization", "Bearer "+tok)
+			}
+			ok := m.authOK
+			if target == "/verify" {
+				ok = m.verifyOK
+			}
+			before, timedBefore := ok.shards[s].n.Load(), m.verify.words[s*m.verify.stride+len(m.verify.bounds)+1].Load()
+			g.h.serve(ctx, &exchange{shard: s})
+			if ctx.Response.StatusCode() != 200 {
+				t.Fatalf("%s: status %d: %s", target, ctx.Response.StatusCode(), ctx.Response.Body())
+			}
+			if got := ok.shards[s].n.Load() - before; got != 1 {
+				t.Errorf("%s on an exchange of shard %d: that shard counted %d allowed requests, want 1", target, s, got)
+			}
+			if m.verify.words[s*m.verify.stride+len(m.verify.bounds)+1].Load() == timedBefore {
+				t.Errorf("%s on an exchange of shard %d: its verification was not timed on that shard", target, s)
+			}
 		}
 	}
 }
