@@ -2,6 +2,7 @@ package authz
 
 import (
 	"strings"
+	"time"
 
 	"github.com/jwtgate/jwtgate/engine"
 )
@@ -32,7 +33,18 @@ func (is *Issuers) Verifier() *engine.Verifier { return is.v }
 // issuer (an exact "iss", or a tenant template) whose policy judged it ("" when
 // none did: an unknown issuer, a malformed token).
 func (is *Issuers) Verify(token []byte, st *State) (string, error) {
-	err := is.v.Verify(token, &st.Token)
+	return is.judged(is.v.Verify(token, &st.Token), st)
+}
+
+// VerifyAt is Verify at the time now instead of the engine's clock (see
+// engine.Verifier.VerifyAt): for a front end that read the clock when the
+// request arrived.
+func (is *Issuers) VerifyAt(token []byte, now time.Time, st *State) (string, error) {
+	return is.judged(is.v.VerifyAt(token, now, &st.Token), st)
+}
+
+// judged completes a verification into st.Token that ended with err.
+func (is *Issuers) judged(err error, st *State) (string, error) {
 	st.Issuer = st.Token.PolicyIssuer()
 	if i := st.Token.PolicyIndex(); i >= 0 {
 		return is.scopes[i], err

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jwtgate/jwtgate/engine"
 	"github.com/jwtgate/jwtgate/keystore"
@@ -54,6 +55,34 @@ func ExampleVerifier_Verify() {
 	// sub=alice scope "orders:write": true
 	// tampered: token signature is invalid (bad_signature, invalid_token)
 	// sub after the rejection: ""
+}
+
+// A server that has read the clock when the request arrived verifies at
+// that time, without reading it again; a token is judged at the time given,
+// cached or not.
+func ExampleVerifier_VerifyAt() {
+	store, err := keystore.New(keystore.Options{},
+		keystore.Issuer{Issuer: "https://issuer.example", JWKS: []byte(exampleJWKS)})
+	if err != nil {
+		panic(err)
+	}
+	defer store.Close()
+	v, err := engine.New(engine.Config{
+		Keys:      store,
+		Issuers:   []string{"https://issuer.example"},
+		Audiences: []string{"api://orders"},
+	})
+	if err != nil {
+		panic(err)
+	}
+
+	var t engine.Token
+	arrived := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC) // say, fasthttp's ctx.Time()
+	fmt.Println("2030:", v.VerifyAt([]byte(exampleToken), arrived, &t) == nil)
+	fmt.Println("2101:", v.VerifyAt([]byte(exampleToken), arrived.AddDate(71, 0, 0), &t))
+	// Output:
+	// 2030: true
+	// 2101: token has expired
 }
 
 // Errors compare with errors.Is against the exported reasons.

@@ -282,7 +282,21 @@ func (v *Verifier) Cache() *Cache { return v.cache }
 // cache on, a token seen valid before is answered without cryptography
 // after its time limits and its key are checked again.
 func (v *Verifier) Verify(token []byte, t *Token) error {
-	if err := v.verifyCached(token, t); err != nil {
+	return v.verifyAt(token, v.clock.Now().Unix(), t)
+}
+
+// VerifyAt is Verify at the time now instead of the Config.Clock's: for a
+// caller that has read the clock for this token already, as a server has
+// when a request arrives (fasthttp's RequestCtx.Time), so that the
+// verification does not read it again. Time limits are checked to the
+// second, as NumericDates are.
+func (v *Verifier) VerifyAt(token []byte, now time.Time, t *Token) error {
+	return v.verifyAt(token, now.Unix(), t)
+}
+
+// verifyAt is Verify at now, in seconds since the Unix epoch.
+func (v *Verifier) verifyAt(token []byte, now int64, t *Token) error {
+	if err := v.verifyCached(token, now, t); err != nil {
 		p := t.pol
 		t.reset(nil)
 		t.pol = p
@@ -293,7 +307,7 @@ func (v *Verifier) Verify(token []byte, t *Token) error {
 
 // verifyCached is Verify before the failure reset: the cache, then the full
 // path, storing a newly verified token.
-func (v *Verifier) verifyCached(token []byte, t *Token) error {
+func (v *Verifier) verifyCached(token []byte, now int64, t *Token) error {
 	t.reset(token)
 	if len(token) == 0 {
 		return errEmpty
@@ -301,7 +315,6 @@ func (v *Verifier) verifyCached(token []byte, t *Token) error {
 	if len(token) > v.maxSize {
 		return v.tooLarge
 	}
-	now := v.clock.Now().Unix()
 	var h uint64
 	if v.cache != nil {
 		h = v.cache.hashOf(token)

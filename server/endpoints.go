@@ -43,7 +43,7 @@ func (h *handler) verify(ctx *fasthttp.RequestCtx, x *exchange) {
 			return
 		}
 	}
-	if _, err := x.timedVerifier(h).Verify(tok, &x.st); err != nil {
+	if _, err := x.timedVerifier(h, ctx).Verify(tok, &x.st); err != nil {
 		dv := authz.DenialOf(err, "")
 		dv = dv.WithStatus(401) // a token is valid or not: 200 or 401
 		h.deny(ctx, x, endpointVerify, -1, &dv)

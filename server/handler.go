@@ -34,6 +34,10 @@ type handler struct {
 	logger         *slog.Logger
 	logRequests    bool
 	jwks           []byte // served at /.well-known/jwks.json in demo mode
+	// arrivalTime: tokens are judged at their request's arrival time
+	// (RequestCtx.Time), the system clock's reading fasthttp takes for
+	// every request; false when the server runs on another clock (tests).
+	arrivalTime bool
 }
 
 // handlerDeps are what a handler needs besides its configuration.
@@ -63,6 +67,7 @@ func newHandler(cfg *config.Config, deps handlerDeps) (*handler, error) {
 		ready:       deps.ready,
 		logger:      deps.logger,
 		logRequests: cfg.Log.Requests,
+		arrivalTime: deps.clock == nil || deps.clock == engine.SystemClock,
 	}
 	h.origin = newOrigin(&cfg.ForwardAuth, h.headers)
 	h.needOrigin = h.policy.NeedsPath() || h.policy.NeedsQuery()
@@ -87,7 +92,8 @@ func newHandler(cfg *config.Config, deps handlerDeps) (*handler, error) {
 type timedVerifier struct {
 	issuers *authz.Issuers
 	latency *latencyHistogram
-	shard   int // the histogram's shard (see newShard)
+	shard   int       // the histogram's shard (see newShard)
+	now     time.Time // the time to verify at; zero: the verifier's clock
 }
 
 var _ authz.Verifier = (*timedVerifier)(nil)
@@ -95,7 +101,13 @@ var _ authz.Verifier = (*timedVerifier)(nil)
 // Verify verifies token with its issuer's verifier.
 func (v *timedVerifier) Verify(token []byte, st *authz.State) (string, error) {
 	start := monotonic()
-	scope, err := v.issuers.Verify(token, st)
+	var scope string
+	var err error
+	if v.now.IsZero() {
+		scope, err = v.issuers.Verify(token, st)
+	} else {
+		scope, err = v.issuers.VerifyAt(token, v.now, st)
+	}
 	v.latency.observe(monotonic()-start, v.shard)
 	return scope, err
 }
@@ -134,10 +146,15 @@ type exchange struct {
 
 var exchangePool = sync.Pool{New: func() any { return &exchange{shard: newShard()} }}
 
-// timedVerifier returns h's timed verifier counting on x's shard.
-func (x *exchange) timedVerifier(h *handler) *timedVerifier {
+// timedVerifier returns h's timed verifier for the request of ctx: counting
+// on x's shard, and verifying at the request's arrival time when h reads the
+// system clock (fasthttp has read it then: verifying reads it no more).
+func (x *exchange) timedVerifier(h *handler, ctx *fasthttp.RequestCtx) *timedVerifier {
 	x.timed = h.timed
 	x.timed.shard = x.shard
+	if h.arrivalTime {
+		x.timed.now = ctx.Time()
+	}
 	return &x.timed
 }
 
@@ -279,7 +296,7 @@ func (h *handler) auth(ctx *fasthttp.RequestCtx, x *exchange, path, query []byte
 		r.Host = host
 	}
 	r.Headers = &x.headers
-	dec := h.policy.Decide(r, x.timedVerifier(h), &x.st)
+	dec := h.policy.Decide(r, x.timedVerifier(h, ctx), &x.st)
 	if !dec.Allowed {
 		h.deny(ctx, x, endpointAuth, dec.RouteIndex(), dec.Denial)
 		return

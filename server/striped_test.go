@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/jwtgate/jwtgate/engine"
+	"github.com/jwtgate/jwtgate/internal/clocktest"
 	"github.com/jwtgate/jwtgate/internal/sign"
 	"github.com/jwtgate/jwtgate/server/config"
 )
@@ -122,25 +124,7 @@ func TestNewShardInTurn(t *testing.T) {
 // the goroutine: the exchange, pooled per processor, is what keeps the
 // counting core-local.
 func TestRequestCountsOnExchangeShard(t *testing.T) {
-	key := sign.MustGenerate(engine.HS256, "k1")
-	cfg := &config.Config{Issuers: []config.Issuer{{
-		Issuer: "https://issuer.test", Audiences: []string{"api"}, InlineJWKS: sign.JWKS(key),
-	}}}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	if err := srv.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := key.Sign(map[string]any{"iss": "https://issuer.test", "aud": "api", "sub": "u1", "exp": time.Now().Add(time.Hour).Unix()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, tok := newHS256Server(t, Options{})
 	g := srv.Acquire()
 	defer g.Release()
 	m := g.h.metrics
@@ -170,5 +154,71 @@ func TestRequestCountsOnExchangeShard(t *testing.T) {
 				t.Errorf("%s on an exchange of shard %d: its verification was not timed on that shard", target, s)
 			}
 		}
+	}
+}
+
+// newHS256Server returns a started server trusting one HS256 key for
+// issuer https://issuer.test, audience api, and a token valid for an hour.
+func newHS256Server(t *testing.T, opts Options) (*Server, string) {
+	t.Helper()
+	key := sign.MustGenerate(engine.HS256, "k1")
+	cfg := &config.Config{Issuers: []config.Issuer{{
+		Issuer: "https://issuer.test", Audiences: []string{"api"}, InlineJWKS: sign.JWKS(key),
+	}}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := New(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	if err := srv.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := key.Sign(map[string]any{"iss": "https://issuer.test", "aud": "api", "sub": "u1", "exp": time.Now().Add(time.Hour).Unix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, tok
+}
+
+// TestVerifyAtArrivalTime: on the system clock, /auth and /verify judge a
+// token at its request's arrival time (RequestCtx.Time, which fasthttp
+// reads for every request) instead of reading the clock again; on a clock
+// of the caller's, at that clock's time; and a request context without an
+// arrival time (a handler called outside a fasthttp.Server) at the clock's.
+func TestVerifyAtArrivalTime(t *testing.T) {
+	srv, tok := newHS256Server(t, Options{})
+	g := srv.Acquire()
+	defer g.Release()
+	if !g.h.arrivalTime {
+		t.Fatal("a server on the system clock does not judge at the arrival time")
+	}
+	x := &exchange{}
+	var ctx fasthttp.RequestCtx // no arrival time: the clock's
+	tv := x.timedVerifier(g.h, &ctx)
+	if !tv.now.IsZero() {
+		t.Fatalf("a context without an arrival time gave %v", tv.now)
+	}
+	if _, err := tv.Verify([]byte(tok), &x.st); err != nil {
+		t.Fatalf("at the clock's time: %v", err)
+	}
+	tv.now = time.Now().Add(2 * time.Hour) // as if the request had arrived then
+	if _, err := tv.Verify([]byte(tok), &x.st); !errors.Is(err, engine.ErrExpired) {
+		t.Fatalf("arrived two hours on: %v, want %v", err, engine.ErrExpired)
+	}
+
+	for _, c := range []struct {
+		clock engine.Clock
+		want  bool
+	}{{engine.SystemClock, true}, {clocktest.New(time.Now()), false}} {
+		srv, _ := newHS256Server(t, Options{Clock: c.clock})
+		g := srv.Acquire()
+		if g.h.arrivalTime != c.want {
+			t.Errorf("Options.Clock %T: judged at the arrival time: %v, want %v", c.clock, g.h.arrivalTime, c.want)
+		}
+		g.Release()
 	}
 }
