@@ -128,18 +128,24 @@ func TestRunWrk(t *testing.T) {
 	t.Logf("%s\n%s", progress.String(), report.String())
 }
 
+// hungWrk writes a wrk that tells its version as wrk does, then hangs
+// whatever it is asked to do, and returns its path.
+func hungWrk(t *testing.T) string {
+	fake := filepath.Join(t.TempDir(), "wrk")
+	script := "#!/bin/sh\nif [ \"$1\" = -v ]; then echo 'wrk 4.1.0 [epoll] Copyright (C) 2012 Will Glozer'; exit 1; fi\nexec sleep 600\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return fake
+}
+
 // TestRunWrkKillsHungWrk checks that a wrk that never finishes is killed
 // once its run's time and the margin have passed, and that the servers and
 // the working folder go with it.
 func TestRunWrkKillsHungWrk(t *testing.T) {
 	cfg := wrkTestConfig(t)
 	cfg.Rounds, cfg.Warmup, cfg.hangMargin = 1, 0, time.Second
-	fake := filepath.Join(t.TempDir(), "wrk")
-	script := "#!/bin/sh\nif [ \"$1\" = -v ]; then echo 'wrk 4.1.0 [epoll] Copyright (C) 2012 Will Glozer'; exit 1; fi\nexec sleep 600\n"
-	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cfg.Wrk = fake
+	cfg.Wrk = hungWrk(t)
 	_, err := RunWrk(cfg)
 	if err == nil || !strings.Contains(err.Error(), "did not finish within 2s, so it was killed") {
 		t.Fatalf("RunWrk with a hung wrk = %v, want it killed after 2s", err)
@@ -152,7 +158,7 @@ func TestRunWrkKillsHungWrk(t *testing.T) {
 // stopped.
 func TestRunWrkServerFailsAtStart(t *testing.T) {
 	cfg := wrkTestConfig(t)
-	cfg.Wrk = wrkBinary(t)
+	cfg.Wrk = hungWrk(t) // never reached
 	falseBin, err := exec.LookPath("false")
 	if err != nil {
 		t.Fatalf("this test runs false(1) as a jwtgate that exits at once: %v", err)
@@ -163,4 +169,54 @@ func TestRunWrkServerFailsAtStart(t *testing.T) {
 		t.Fatalf("RunWrk with a jwtgate that exits = %v, want the exit reported", err)
 	}
 	checkNothingLeft(t)
+}
+
+// TestRunWrkOnce checks how a wrk run's output decides it, with a wrk that
+// prints a real report: the figures of a run with 2xx answers only are
+// kept; a report with non-2xx answers or socket errors, and a wrk that
+// fails, are errors that show wrk's output.
+func TestRunWrkOnce(t *testing.T) {
+	dir := t.TempDir()
+	n := 0
+	fake := func(report string, status int) string {
+		t.Helper()
+		n++
+		path := filepath.Join(dir, fmt.Sprintf("wrk-%d", n))
+		script := fmt.Sprintf("#!/bin/sh\ncat %q\nexit %d\n", report, status)
+		if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	sample := func(name string) string {
+		p, err := filepath.Abs(filepath.Join("testdata", "wrk", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	out, err := runWrkOnce([]string{fake(sample("jwtgate.txt"), 0)}, time.Minute)
+	if err != nil || out.requests != 79760 || out.rps != 72618.88 {
+		t.Errorf("a clean run: %+v, %v; want its figures", out, err)
+	}
+	refused := filepath.Join(dir, "refused.txt")
+	if err := os.WriteFile(refused, []byte("unable to connect to 127.0.0.1:1 Connection refused\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		wrk  string
+		want []string
+	}{
+		{fake(sample("non2xx.txt"), 0), []string{"were not 2xx", "Non-2xx or 3xx responses: 109161"}},
+		{fake(sample("timeouts.txt"), 0), []string{"2 socket errors", "timeout 2"}},
+		{fake(sample("non2xx-socket-errors.txt"), 0), []string{"were not 2xx", "19762 socket errors"}},
+		{fake(refused, 1), []string{"exit status 1", "Connection refused"}},
+	} {
+		_, err := runWrkOnce([]string{c.wrk}, time.Minute)
+		for _, want := range c.want {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: runWrkOnce = %v, want an error naming %q", c.wrk, err, want)
+			}
+		}
+	}
 }
