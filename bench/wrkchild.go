@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -176,7 +177,7 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	}
 	w.partial = append(w.partial, p...)
 	for !w.found {
-		i := strings.IndexByte(string(w.partial), '\n')
+		i := bytes.IndexByte(w.partial, '\n')
 		if i < 0 {
 			break
 		}
