@@ -74,7 +74,7 @@ func WriteWrkReport(w io.Writer, r *WrkResult, command string) error {
 	if command != "" {
 		fmt.Fprintf(&b, " Made by `%s`.", command)
 	}
-	fmt.Fprintf(&b, "\n\nTargets (issue 15): jwtgate serves at least %.0f%% of the ceiling's requests/s and spends at most %.2f µs more CPU per request.\n\n",
+	fmt.Fprintf(&b, "\n\nTargets: jwtgate serves at least %.0f%% of the ceiling's requests/s and spends at most %.2f µs more CPU per request.\n\n",
 		100*WrkTargetShare, float64(WrkTargetExtraCPU)/1e3)
 	fmt.Fprintf(&b, "| round | ceiling req/s | jwtgate req/s | jwtgate ÷ ceiling | ceiling CPU/req | jwtgate CPU/req | jwtgate − ceiling | ceiling p99 | jwtgate p99 |\n")
 	fmt.Fprintf(&b, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")

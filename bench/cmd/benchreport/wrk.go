@@ -89,7 +89,7 @@ func writeWrkSection(w io.Writer, r *bench.WrkResult) {
 	if r.Quick {
 		quick = " Quick mode: not a measurement."
 	}
-	p.line("The measurement of issue 15: jwtgate's server and the ceiling (a bare fasthttp handler answering 200) each in a")
+	p.line("jwtgate's server and the ceiling (a bare fasthttp handler answering 200) each in a")
 	p.line("process of its own, wrk (`-t%d -c%d`, %d distinct %s tokens, all in jwtgate's token cache) driving them in turn for %s",
 		r.Threads, r.Conns, r.Users, r.Alg, plural(r.Rounds, "round"))
 	p.line("of %s; CPU per request is each server process's own, from /proc, without wrk's. Load average %s.%s Every round:", r.Duration, r.Load, quick)
