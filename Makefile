@@ -12,6 +12,9 @@ CIFUZZ    ?= 200000x
 BENCHCOUNT ?= 10
 # CLIROUNDS is how many alternating rounds bench-cli runs per token file.
 CLIROUNDS ?= 11
+# WRKROUNDS rounds of WRKDURATION (whole seconds) per server: bench-wrk's load.
+WRKROUNDS ?= 5
+WRKDURATION ?= 5s
 ARGS      ?=
 # VERSION is stamped into the binary ('jwtgate version', jwtgate_build_info).
 # Outside a git checkout it is empty and the binary reports what the Go
@@ -28,7 +31,7 @@ BUILDFLAGS = -trimpath -ldflags '-s -w -X github.com/jwtgate/jwtgate/internal/ve
 FUZZ_PKGS    = $(shell grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^./bench/\|^./caddy/' | xargs -n1 dirname | sort -u)
 FUZZ_TARGETS = $(foreach p,$(FUZZ_PKGS),$(addprefix $(p):,$(shell $(GO) test -list '^Fuzz' $(p) | grep '^Fuzz')))
 
-.PHONY: all build caddy bench-caddy run test test-short fmt-check vet test-race test-purego fuzz-ci bench-smoke bench bench-engine bench-http bench-cli fuzz clean
+.PHONY: all build caddy bench-caddy run test test-short fmt-check vet test-race test-purego fuzz-ci bench-smoke bench bench-engine bench-http bench-cli bench-wrk fuzz clean
 
 all: build
 
@@ -96,10 +99,10 @@ bench-smoke:
 ## bench: engine per-algorithm figures against the bare primitive, then the
 ## peer comparison in one run — in process, over HTTP and on the command line
 ## (whole processes, CLIROUNDS rounds) — written to bench/results/, whose
-## RESULTS.md ends with the three side by side (about 12 minutes on 2 cores;
-## BENCHCOUNT=3 for a quicker look)
+## RESULTS.md ends with the three side by side, then the wrk comparison
+## (bench-wrk's) (about 13 minutes on 2 cores; BENCHCOUNT=3 for a quicker look)
 bench: bench-engine
-	cd bench && $(GO) run ./cmd/benchreport -count $(BENCHCOUNT) -benchtime 500ms -http 10s -http-rounds 5 -cli-rounds $(CLIROUNDS)
+	cd bench && $(GO) run ./cmd/benchreport -count $(BENCHCOUNT) -benchtime 500ms -http 10s -http-rounds 5 -cli-rounds $(CLIROUNDS) -wrk-rounds $(WRKROUNDS) -wrk-duration $(WRKDURATION)
 
 ## bench-engine: the 13 algorithms, full verify beside the bare primitive, and
 ## the cached path serially and on every core
@@ -117,6 +120,16 @@ bench-http:
 ## bench/results/cli.md and cli.json (about a minute on 2 idle cores)
 bench-cli:
 	cd bench && $(GO) run ./cmd/clibench -rounds $(CLIROUNDS) -out results/cli.md -json results/cli.json
+
+## bench-wrk: the wrk comparison alone (make bench runs it too): 'jwtgate
+## serve' and the bare fasthttp ceiling of bench-http as separate processes,
+## driven in turn by wrk -t2 -c64 with 1,024 cached RS256 tokens, WRKROUNDS
+## alternating rounds of WRKDURATION; each server's own CPU per request from
+## /proc and the verdict against the targets (>= 90% of the ceiling's
+## requests/s, <= 1 us more CPU per request) into bench/results/wrk.md and
+## wrk.json (about a minute; needs wrk: apt-get install wrk)
+bench-wrk:
+	cd bench && $(GO) run ./cmd/wrkbench -rounds $(WRKROUNDS) -duration $(WRKDURATION) -out results/wrk.md -json results/wrk.json
 
 ## fuzz: every fuzz target in turn for FUZZTIME (default 10m; a count such as
 ## 5000000x also works and avoids go.dev/issue/75804 on Go 1.26)

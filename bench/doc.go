@@ -26,4 +26,10 @@
 // against `jwtgate verify --summary` as whole processes: cmd/benchreport
 // runs it beside the other comparisons (make bench), cmd/clibench alone
 // (make bench-cli).
+//
+// For the measurement of issue 15, RunWrk (wrk.go) runs `jwtgate serve` and
+// cmd/ceiling, `jwtgate bench http`'s bare fasthttp server, each as a
+// process of its own, drives them in turn with wrk and reads each server's
+// own CPU time from /proc: cmd/benchreport runs it beside the other
+// comparisons (make bench), cmd/wrkbench alone (make bench-wrk).
 package bench

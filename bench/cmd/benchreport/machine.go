@@ -78,16 +78,6 @@ func libraryVersions() []moduleVersion {
 	return out
 }
 
-// loadAverage returns the 1-minute load average from /proc/loadavg ("?" if
-// unknown): above the core count, other work competed with the benchmarks.
-func loadAverage() string {
-	f := strings.Fields(readFile("/proc/loadavg"))
-	if len(f) == 0 {
-		return "?"
-	}
-	return f[0]
-}
-
 // cpuModel returns the first "model name" in a /proc/cpuinfo file.
 func cpuModel(path string) string {
 	f, err := os.Open(path)

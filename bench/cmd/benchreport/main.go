@@ -6,7 +6,8 @@
 // primitive) and verify.svg / verify.png (grouped bars of ns/op). With
 // -http it adds the HTTP comparison (http.md), with -cli-rounds the
 // command-line comparison (cli.md, bench.RunCLI), and RESULTS.md ends with
-// the three comparisons' ratios side by side.
+// the three comparisons' ratios side by side. With -wrk-rounds it adds the
+// wrk comparison (wrk.md, bench.RunWrk), RESULTS.md's last section.
 //
 // Run it from the bench module:
 //
@@ -15,6 +16,7 @@
 //	cd bench && go run ./cmd/benchreport -report-only   # redo the report from results/raw.txt
 //	cd bench && go run ./cmd/benchreport -http 10s      # and the HTTP comparison (http.md, http.json)
 //	cd bench && go run ./cmd/benchreport -cli-rounds 15 # and the command-line comparison (cli.md, cli.json)
+//	cd bench && go run ./cmd/benchreport -wrk-rounds 5  # and the wrk comparison (wrk.md, wrk.json)
 //
 // Progress goes to standard error.
 package main
@@ -69,6 +71,9 @@ func run(args []string) error {
 	fs.IntVar(&cc.rounds, "cli-rounds", 0, "also run the command-line comparison (`jwtgate verify` against a golang-jwt program, whole processes) for this many alternating rounds into cli.md and cli.json; 0 skips it (-quick: one round of few tokens)")
 	fs.IntVar(&cc.hs256, "cli-hs256", 50000, "distinct HS256 tokens of the command-line comparison")
 	fs.IntVar(&cc.rs256, "cli-rs256", 3000, "distinct RS256 tokens of the command-line comparison")
+	var wc wrkConfig
+	fs.IntVar(&wc.rounds, "wrk-rounds", 0, "also run the wrk comparison (jwtgate serve against the bare fasthttp server, separate processes driven by wrk; needs wrk on Linux) for this many alternating rounds into wrk.md and wrk.json; 0 skips it (-quick: one round of 1s)")
+	fs.DurationVar(&wc.duration, "wrk-duration", 5*time.Second, "how long wrk drives each server per round of the wrk comparison (whole seconds)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -77,6 +82,9 @@ func run(args []string) error {
 	}
 	if *httpDur < 0 || *httpConns < 1 || *httpRounds < 1 {
 		return fmt.Errorf("-http must not be negative, -http-conns and -http-rounds must be at least 1")
+	}
+	if wc.rounds < 0 {
+		return fmt.Errorf("-wrk-rounds must not be negative, got %d", wc.rounds)
 	}
 	if cc.rounds < 0 || cc.hs256 < 0 || cc.rs256 < 0 || cc.hs256+cc.rs256 == 0 {
 		return fmt.Errorf("-cli-rounds, -cli-hs256 and -cli-rs256 must not be negative, and one token count must be positive")
@@ -121,7 +129,7 @@ func run(args []string) error {
 	rawPath := filepath.Join(*out, "raw.txt")
 	var raw []byte
 	mc := describeMachine(dir)
-	loadBefore := loadAverage()
+	loadBefore := bench.LoadAverage()
 	if *reportOnly {
 		if raw, err = os.ReadFile(rawPath); err != nil {
 			return err
@@ -131,7 +139,7 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		mc.load = fmt.Sprintf("%s before, %s after", loadBefore, loadAverage())
+		mc.load = fmt.Sprintf("%s before, %s after", loadBefore, bench.LoadAverage())
 		var buf bytes.Buffer
 		err = writeMeta(&buf, reportInfo{
 			command:   invocation(args),
@@ -198,8 +206,13 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
+		wrk, err := runWrk(dir, *out, wc, *quick, invocation(args))
+		if err != nil {
+			return err
+		}
 		var b bytes.Buffer
 		writeSideBySide(&b, m, httpResults, cli)
+		writeWrkSection(&b, wrk)
 		return os.WriteFile(filepath.Join(*out, "RESULTS.md"), append(resultsMD, b.Bytes()...), 0o644)
 	}
 	fmt.Fprintf(os.Stderr, "benchreport: wrote raw.txt, benchstat.txt, RESULTS.md, verify.svg and verify.png in %s\n", *out)
@@ -227,7 +240,7 @@ func run(args []string) error {
 		return err
 	}
 	md.Reset()
-	mc.load = fmt.Sprintf("%s before, %s after", loadBefore, loadAverage())
+	mc.load = fmt.Sprintf("%s before, %s after", loadBefore, bench.LoadAverage())
 	httpInfo := reportInfo{command: invocation(args), quick: *quick, machine: mc}
 	if err := writeHTTPReport(&md, results, targets, hc, httpInfo); err != nil {
 		return err
