@@ -359,6 +359,13 @@ func (v *Verifier) verifySignature(token []byte, t *Token) error {
 // verify is the full, uncached path: parse, choose the issuer's policy by
 // the payload's "iss", find the key in that issuer's keys, check the
 // signature, then (withClaims) the claims policy.
+//
+// When the header is one seen before, the HMAC starts before the parse,
+// with the key that verified the last token under that header (see
+// headerEntry.key), a compression at a time between the parse's steps: the
+// CPU runs the two side by side. The MAC counts only if the lookup, done
+// as always once the payload is parsed, returns that same key; otherwise
+// the key it returns verifies from scratch.
 func (v *Verifier) verify(token []byte, t *Token, now int64, withClaims bool) error {
 	dot1, dot2, err := splitToken(token)
 	if err != nil {
@@ -366,9 +373,14 @@ func (v *Verifier) verify(token []byte, t *Token, now int64, withClaims bool) er
 	}
 	t.grow(len(token))
 	seg := token[:dot1]
-	cachedHeader := v.headers.get(seg)
-	if cachedHeader != nil {
-		t.Header, t.sharedH = *cachedHeader, true
+	entry := v.headers.entry(seg)
+	var run hmacRun
+	predicted, pads := entry.predictedPads()
+	if pads != nil {
+		run.start(pads, token[:dot2], true)
+	}
+	if entry != nil {
+		t.Header, t.sharedH = entry.header, true
 	} else {
 		hdr, ok := t.decode(seg)
 		if !ok {
@@ -395,10 +407,17 @@ func (v *Verifier) verify(token []byte, t *Token, now int64, withClaims bool) er
 	var iss []byte
 	keys, requireKid := v.sigKeys, false
 	if withClaims {
-		claimErr = parseClaims(t, t.payload, plain)
+		if pads != nil {
+			claimErr = parseClaimsBeside(t, t.payload, plain, &run)
+		} else {
+			claimErr = parseClaims(t, t.payload, plain)
+		}
 		if claimErr == nil {
 			iss = t.Claims.Issuer
 		}
+	}
+	mac := run.finish() // the lookup and the checks below overlap its last steps
+	if withClaims {
 		p := v.policyFor(iss)
 		if p == nil {
 			if claimErr != nil {
@@ -429,11 +448,20 @@ func (v *Verifier) verify(token []byte, t *Token, now int64, withClaims bool) er
 	if !t.Header.HasKid && requireKid {
 		return KidRequiredError(alg, key.alg)
 	}
-	if err := key.verify(token[:dot2], sig, t.keyBuf[:]); err != nil {
+	if key == predicted {
+		err = key.checkMAC(mac, sig)
+	} else {
+		err = key.verify(token[:dot2], sig, t.keyBuf[:])
+	}
+	if err != nil {
 		return err
 	}
-	if cachedHeader == nil { // genuine now: worth remembering
-		v.headers.put(seg, &t.Header)
+	// Genuine now: worth remembering, with the key for the next token.
+	if entry == nil {
+		entry = v.headers.put(seg, &t.Header)
+	}
+	if entry != nil && key != predicted && key.pads != nil {
+		entry.key.Store(key)
 	}
 	// Only now, with the signature verified, do claims count.
 	if claimErr != nil {
