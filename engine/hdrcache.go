@@ -51,6 +51,17 @@ func (c *headerCache) get(seg []byte) *Header {
 	return nil
 }
 
+// prefix returns the entry stored last and the length of its segment when
+// token starts with that segment and a dot; else nil, 0. A cached segment
+// has no dot, so that dot is the token's first.
+func (c *headerCache) prefix(token []byte) (*headerEntry, int) {
+	e := c.last.Load()
+	if e == nil || len(token) <= len(e.seg) || token[len(e.seg)] != '.' || string(token[:len(e.seg)]) != string(e.seg) {
+		return nil, 0
+	}
+	return e, len(e.seg)
+}
+
 // entry returns the entry of the encoded segment seg, or nil.
 func (c *headerCache) entry(seg []byte) *headerEntry {
 	if e := c.last.Load(); e != nil && string(e.seg) == string(seg) {

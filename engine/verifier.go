@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"time"
@@ -367,13 +368,37 @@ func (v *Verifier) verifySignature(token []byte, t *Token) error {
 // as always once the payload is parsed, returns that same key; otherwise
 // the key it returns verifies from scratch.
 func (v *Verifier) verify(token []byte, t *Token, now int64, withClaims bool) error {
-	dot1, dot2, err := splitToken(token)
+	err := v.verifySplit(token, t, now, withClaims)
 	if err != nil {
-		return err
+		if _, _, bad := splitToken(token); bad != nil {
+			return bad // first, as if the token had been split before anything
+		}
 	}
+	return err
+}
+
+// verifySplit is verify, except that a token without exactly three
+// segments may get another error than errSegments: it splits the token as
+// it goes. The header segment of the last header cached ends at the first
+// dot when the token starts with it and a dot; otherwise the first dot is
+// searched. The payload ends at the next dot. The signature is not
+// searched for a third: the decoders refuse every '.', so a token with
+// more segments fails somewhere, and verify then reports errSegments.
+func (v *Verifier) verifySplit(token []byte, t *Token, now int64, withClaims bool) error {
+	entry, dot1 := v.headers.prefix(token)
+	if entry == nil {
+		if dot1 = bytes.IndexByte(token, '.'); dot1 < 0 {
+			return errSegments
+		}
+		entry = v.headers.entry(token[:dot1])
+	}
+	dot2 := bytes.IndexByte(token[dot1+1:], '.')
+	if dot2 < 0 {
+		return errSegments
+	}
+	dot2 += dot1 + 1
 	t.grow(len(token))
 	seg := token[:dot1]
-	entry := v.headers.entry(seg)
 	var run hmacRun
 	predicted, pads := entry.predictedPads()
 	if pads != nil {
