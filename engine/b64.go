@@ -110,19 +110,25 @@ const (
 )
 
 // plainASCII reports whether every byte of b is printable ASCII (0x20..0x7E)
-// other than '\'. It tests eight bytes at a time (see plainBad).
+// other than '\'. It tests eight bytes at a time (see plainBad), and the
+// last 0 to 7 one at a time: a word assembled from them in memory would
+// make its load wait for the byte stores (no store forwarding), longer than
+// the bytes take to test — and b64DecodePlain's kernel leaves it 1 or 2.
 func plainASCII(b []byte) bool {
 	var bad uint64
 	for len(b) >= 8 {
 		bad |= plainBad(binary.LittleEndian.Uint64(b))
 		b = b[8:]
 	}
-	if len(b) > 0 {
-		w := [8]byte{'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A'}
-		copy(w[:], b)
-		bad |= plainBad(binary.LittleEndian.Uint64(w[:]))
+	if bad&lanesHigh != 0 {
+		return false
 	}
-	return bad&lanesHigh == 0
+	for _, c := range b {
+		if c-0x20 > 0x7e-0x20 || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // plainBad returns x with the top bit of some byte lane set when a byte of

@@ -130,6 +130,13 @@ func unescapedEqual(raw []byte, s string) bool {
 // soon as it is met; a type error only once the whole object has proved
 // well formed.
 func parseClaims(t *Token, data []byte, plain bool) error {
+	return parseClaimsBeside(t, data, plain, nil)
+}
+
+// parseClaimsBeside is parseClaims that also advances run, if not nil, by
+// one compression after each member, so that the HMAC's dependency chain
+// and the scan run side by side (see hmacRun).
+func parseClaimsBeside(t *Token, data []byte, plain bool, run *hmacRun) error {
 	c := &t.Claims
 	c.raw = data
 	d := data
@@ -233,6 +240,9 @@ func parseClaims(t *Token, data []byte, plain bool) error {
 			if err != nil && typeErr == nil {
 				typeErr = err
 			}
+		}
+		if run != nil {
+			run.step()
 		}
 		i = valueEnd
 		if i >= len(d) || d[i] != ',' {

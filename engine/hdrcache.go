@@ -31,22 +31,61 @@ type headerCache struct {
 	slots [headerCacheSlots]atomic.Pointer[headerEntry]
 }
 
-// headerEntry is an immutable parsed header and the segment it came from.
+// headerEntry is an immutable parsed header and the segment it came from,
+// with the key that last verified a token under it.
 type headerEntry struct {
 	seg    []byte
 	header Header
+	// key is the key that verified the last token with this header, the
+	// key that the next one most likely names: Verifier.verify starts its
+	// HMAC with it before the real lookup, and uses that MAC only if the
+	// lookup returns this very key. It is the one mutable field.
+	key atomic.Pointer[Key]
 }
 
 // get returns the parsed header of the encoded segment seg, or nil.
 func (c *headerCache) get(seg []byte) *Header {
-	if e := c.last.Load(); e != nil && string(e.seg) == string(seg) {
+	if e := c.entry(seg); e != nil {
 		return &e.header
+	}
+	return nil
+}
+
+// prefix returns the entry stored last and the length of its segment when
+// token starts with that segment and a dot; else nil, 0. A cached segment
+// has no dot, so that dot is the token's first.
+func (c *headerCache) prefix(token []byte) (*headerEntry, int) {
+	e := c.last.Load()
+	if e == nil || len(token) <= len(e.seg) || token[len(e.seg)] != '.' || string(token[:len(e.seg)]) != string(e.seg) {
+		return nil, 0
+	}
+	return e, len(e.seg)
+}
+
+// entry returns the entry of the encoded segment seg, or nil.
+func (c *headerCache) entry(seg []byte) *headerEntry {
+	if e := c.last.Load(); e != nil && string(e.seg) == string(seg) {
+		return e
 	}
 	e := c.slots[segmentSlot(seg)].Load()
 	if e == nil || string(e.seg) != string(seg) {
 		return nil
 	}
-	return &e.header
+	return e
+}
+
+// predictedPads returns the HMAC pads of the key that last verified a
+// token with this header, and the key, when there is such a key, it has
+// pads (HS256 with the SHA-NI kernel) and it is not retired; else nil, nil.
+func (e *headerEntry) predictedPads() (*Key, *hmacPads) {
+	if e == nil {
+		return nil, nil
+	}
+	k := e.key.Load()
+	if k == nil || k.pads == nil || k.Retired() {
+		return nil, nil
+	}
+	return k, k.pads
 }
 
 // segmentSlot returns the table slot of the encoded header seg: a hash of
@@ -83,10 +122,10 @@ func segmentSlot(seg []byte) uint64 {
 }
 
 // put stores the parsed header h of segment seg, copying everything it
-// points at.
-func (c *headerCache) put(seg []byte, h *Header) {
+// points at, and returns the new entry (nil when seg is too long to keep).
+func (c *headerCache) put(seg []byte, h *Header) *headerEntry {
 	if len(seg) > maxCachedHeader {
-		return
+		return nil
 	}
 	block := make([]byte, len(seg)+len(h.raw)+len(h.Kid)+len(h.Typ)+len(h.Cty))
 	e := &headerEntry{header: *h}
@@ -97,6 +136,7 @@ func (c *headerCache) put(seg []byte, h *Header) {
 	_, e.header.Cty = cutKeepNil(block, h.Cty)
 	c.slots[segmentSlot(seg)].Store(e)
 	c.last.Store(e)
+	return e
 }
 
 // cut copies src to the front of block and returns the rest of block and the copy.

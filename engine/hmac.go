@@ -45,32 +45,77 @@ func newHMACPads(secret []byte, kernel bool) *hmacPads {
 // sum writes HMAC-SHA256(key, msg) into mac, compressing as kernel says
 // (see compress).
 func (p *hmacPads) sum(mac *[32]byte, msg []byte, kernel bool) {
-	h := p.inner
-	full := len(msg) &^ 63
-	if full > 0 {
-		compress(&h, msg[:full], kernel)
+	var r hmacRun
+	r.start(p, msg, kernel)
+	*mac = *r.finish()
+}
+
+// hmacRun is one HMAC-SHA256 computation whose message blocks can be
+// compressed one at a time between other work. The compressions form one
+// long dependency chain that keeps the CPU's SHA unit busy and leaves its
+// other execution ports mostly idle; work issued between two steps runs
+// beside the chain instead of after it. The zero value has nothing to
+// compute: finish returns an all-zero MAC.
+type hmacRun struct {
+	pads    *hmacPads
+	h       [8]uint32
+	rest    []byte // message bytes not yet compressed
+	n       int    // message length
+	pending bool   // started, and the MAC is not computed yet
+	kernel  bool
+	mac     [32]byte
+}
+
+// start begins HMAC-SHA256(key, msg) with key's pads p, compressing as
+// kernel says (see compress). msg must not change until finish.
+func (r *hmacRun) start(p *hmacPads, msg []byte, kernel bool) {
+	r.pads, r.h, r.rest, r.n, r.pending, r.kernel = p, p.inner, msg, len(msg), true, kernel
+}
+
+// step compresses the next whole message block, if one is left. The
+// padded last block and the outer block are finish's: they are few, and
+// they wait on the chain instead of running beside it.
+func (r *hmacRun) step() {
+	if len(r.rest) >= 64 {
+		compress(&r.h, r.rest[:64:64], r.kernel)
+		r.rest = r.rest[64:]
 	}
+}
+
+// finish does every compression left and returns the MAC.
+func (r *hmacRun) finish() *[32]byte {
+	if !r.pending {
+		return &r.mac
+	}
+	if full := len(r.rest) &^ 63; full > 0 {
+		compress(&r.h, r.rest[:full:full], r.kernel)
+		r.rest = r.rest[full:]
+	}
+	// The last, partial block with the padding and the length (FIPS 180-4
+	// §5.1.1): one block, or two when fewer than 9 bytes are free.
 	var tail [128]byte
-	n := copy(tail[:], msg[full:])
+	n := copy(tail[:], r.rest)
 	tail[n] = 0x80
 	end := 64
 	if n >= 56 {
 		end = 128
 	}
-	binary.BigEndian.PutUint64(tail[end-8:end], uint64(64+len(msg))*8)
-	compress(&h, tail[:end], kernel)
-
-	var outer [64]byte
-	for i, v := range h {
-		binary.BigEndian.PutUint32(outer[4*i:], v)
+	binary.BigEndian.PutUint64(tail[end-8:end], uint64(64+r.n)*8)
+	compress(&r.h, tail[:end], r.kernel)
+	// The outer hash of the inner one.
+	var block [64]byte
+	for i, v := range r.h {
+		binary.BigEndian.PutUint32(block[4*i:], v)
 	}
-	outer[32] = 0x80
-	binary.BigEndian.PutUint64(outer[56:], (64+32)*8)
-	h = p.outer
-	compress(&h, outer[:], kernel)
+	block[32] = 0x80
+	binary.BigEndian.PutUint64(block[56:], (64+32)*8)
+	h := r.pads.outer
+	compress(&h, block[:], r.kernel)
 	for i, v := range h {
-		binary.BigEndian.PutUint32(mac[4*i:], v)
+		binary.BigEndian.PutUint32(r.mac[4*i:], v)
 	}
+	r.rest, r.pending = nil, false
+	return &r.mac
 }
 
 // verify reports whether sig is HMAC-SHA256(key, msg), in constant time.

@@ -279,15 +279,29 @@ func (k *Key) verify(input, sig, scratch []byte) error {
 	return ErrUnsupportedAlg
 }
 
+// checkMAC compares sig, in constant time, with mac, the HMAC-SHA256 of
+// the signing input under k (an HS256 key with pads), and returns what
+// verify would: the same errors for an empty or mis-sized signature.
+func (k *Key) checkMAC(mac *[32]byte, sig []byte) error {
+	switch {
+	case len(sig) == 0:
+		return errSigEmpty
+	case len(sig) != len(mac):
+		return errSigLength
+	case subtle.ConstantTimeCompare(mac[:], sig) != 1:
+		return ErrBadSignature
+	}
+	return nil
+}
+
 func (k *Key) verifyHMAC(input, sig []byte) error {
 	if len(sig) != algs[k.alg].sigLen {
 		return errSigLength
 	}
 	if k.pads != nil {
-		if !k.pads.verify(input, sig, true) {
-			return ErrBadSignature
-		}
-		return nil
+		var r hmacRun
+		r.start(k.pads, input, true)
+		return k.checkMAC(r.finish(), sig)
 	}
 	st := k.macs.Get().(*macState)
 	st.mac.Reset()
