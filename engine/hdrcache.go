@@ -41,7 +41,16 @@ type headerEntry struct {
 	// HMAC with it before the real lookup, and uses that MAC only if the
 	// lookup returns this very key. It is the one mutable field.
 	key atomic.Pointer[Key]
+	// mispredicted counts the genuine tokens under this header that another
+	// key verified; at maxMispredictions the entry predicts no more (several
+	// keys share the header: tenants whose HS256 tokens have the same alg,
+	// typ and kid, or none), so each token stops paying for two HMACs.
+	mispredicted atomic.Uint32
 }
+
+// maxMispredictions is how many mispredicted keys a header entry tolerates
+// (a rotation under the same header costs one) before it stops predicting.
+const maxMispredictions = 8
 
 // get returns the parsed header of the encoded segment seg, or nil.
 func (c *headerCache) get(seg []byte) *Header {
@@ -82,7 +91,7 @@ func (e *headerEntry) predictedPads() (*Key, *hmacPads) {
 		return nil, nil
 	}
 	k := e.key.Load()
-	if k == nil || k.pads == nil || k.Retired() {
+	if k == nil || k.pads == nil || k.Retired() || e.mispredicted.Load() >= maxMispredictions {
 		return nil, nil
 	}
 	return k, k.pads

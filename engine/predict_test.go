@@ -226,3 +226,61 @@ func FuzzVerifyPredicted(f *testing.F) {
 		}
 	})
 }
+
+// TestVerifyPredictionStopsWhenKeysShareAHeader: when genuine tokens under
+// one header segment are verified by different keys in turn (tenants whose
+// HS256 tokens carry the same header), the header stops predicting after a
+// few mispredictions instead of costing every token two HMACs; a single
+// rotation does not stop it. Verdicts are a fresh verifier's throughout.
+func TestVerifyPredictionStopsWhenKeysShareAHeader(t *testing.T) {
+	if !useSHANI() {
+		t.Skip("no prediction without the SHA-NI kernel (purego or an older CPU): nothing to stop")
+	}
+	f := newFixture(t, engine.HS256, nil)
+	a := f.signer
+	b := sign.MustGenerate(engine.HS256, a.Kid)
+	keyA := f.key
+	keyB, err := b.EngineKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokA := f.token(t, accessClaims())
+	tokB, err := b.Sign(accessClaims())
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg := []byte(tokA[:strings.IndexByte(tokA, '.')])
+	v := predictedVerifier(t, f, tokA)
+
+	// One rotation: B replaces A; B is predicted from then on.
+	f.keys().keys = []*engine.Key{keyB}
+	if got := verdict(v, tokB); !strings.HasPrefix(got, "ok") {
+		t.Fatalf("after the rotation: %s", got)
+	}
+	if got := engine.PredictedKey(v, seg); got != keyB {
+		t.Fatalf("after one rotation the header predicts %p, want B %p", got, keyB)
+	}
+
+	// Now the keys alternate, as two tenants' would.
+	for i := range 2 * 8 {
+		k, tok := keyA, tokA
+		if i%2 == 1 {
+			k, tok = keyB, tokB
+		}
+		f.keys().keys = []*engine.Key{k}
+		if got := verdict(v, tok); !strings.HasPrefix(got, "ok") {
+			t.Fatalf("alternation %d: %s", i, got)
+		}
+	}
+	if got := engine.PredictedKey(v, seg); got != nil {
+		t.Fatalf("after the keys alternated 16 times the header still predicts %p", got)
+	}
+	for _, k := range []*engine.Key{keyA, keyB} {
+		f.keys().keys = []*engine.Key{k}
+		for _, tok := range []string{tokA, tokB} {
+			if got, want := verdict(v, tok), verdict(f.newVerifier(t), tok); got != want {
+				t.Fatalf("no longer predicting: %s, fresh %s", got, want)
+			}
+		}
+	}
+}

@@ -499,6 +499,9 @@ func (v *Verifier) verifySplit(token []byte, t *Token, now int64, withClaims boo
 		entry = v.headers.put(seg, &t.Header)
 	}
 	if entry != nil && key != predicted && key.pads != nil {
+		if predicted != nil && entry.mispredicted.Load() < maxMispredictions {
+			entry.mispredicted.Add(1)
+		}
 		entry.key.Store(key)
 	}
 	// Only now, with the signature verified, do claims count.
