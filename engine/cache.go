@@ -16,8 +16,9 @@ const (
 )
 
 // cacheWays is the associativity: a token can live in one of this many slots
-// of its set. Eight 8-byte tags fill one cache line, so a lookup touches one
-// line of tags and, on a tag match, one entry.
+// of its set. Eight 8-byte tags fill one cache line and eight entry pointers
+// the next, so a lookup touches one line of tags and, on a tag match, the
+// line of pointers beside it and one entry.
 const cacheWays = 8
 
 // maxFreq caps an entry's hit counter; hot entries need only survive a few
@@ -42,6 +43,7 @@ const maxFreq = 3
 // rounded up to the size the Go allocator reserves for it.
 type Cache struct {
 	sets     []cacheSet
+	writers  []setWriters // writers' state of each set, apart from what readers touch
 	mask     uint64
 	setBytes int64
 	hash     func([]byte) uint64 // xxhash; tests swap it to force collisions
@@ -52,10 +54,21 @@ type Cache struct {
 	inserts  atomic.Uint64
 }
 
+// cacheSet is what a lookup reads: its tags (the index hash of the entry
+// in each slot, 0 for none) and its slots, 128 bytes. A table of 256 sets
+// or more (2,048 entries; the default has 8,192) is a large object, which
+// the allocator places on a page boundary, so each set is exactly one line
+// of tags and one line of pointers (an adjacent pair, which CPUs fetch
+// together), shared with no other set. A smaller table (32 KiB at most, the
+// allocator then offsets it by 8 bytes) stays in a core's caches anyway.
 type cacheSet struct {
-	mu    sync.Mutex // writers only
 	tags  [cacheWays]atomic.Uint64
 	slots [cacheWays]atomic.Pointer[cacheEntry]
+}
+
+// setWriters is the state of one set that only its writers use.
+type setWriters struct {
+	mu    sync.Mutex
 	bytes int64 // sum of the entries' sizes; guarded by mu
 	seq   uint64
 }
@@ -147,6 +160,7 @@ func NewCache(entries int, maxBytes int64) *Cache {
 	}
 	return &Cache{
 		sets:     make([]cacheSet, sets),
+		writers:  make([]setWriters, sets),
 		mask:     uint64(sets - 1),
 		setBytes: maxBytes / int64(sets),
 		hash:     tokenHash,
@@ -171,15 +185,15 @@ func (c *Cache) Stats() CacheStats {
 	}
 	s.Inserts, s.Evictions, s.Invalidations = c.inserts.Load(), c.evicts.Load(), c.invals.Load()
 	for i := range c.sets {
-		set := &c.sets[i]
-		set.mu.Lock()
+		set, wr := &c.sets[i], &c.writers[i]
+		wr.mu.Lock()
 		for w := range set.slots {
 			if set.slots[w].Load() != nil {
 				s.Entries++
 			}
 		}
-		s.Bytes += set.bytes
-		set.mu.Unlock()
+		s.Bytes += wr.bytes
+		wr.mu.Unlock()
 	}
 	return s
 }
@@ -237,12 +251,12 @@ func (c *Cache) get(h uint64, token []byte, t *Token) *cacheEntry {
 
 // invalidate removes e (found stale by a reader) if it is still published.
 func (c *Cache) invalidate(h uint64, e *cacheEntry) {
-	set := &c.sets[h&c.mask]
-	set.mu.Lock()
-	defer set.mu.Unlock()
+	set, wr := &c.sets[h&c.mask], &c.writers[h&c.mask]
+	wr.mu.Lock()
+	defer wr.mu.Unlock()
 	for w := 0; w < cacheWays; w++ {
 		if set.slots[w].Load() == e {
-			set.remove(w)
+			set.remove(wr, w)
 			c.invals.Add(1)
 			return
 		}
@@ -262,9 +276,9 @@ func (c *Cache) put(h uint64, t *Token) *cacheEntry {
 	if e.size > c.setBytes {
 		return nil
 	}
-	set := &c.sets[h&c.mask]
-	set.mu.Lock()
-	defer set.mu.Unlock()
+	set, wr := &c.sets[h&c.mask], &c.writers[h&c.mask]
+	wr.mu.Lock()
+	defer wr.mu.Unlock()
 	free := -1
 	for w := 0; w < cacheWays; w++ {
 		old := set.slots[w].Load()
@@ -278,27 +292,27 @@ func (c *Cache) put(h uint64, t *Token) *cacheEntry {
 			return old
 		}
 		if old.key.Retired() {
-			set.remove(w)
+			set.remove(wr, w)
 			c.invals.Add(1)
 			if free < 0 {
 				free = w
 			}
 		}
 	}
-	for free < 0 || set.bytes+e.size > c.setBytes {
+	for free < 0 || wr.bytes+e.size > c.setBytes {
 		w := set.victim(c.fifo, -1)
 		if w < 0 {
 			return nil
 		}
-		set.remove(w)
+		set.remove(wr, w)
 		c.evicts.Add(1)
 		if free < 0 {
 			free = w
 		}
 	}
-	set.seq++
-	e.seq = set.seq
-	set.bytes += e.size
+	wr.seq++
+	e.seq = wr.seq
+	wr.bytes += e.size
 	set.slots[free].Store(e)
 	set.tags[free].Store(h)
 	c.inserts.Add(1)
@@ -310,9 +324,9 @@ func (c *Cache) put(h uint64, t *Token) *cacheEntry {
 // cache, already has an attachment, or cannot fit the set's budget with it.
 func (c *Cache) attach(e *cacheEntry, b []byte) {
 	add := int64(cap(b)) + attachHeaderBytes
-	set := &c.sets[e.hash&c.mask]
-	set.mu.Lock()
-	defer set.mu.Unlock()
+	set, wr := &c.sets[e.hash&c.mask], &c.writers[e.hash&c.mask]
+	wr.mu.Lock()
+	defer wr.mu.Unlock()
 	slot := -1
 	for w := 0; w < cacheWays; w++ {
 		if set.slots[w].Load() == e {
@@ -322,31 +336,31 @@ func (c *Cache) attach(e *cacheEntry, b []byte) {
 	if slot < 0 || e.attach.Load() != nil || e.size+add > c.setBytes {
 		return
 	}
-	for set.bytes+add > c.setBytes {
+	for wr.bytes+add > c.setBytes {
 		w := set.victim(c.fifo, slot)
 		if w < 0 {
 			return
 		}
-		set.remove(w)
+		set.remove(wr, w)
 		c.evicts.Add(1)
 	}
 	e.attach.Store(&b)
 	e.size += add
-	set.bytes += add
+	wr.bytes += add
 }
 
-// remove empties slot w. The caller holds set.mu.
-func (set *cacheSet) remove(w int) {
+// remove empties slot w. The caller holds wr.mu, wr being the set's.
+func (set *cacheSet) remove(wr *setWriters, w int) {
 	e := set.slots[w].Load()
 	set.tags[w].Store(0)
 	set.slots[w].Store(nil)
-	set.bytes -= e.size
+	wr.bytes -= e.size
 }
 
 // victim picks the slot to evict, never slot keep (-1 for none): the oldest
 // entry never hit since it was inserted or last aged; when every entry has
 // been hit, all are aged by one and the choice is made again. It returns -1
-// when there is nothing to evict. The caller holds set.mu.
+// when there is nothing to evict. The caller holds the set's writer lock.
 func (set *cacheSet) victim(fifo bool, keep int) int {
 	for round := 0; round <= maxFreq; round++ {
 		best, bestSeq, any := -1, uint64(0), false

@@ -373,3 +373,16 @@ func TestCacheInsertAllocs(t *testing.T) {
 		t.Fatalf("storing a verified token allocates %.1f times, want 3", allocs)
 	}
 }
+
+// TestCacheSetIsOneLinePair checks the layout a lookup relies on: a set is
+// 128 bytes (a line of tags, a line of pointers) and a table of 2,048
+// entries or more starts on a 128-byte boundary, so no set straddles more
+// lines than that.
+func TestCacheSetIsOneLinePair(t *testing.T) {
+	for _, entries := range []int{2048, 4096, engine.DefaultCacheEntries, 1 << 20} {
+		size, addr := engine.CacheSetLayout(engine.NewCache(entries, 0))
+		if size != 128 || addr%128 != 0 {
+			t.Errorf("%d entries: sets of %d bytes at %#x; want 128 bytes, 128-byte aligned", entries, size, addr)
+		}
+	}
+}
