@@ -38,8 +38,8 @@ const maxFreq = 3
 // all aged by one. A burst of new tokens therefore replaces other new tokens
 // and cannot flush entries that are being hit. Memory is bounded by the
 // number of entries and by a byte budget per set, which counts every byte an
-// entry keeps: the allocations holding the token, its decoded header and
-// claims, its audience list, the entry itself and its attachment, each
+// entry keeps: the one allocation holding the entry, the token, its
+// attachment and its decoded header and claims (and a long audience list's),
 // rounded up to the size the Go allocator reserves for it.
 type Cache struct {
 	sets     []cacheSet
@@ -73,20 +73,69 @@ type setWriters struct {
 	seq   uint64
 }
 
-// cacheEntry is one verified token, immutable once published except for its
-// hit frequency and its attachment.
+// cacheEntry is one verified token. It is one allocation with its bytes
+// (see buildEntry): the struct, then the token, the attachment and the
+// decoded header and payload, so that a hit reads the struct's lines and the
+// lines right after them, and nothing else. The struct locates the header's
+// and the claims' strings by their spans in the decoded bytes, which keeps
+// it to three lines; a hit builds the slices from them (Token.fromEntry).
+// An entry is immutable once published, except for its hit frequency;
+// attaching builds a new entry that replaces it.
 type cacheEntry struct {
-	hash    uint64
-	token   []byte
-	key     *Key
-	pol     *policy // the issuer policy that judged it
-	header  Header
-	claims  Claims
-	payload []byte
-	size    int64  // bytes the entry keeps (see newEntry); guarded by the set's mu
-	seq     uint64 // insertion order within the set
-	freq    atomic.Uint32
-	attach  atomic.Pointer[[]byte]
+	// What a lookup reads.
+	hash   uint64
+	data   *byte // the entry's bytes: right after the struct, unless too large
+	tokLen uint32
+	freq   atomic.Uint32
+
+	// What a hit reads next: the checks, then what fromEntry copies.
+	key              *Key
+	pol              *policy // the issuer policy that judged it
+	shared           *Header // the header, when it is the header cache's; else the spans below
+	exp, nbf, iat    int64
+	present          claimBits
+	alg              Alg
+	hasKid           bool
+	nAud             uint32 // audiences, whose spans are at audAt
+	attach           span   // in data; nilSpan for none
+	audAt, decAt     uint32 // in data: the audiences' spans, the decoded bytes
+	kid, typ, cty    span   // in the decoded bytes, as the rest
+	hraw             span
+	iss, sub, jti    span
+	scope, craw, pay span
+
+	// What only writers read.
+	end  uint32 // bytes used in data
+	size int64  // bytes the entry keeps (see buildEntry)
+	seq  uint64 // insertion order within the set; guarded by the set's lock
+}
+
+// span locates a string of an entry: its offset and length. nilSpan
+// stands for a nil slice (an absent header field or claim).
+type span struct{ off, n uint32 }
+
+var nilSpan = span{off: ^uint32(0)}
+
+// maxEntryBytes bounds what an entry's spans can locate.
+const maxEntryBytes = 1 << 31
+
+// token returns the entry's copy of the token.
+func (e *cacheEntry) token() []byte { return unsafe.Slice(e.data, e.tokLen) }
+
+// bytesAt returns the string at s of the entry's bytes from offset at.
+func (e *cacheEntry) bytesAt(at uint32, s span) []byte {
+	if s.off == nilSpan.off {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(e.data), uintptr(at)+uintptr(s.off))), s.n)
+}
+
+// str returns the string at s of the decoded bytes.
+func (e *cacheEntry) str(s span) []byte { return e.bytesAt(e.decAt, s) }
+
+// audSpan returns the span of the i-th audience.
+func (e *cacheEntry) audSpan(i uint32) span {
+	return *(*span)(unsafe.Add(unsafe.Pointer(e.data), uintptr(e.audAt)+uintptr(i)*unsafe.Sizeof(span{})))
 }
 
 // statStripes spreads the hit and miss counters over cache lines, chosen by
@@ -102,15 +151,9 @@ type cacheStripe struct {
 	_      [112]byte
 }
 
-// entryStructBytes and attachHeaderBytes are what the allocator reserves
-// for a cacheEntry and for the slice header Attach stores.
-var (
-	entryStructBytes  = allocSize(int(unsafe.Sizeof(cacheEntry{})))
-	attachHeaderBytes = allocSize(int(unsafe.Sizeof([]byte(nil))))
-)
-
-// sliceHeaderBytes is the size of one element of an audience list.
-const sliceHeaderBytes = int64(unsafe.Sizeof([]byte(nil)))
+// entryStructBytes is what the allocator reserves for a cacheEntry alone,
+// as an entry too large for entryClasses has it.
+var entryStructBytes = allocSize(int(unsafe.Sizeof(cacheEntry{})))
 
 // allocSize returns the bytes the Go allocator reserves for an object of n
 // bytes: its size class, or whole pages for a large object. Size classes are
@@ -237,7 +280,7 @@ func (c *Cache) get(h uint64, token []byte, t *Token) *cacheEntry {
 			continue
 		}
 		e := set.slots[w].Load()
-		if e != nil && e.hash == h && bytes.Equal(e.token, token) {
+		if e != nil && e.hash == h && bytes.Equal(e.token(), token) {
 			if e.freq.Load() < maxFreq { // write only when it changes
 				e.freq.Add(1)
 			}
@@ -269,11 +312,11 @@ func (c *Cache) invalidate(h uint64, e *cacheEntry) {
 func (c *Cache) put(h uint64, t *Token) *cacheEntry {
 	// The sizes before rounding are a lower bound: a token that cannot fit
 	// is not copied at all.
-	if int64(len(t.raw)+len(t.buf))+entryStructBytes > c.setBytes {
+	if int64(len(t.raw)+len(t.buf))+int64(entryHead) > c.setBytes {
 		return nil
 	}
 	e := newEntry(h, t)
-	if e.size > c.setBytes {
+	if e == nil || e.size > c.setBytes {
 		return nil
 	}
 	set, wr := &c.sets[h&c.mask], &c.writers[h&c.mask]
@@ -288,7 +331,7 @@ func (c *Cache) put(h uint64, t *Token) *cacheEntry {
 			}
 			continue
 		}
-		if old.hash == h && bytes.Equal(old.token, t.raw) {
+		if old.hash == h && bytes.Equal(old.token(), t.raw) {
 			return old
 		}
 		if old.key.Retired() {
@@ -319,11 +362,19 @@ func (c *Cache) put(h uint64, t *Token) *cacheEntry {
 	return e
 }
 
-// attach stores b with e and counts it against e's set, evicting other
-// entries of the set if it must. It does nothing when e is no longer in the
-// cache, already has an attachment, or cannot fit the set's budget with it.
-func (c *Cache) attach(e *cacheEntry, b []byte) {
-	add := int64(cap(b)) + attachHeaderBytes
+// attach replaces e with a copy of it that holds a copy of b, counted
+// against e's set, evicting other entries of the set if it must, and
+// returns the copy. It does nothing and returns nil when b is nil, e is no
+// longer in the cache, already has an attachment, or cannot fit the set's
+// budget with it.
+func (c *Cache) attach(e *cacheEntry, b []byte) *cacheEntry {
+	if b == nil || e.attach != nilSpan || e.size+int64(len(b)) > c.setBytes {
+		return nil
+	}
+	n := e.withAttachment(b)
+	if n == nil || n.size > c.setBytes {
+		return nil
+	}
 	set, wr := &c.sets[e.hash&c.mask], &c.writers[e.hash&c.mask]
 	wr.mu.Lock()
 	defer wr.mu.Unlock()
@@ -333,20 +384,22 @@ func (c *Cache) attach(e *cacheEntry, b []byte) {
 			slot = w
 		}
 	}
-	if slot < 0 || e.attach.Load() != nil || e.size+add > c.setBytes {
-		return
+	if slot < 0 {
+		return nil
 	}
-	for wr.bytes+add > c.setBytes {
+	for wr.bytes-e.size+n.size > c.setBytes {
 		w := set.victim(c.fifo, slot)
 		if w < 0 {
-			return
+			return nil
 		}
 		set.remove(wr, w)
 		c.evicts.Add(1)
 	}
-	e.attach.Store(&b)
-	e.size += add
-	wr.bytes += add
+	n.seq = e.seq
+	n.freq.Store(e.freq.Load())
+	wr.bytes += n.size - e.size
+	set.slots[slot].Store(n)
+	return n
 }
 
 // remove empties slot w. The caller holds wr.mu, wr being the set's.
@@ -389,81 +442,233 @@ func (set *cacheSet) victim(fifo bool, keep int) int {
 }
 
 // newEntry copies the verified token and everything its claims and header
-// point at into memory owned by the entry, and counts that memory: the
-// block, the entry and the audience list, each as the allocator reserves it.
+// point at into one new entry (see buildEntry), or returns nil when it
+// cannot: when a string does not lie in the Token's scratch memory, which
+// does not happen (TestCacheHitMatchesVerify would see the token not
+// cached), or for a token of 2 GiB.
 func newEntry(h uint64, t *Token) *cacheEntry {
-	// append rounds the capacity up to the allocation's size class.
-	block := append([]byte(nil), make([]byte, len(t.raw)+len(t.buf))...)
-	size := int64(cap(block)) + entryStructBytes
-	block = block[:len(t.raw)+len(t.buf)]
-	copy(block, t.raw)
-	scratch := block[len(t.raw):]
-	copy(scratch, t.buf)
-	r := rebaser{from: t.buf, to: scratch}
-	e := &cacheEntry{hash: h, token: block[:len(t.raw):len(t.raw)], key: t.key, pol: t.pol, size: size}
-	e.header = t.Header
-	if !t.sharedH { // a header from the header cache is immutable: share it
-		e.header.Kid, e.header.Typ, e.header.Cty, e.header.raw = r.of(t.Header.Kid), r.of(t.Header.Typ), r.of(t.Header.Cty), r.of(t.Header.raw)
+	c := &t.Claims
+	dec := spanner{from: t.buf, ok: true}
+	var hdr [4]span
+	if t.sharedH == nil {
+		hdr = [4]span{dec.of(t.Header.Kid), dec.of(t.Header.Typ), dec.of(t.Header.Cty), dec.of(t.Header.raw)}
 	}
-	c := t.Claims
-	c.Issuer, c.Subject, c.ID, c.Scope, c.raw = r.of(c.Issuer), r.of(c.Subject), r.of(c.ID), r.of(c.Scope), r.of(c.raw)
-	if len(c.Audience) > 0 {
-		auds := append([][]byte(nil), make([][]byte, len(c.Audience))...)
-		size += int64(cap(auds)) * sliceHeaderBytes
-		for i, a := range c.Audience {
-			auds[i] = r.of(a)
-		}
-		c.Audience = auds[:len(c.Audience):len(c.Audience)]
-	} else {
-		c.Audience = nil
+	claims := [6]span{dec.of(c.Issuer), dec.of(c.Subject), dec.of(c.ID), dec.of(c.Scope), dec.of(c.raw), dec.of(t.payload)}
+	for _, a := range c.Audience {
+		dec.of(a) // checked here, written below
 	}
-	e.claims = c
-	e.payload = r.of(t.payload)
-	e.size = size
+	e := buildEntry(t.raw, nil, uint32(len(c.Audience)), t.buf)
+	if e == nil || !dec.ok {
+		return nil
+	}
+	aud := e.audSpans()
+	for i, a := range c.Audience {
+		aud[i] = dec.of(a)
+	}
+	e.hash, e.key, e.pol, e.shared = h, t.key, t.pol, t.sharedH
+	e.exp, e.nbf, e.iat, e.present = c.ExpiresAt, c.NotBefore, c.IssuedAt, c.present
+	e.alg, e.hasKid = t.Header.Alg, t.Header.HasKid
+	e.kid, e.typ, e.cty, e.hraw = hdr[0], hdr[1], hdr[2], hdr[3]
+	e.iss, e.sub, e.jti, e.scope, e.craw, e.pay = claims[0], claims[1], claims[2], claims[3], claims[4], claims[5]
 	return e
 }
 
-// rebaser maps slices of one buffer onto the same offsets of its copy.
-type rebaser struct{ from, to []byte }
-
-func (r rebaser) of(s []byte) []byte {
-	if s == nil {
+// withAttachment returns a copy of e that holds attach, or nil when it
+// cannot be made.
+func (e *cacheEntry) withAttachment(attach []byte) *cacheEntry {
+	n := buildEntry(e.token(), attach, e.nAud, unsafe.Slice(e.data, e.end)[e.decAt:])
+	if n == nil {
 		return nil
 	}
+	copy(n.audSpans(), e.audSpans())
+	data, at, size := n.data, n.attach, n.size
+	audAt, decAt, end := n.audAt, n.decAt, n.end
+	*n = cacheEntry{ // every field of e but the bytes' layout and the counters
+		hash: e.hash, tokLen: e.tokLen, key: e.key, pol: e.pol, shared: e.shared,
+		exp: e.exp, nbf: e.nbf, iat: e.iat, present: e.present, alg: e.alg, hasKid: e.hasKid, nAud: e.nAud,
+		kid: e.kid, typ: e.typ, cty: e.cty, hraw: e.hraw,
+		iss: e.iss, sub: e.sub, jti: e.jti, scope: e.scope, craw: e.craw, pay: e.pay,
+	}
+	n.data, n.attach, n.size, n.audAt, n.decAt, n.end = data, at, size, audAt, decAt, end
+	return n
+}
+
+// buildEntry allocates an entry and lays out its bytes, in the order a hit
+// reads them: the token, the attachment (attach, 8-byte aligned; nil for
+// none), the spans of nAud audiences (left to the caller) and the decoded
+// bytes (decoded), which the spans of the header, the claims and the
+// audiences locate. It sets the layout and the size, which counts every byte
+// the entry keeps, as the allocator reserves it. It returns nil when the
+// bytes are too large for spans.
+func buildEntry(token, attach []byte, nAud uint32, decoded []byte) *cacheEntry {
+	attachAt := (len(token) + 7) &^ 7
+	audAt := (attachAt + len(attach) + 7) &^ 7
+	decAt := audAt + int(nAud)*int(unsafe.Sizeof(span{}))
+	end := decAt + len(decoded)
+	if end >= maxEntryBytes {
+		return nil
+	}
+	e, data, size := allocEntry(end)
+	copy(data, token)
+	copy(data[attachAt:], attach)
+	copy(data[decAt:], decoded)
+	e.data, e.tokLen, e.size = unsafe.SliceData(data), uint32(len(token)), size
+	e.attach = nilSpan
+	if attach != nil {
+		e.attach = span{uint32(attachAt), uint32(len(attach))}
+	}
+	e.nAud, e.audAt, e.decAt, e.end = nAud, uint32(audAt), uint32(decAt), uint32(end)
+	return e
+}
+
+// audSpans returns the spans of the audiences, in the entry's bytes.
+func (e *cacheEntry) audSpans() []span {
+	return unsafe.Slice((*span)(unsafe.Add(unsafe.Pointer(e.data), e.audAt)), e.nAud)
+}
+
+// entryHead is the size of the struct at the start of an entry's allocation.
+const entryHead = unsafe.Sizeof(cacheEntry{})
+
+// mallocHeader is what the Go allocator adds in front of an object with
+// pointers larger than 512 bytes (its type), within the object's size class.
+const mallocHeader = 8
+
+// entryBlock is the allocation of an entry whose bytes fit D, a byte array.
+type entryBlock[D any] struct {
+	e    cacheEntry
+	data D
+}
+
+func newEntryBlock[D any]() (*cacheEntry, []byte) {
+	b := new(entryBlock[D])
+	return &b.e, unsafe.Slice((*byte)(unsafe.Pointer(&b.data)), unsafe.Sizeof(b.data))
+}
+
+// entryClass is an allocation for entries: size bytes, one of the Go
+// allocator's size classes, of which the entry's bytes can use
+// size - mallocHeader - entryHead.
+type entryClass struct {
+	size  int64
+	alloc func() (*cacheEntry, []byte)
+}
+
+// entryClasses are the allocations of entries up to 32 KiB, the largest
+// small object, each the size of a Go size class (so nothing is lost to
+// rounding) and each at most 1/8 larger than the one before.
+var entryClasses = [...]entryClass{
+	{576, newEntryBlock[[576 - mallocHeader - entryHead]byte]},
+	{640, newEntryBlock[[640 - mallocHeader - entryHead]byte]},
+	{704, newEntryBlock[[704 - mallocHeader - entryHead]byte]},
+	{768, newEntryBlock[[768 - mallocHeader - entryHead]byte]},
+	{896, newEntryBlock[[896 - mallocHeader - entryHead]byte]},
+	{1024, newEntryBlock[[1024 - mallocHeader - entryHead]byte]},
+	{1152, newEntryBlock[[1152 - mallocHeader - entryHead]byte]},
+	{1280, newEntryBlock[[1280 - mallocHeader - entryHead]byte]},
+	{1408, newEntryBlock[[1408 - mallocHeader - entryHead]byte]},
+	{1536, newEntryBlock[[1536 - mallocHeader - entryHead]byte]},
+	{1792, newEntryBlock[[1792 - mallocHeader - entryHead]byte]},
+	{2048, newEntryBlock[[2048 - mallocHeader - entryHead]byte]},
+	{2304, newEntryBlock[[2304 - mallocHeader - entryHead]byte]},
+	{2688, newEntryBlock[[2688 - mallocHeader - entryHead]byte]},
+	{3072, newEntryBlock[[3072 - mallocHeader - entryHead]byte]},
+	{3456, newEntryBlock[[3456 - mallocHeader - entryHead]byte]},
+	{4096, newEntryBlock[[4096 - mallocHeader - entryHead]byte]},
+	{4864, newEntryBlock[[4864 - mallocHeader - entryHead]byte]},
+	{5376, newEntryBlock[[5376 - mallocHeader - entryHead]byte]},
+	{6144, newEntryBlock[[6144 - mallocHeader - entryHead]byte]},
+	{6912, newEntryBlock[[6912 - mallocHeader - entryHead]byte]},
+	{8192, newEntryBlock[[8192 - mallocHeader - entryHead]byte]},
+	{9472, newEntryBlock[[9472 - mallocHeader - entryHead]byte]},
+	{10240, newEntryBlock[[10240 - mallocHeader - entryHead]byte]},
+	{12288, newEntryBlock[[12288 - mallocHeader - entryHead]byte]},
+	{13568, newEntryBlock[[13568 - mallocHeader - entryHead]byte]},
+	{16384, newEntryBlock[[16384 - mallocHeader - entryHead]byte]},
+	{18432, newEntryBlock[[18432 - mallocHeader - entryHead]byte]},
+	{20480, newEntryBlock[[20480 - mallocHeader - entryHead]byte]},
+	{24576, newEntryBlock[[24576 - mallocHeader - entryHead]byte]},
+	{27264, newEntryBlock[[27264 - mallocHeader - entryHead]byte]},
+	{32768, newEntryBlock[[32768 - mallocHeader - entryHead]byte]},
+}
+
+// allocEntry returns a new entry with at least n bytes after it, and the
+// bytes the allocation keeps. An entry too large for every class is two
+// allocations: the struct and its bytes.
+func allocEntry(n int) (*cacheEntry, []byte, int64) {
+	for _, class := range entryClasses {
+		if n <= int(class.size)-mallocHeader-int(entryHead) {
+			e, data := class.alloc()
+			return e, data[:n], class.size
+		}
+	}
+	// append rounds the capacity up to the allocation's size class.
+	data := append([]byte(nil), make([]byte, n)...)
+	return new(cacheEntry), data[:n], entryStructBytes + int64(cap(data))
+}
+
+// spanner locates slices of one buffer, from, by their offsets in it; ok
+// turns false when one lies outside it.
+type spanner struct {
+	from []byte
+	ok   bool
+}
+
+func (r *spanner) of(s []byte) span {
+	if s == nil {
+		return nilSpan
+	}
 	if len(s) == 0 {
-		return r.to[:0:0]
+		return span{}
 	}
 	base := uintptr(unsafe.Pointer(unsafe.SliceData(r.from[:cap(r.from)])))
 	p := uintptr(unsafe.Pointer(unsafe.SliceData(s)))
 	if p < base || p-base+uintptr(len(s)) > uintptr(len(r.from)) {
-		// Every string is decoded into the scratch, so this does not happen
-		// (TestCacheInsertAllocs would count it); copying keeps the entry
-		// from aliasing memory it does not own if it ever did.
-		return append([]byte(nil), s...)
+		r.ok = false
+		return nilSpan
 	}
-	off := int(p - base)
-	return r.to[off : off+len(s) : off+len(s)]
+	return span{uint32(p - base), uint32(len(s))}
 }
 
-// fromEntry fills t from a cache hit.
+// fromEntry fills t from a cache hit: the header and the claims are slices
+// of the entry's bytes, the audience list is t's own array.
 func (t *Token) fromEntry(e *cacheEntry) {
-	t.Header = e.header
-	t.Claims = e.claims
-	t.payload = e.payload
+	if e.shared != nil {
+		t.Header = *e.shared
+	} else {
+		t.Header = Header{Alg: e.alg, Kid: e.str(e.kid), HasKid: e.hasKid, Typ: e.str(e.typ), Cty: e.str(e.cty), raw: e.str(e.hraw)}
+	}
+	var aud [][]byte
+	if e.nAud > 0 {
+		aud = t.auds[:0]
+		for i := range e.nAud {
+			aud = append(aud, e.str(e.audSpan(i)))
+		}
+		t.auds = aud[:0]
+	}
+	t.Claims = Claims{
+		Issuer: e.str(e.iss), Subject: e.str(e.sub), ID: e.str(e.jti), Audience: aud,
+		ExpiresAt: e.exp, NotBefore: e.nbf, IssuedAt: e.iat, Scope: e.str(e.scope),
+		present: e.present, raw: e.str(e.craw),
+	}
+	t.payload = e.str(e.pay)
 	t.key = e.key
 	t.pol = e.pol
 	t.entry = e
 	t.hit = true
 }
 
-// Attach stores b (for instance precomputed response headers) with the cache
-// entry of the token t was just verified into, for Token.Attachment to
-// return on later hits. The first attachment wins; b must not be modified
-// afterwards. b's capacity counts against the cache's byte budget, which
-// may evict other entries; Attach does nothing when t has no cache entry,
-// the entry has been evicted meanwhile, or b cannot fit the budget.
+// Attach keeps a copy of b (for instance precomputed response headers)
+// with the cache entry of the token t was just verified into, for
+// Token.Attachment to return on later hits and on t. The first attachment
+// wins. The copy starts at an 8-byte aligned address, so that its users may
+// share aligned words of it through atomic operations; it is kept in one
+// allocation with the entry, which Attach replaces. Its length counts
+// against the cache's byte budget, which may evict other entries; Attach
+// does nothing when b is nil, t has no cache entry, the entry has been
+// evicted meanwhile, or b cannot fit the budget.
 func (v *Verifier) Attach(t *Token, b []byte) {
-	if e := t.entry; e != nil && e.attach.Load() == nil && v.cache != nil {
-		v.cache.attach(e, b)
+	if e := t.entry; e != nil && e.attach == nilSpan && v.cache != nil {
+		if n := v.cache.attach(e, b); n != nil {
+			t.entry = n
+		}
 	}
 }

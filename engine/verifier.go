@@ -309,12 +309,8 @@ func (v *Verifier) verifyCached(token []byte, t *Token) error {
 			if e.key.Retired() {
 				v.cache.invalidate(h, e)
 			} else {
-				t.pol = e.pol
-				if err := e.pol.checkTimes(&e.claims, now); err != nil {
-					return err
-				}
 				t.fromEntry(e)
-				return nil
+				return e.pol.checkTimes(&t.Claims, now)
 			}
 		}
 	}
@@ -368,7 +364,7 @@ func (v *Verifier) verify(token []byte, t *Token, now int64, withClaims bool) er
 	seg := token[:dot1]
 	cachedHeader := v.headers.get(seg)
 	if cachedHeader != nil {
-		t.Header, t.sharedH = *cachedHeader, true
+		t.Header, t.sharedH = *cachedHeader, cachedHeader
 	} else {
 		hdr, ok := t.decode(seg)
 		if !ok {
