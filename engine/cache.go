@@ -74,39 +74,45 @@ type setWriters struct {
 }
 
 // cacheEntry is one verified token. It is one allocation with its bytes
-// (see buildEntry): the struct, then the token, the attachment and the
-// decoded header and payload, so that a hit reads the struct's lines and the
-// lines right after them, and nothing else. The struct locates the header's
-// and the claims' strings by their spans in the decoded bytes, which keeps
-// it to three lines; a hit builds the slices from them (Token.fromEntry).
-// An entry is immutable once published, except for its hit frequency;
-// attaching builds a new entry that replaces it.
+// (see buildEntry): this struct, 48 bytes, then the token, whose first
+// bytes share the struct's cache line, then the rest of the entry
+// (entryMeta), the attachment and the decoded header and payload. A hit
+// reads them in that order, one run of lines from the entry's address on,
+// which CPUs prefetch; the token's address is known from the entry's own,
+// so its lines are fetched while the struct's is. The struct holds what a
+// lookup compares and the entry's pointers, which the collector must see;
+// entryMeta locates the header's and the claims' strings by their spans in
+// the decoded bytes, and a hit builds the slices from them
+// (Token.fromEntry). An entry is immutable once published, except for its
+// hit frequency and the writers' fields of its entryMeta; attaching builds
+// a new entry that replaces it.
 type cacheEntry struct {
-	// What a lookup reads.
 	hash   uint64
-	data   *byte // the entry's bytes: right after the struct, unless too large
 	tokLen uint32
 	freq   atomic.Uint32
+	key    *Key
+	pol    *policy // the issuer policy that judged it
+	shared *Header // the header, when it is the header cache's; else entryMeta's spans
+	ext    *byte   // the entry's bytes, when too large to follow the struct; else nil
+}
 
-	// What a hit reads next: the checks, then what fromEntry copies.
-	key              *Key
-	pol              *policy // the issuer policy that judged it
-	shared           *Header // the header, when it is the header cache's; else the spans below
+// entryMeta is the rest of an entry, in its bytes right after the token.
+type entryMeta struct {
 	exp, nbf, iat    int64
 	present          claimBits
 	alg              Alg
 	hasKid           bool
 	nAud             uint32 // audiences, whose spans are at audAt
-	attach           span   // in data; nilSpan for none
-	audAt, decAt     uint32 // in data: the audiences' spans, the decoded bytes
+	attach           span   // in the entry's bytes; nilSpan for none
+	audAt, decAt     uint32 // in the entry's bytes: the audiences' spans, the decoded bytes
 	kid, typ, cty    span   // in the decoded bytes, as the rest
 	hraw             span
 	iss, sub, jti    span
 	scope, craw, pay span
 
-	// What only writers read.
-	end  uint32 // bytes used in data
-	size int64  // bytes the entry keeps (see buildEntry)
+	// What only writers use.
+	end  uint32 // bytes used
+	size int64  // bytes the entry keeps (see buildEntry); guarded by the set's lock
 	seq  uint64 // insertion order within the set; guarded by the set's lock
 }
 
@@ -119,24 +125,41 @@ var nilSpan = span{off: ^uint32(0)}
 // maxEntryBytes bounds what an entry's spans can locate.
 const maxEntryBytes = 1 << 31
 
+// bytes returns the address of the entry's bytes: right after the struct,
+// unless the entry is too large for that.
+func (e *cacheEntry) bytes() unsafe.Pointer {
+	if e.ext != nil {
+		return unsafe.Pointer(e.ext)
+	}
+	return unsafe.Add(unsafe.Pointer(e), entryHead)
+}
+
 // token returns the entry's copy of the token.
-func (e *cacheEntry) token() []byte { return unsafe.Slice(e.data, e.tokLen) }
+func (e *cacheEntry) token() []byte { return unsafe.Slice((*byte)(e.bytes()), e.tokLen) }
+
+// metaAt is where entryMeta starts in the bytes of an entry of a token of n bytes.
+func metaAt(n int) int { return (n + 7) &^ 7 }
+
+// meta returns the rest of the entry.
+func (e *cacheEntry) meta() *entryMeta {
+	return (*entryMeta)(unsafe.Add(e.bytes(), metaAt(int(e.tokLen))))
+}
 
 // bytesAt returns the string at s of the entry's bytes from offset at.
 func (e *cacheEntry) bytesAt(at uint32, s span) []byte {
 	if s.off == nilSpan.off {
 		return nil
 	}
-	return unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(e.data), uintptr(at)+uintptr(s.off))), s.n)
+	return unsafe.Slice((*byte)(unsafe.Add(e.bytes(), uintptr(at)+uintptr(s.off))), s.n)
 }
 
-// str returns the string at s of the decoded bytes.
-func (e *cacheEntry) str(s span) []byte { return e.bytesAt(e.decAt, s) }
-
-// audSpan returns the span of the i-th audience.
-func (e *cacheEntry) audSpan(i uint32) span {
-	return *(*span)(unsafe.Add(unsafe.Pointer(e.data), uintptr(e.audAt)+uintptr(i)*unsafe.Sizeof(span{})))
+// audSpans returns the spans of the audiences.
+func (e *cacheEntry) audSpans(m *entryMeta) []span {
+	return unsafe.Slice((*span)(unsafe.Add(e.bytes(), m.audAt)), m.nAud)
 }
+
+// attachment returns the entry's attachment, nil when none.
+func (e *cacheEntry) attachment() []byte { return e.bytesAt(0, e.meta().attach) }
 
 // statStripes spreads the hit and miss counters over cache lines, chosen by
 // the caller's Token, so parallel readers do not write one shared line.
@@ -316,7 +339,7 @@ func (c *Cache) put(h uint64, t *Token) *cacheEntry {
 		return nil
 	}
 	e := newEntry(h, t)
-	if e == nil || e.size > c.setBytes {
+	if e == nil || e.meta().size > c.setBytes {
 		return nil
 	}
 	set, wr := &c.sets[h&c.mask], &c.writers[h&c.mask]
@@ -342,7 +365,8 @@ func (c *Cache) put(h uint64, t *Token) *cacheEntry {
 			}
 		}
 	}
-	for free < 0 || wr.bytes+e.size > c.setBytes {
+	em := e.meta()
+	for free < 0 || wr.bytes+em.size > c.setBytes {
 		w := set.victim(c.fifo, -1)
 		if w < 0 {
 			return nil
@@ -354,8 +378,8 @@ func (c *Cache) put(h uint64, t *Token) *cacheEntry {
 		}
 	}
 	wr.seq++
-	e.seq = wr.seq
-	wr.bytes += e.size
+	em.seq = wr.seq
+	wr.bytes += em.size
 	set.slots[free].Store(e)
 	set.tags[free].Store(h)
 	c.inserts.Add(1)
@@ -368,11 +392,16 @@ func (c *Cache) put(h uint64, t *Token) *cacheEntry {
 // longer in the cache, already has an attachment, or cannot fit the set's
 // budget with it.
 func (c *Cache) attach(e *cacheEntry, b []byte) *cacheEntry {
-	if b == nil || e.attach != nilSpan || e.size+int64(len(b)) > c.setBytes {
+	em := e.meta()
+	if b == nil || em.attach != nilSpan || em.size+int64(len(b)) > c.setBytes {
 		return nil
 	}
 	n := e.withAttachment(b)
-	if n == nil || n.size > c.setBytes {
+	if n == nil {
+		return nil
+	}
+	nm := n.meta()
+	if nm.size > c.setBytes {
 		return nil
 	}
 	set, wr := &c.sets[e.hash&c.mask], &c.writers[e.hash&c.mask]
@@ -387,7 +416,7 @@ func (c *Cache) attach(e *cacheEntry, b []byte) *cacheEntry {
 	if slot < 0 {
 		return nil
 	}
-	for wr.bytes-e.size+n.size > c.setBytes {
+	for wr.bytes-em.size+nm.size > c.setBytes {
 		w := set.victim(c.fifo, slot)
 		if w < 0 {
 			return nil
@@ -395,9 +424,9 @@ func (c *Cache) attach(e *cacheEntry, b []byte) *cacheEntry {
 		set.remove(wr, w)
 		c.evicts.Add(1)
 	}
-	n.seq = e.seq
+	nm.seq = em.seq
 	n.freq.Store(e.freq.Load())
-	wr.bytes += n.size - e.size
+	wr.bytes += nm.size - em.size
 	set.slots[slot].Store(n)
 	return n
 }
@@ -407,7 +436,7 @@ func (set *cacheSet) remove(wr *setWriters, w int) {
 	e := set.slots[w].Load()
 	set.tags[w].Store(0)
 	set.slots[w].Store(nil)
-	wr.bytes -= e.size
+	wr.bytes -= e.meta().size
 }
 
 // victim picks the slot to evict, never slot keep (-1 for none): the oldest
@@ -423,8 +452,8 @@ func (set *cacheSet) victim(fifo bool, keep int) int {
 				continue
 			}
 			any = true
-			if (fifo || e.freq.Load() == 0) && (best < 0 || e.seq < bestSeq) {
-				best, bestSeq = w, e.seq
+			if seq := e.meta().seq; (fifo || e.freq.Load() == 0) && (best < 0 || seq < bestSeq) {
+				best, bestSeq = w, seq
 			}
 		}
 		if best >= 0 || !any {
@@ -457,73 +486,69 @@ func newEntry(h uint64, t *Token) *cacheEntry {
 	for _, a := range c.Audience {
 		dec.of(a) // checked here, written below
 	}
-	e := buildEntry(t.raw, nil, uint32(len(c.Audience)), t.buf)
-	if e == nil || !dec.ok {
+	if !dec.ok {
 		return nil
 	}
-	aud := e.audSpans()
+	e, m := buildEntry(t.raw, nil, uint32(len(c.Audience)), t.buf)
+	if e == nil {
+		return nil
+	}
+	aud := e.audSpans(m)
 	for i, a := range c.Audience {
 		aud[i] = dec.of(a)
 	}
 	e.hash, e.key, e.pol, e.shared = h, t.key, t.pol, t.sharedH
-	e.exp, e.nbf, e.iat, e.present = c.ExpiresAt, c.NotBefore, c.IssuedAt, c.present
-	e.alg, e.hasKid = t.Header.Alg, t.Header.HasKid
-	e.kid, e.typ, e.cty, e.hraw = hdr[0], hdr[1], hdr[2], hdr[3]
-	e.iss, e.sub, e.jti, e.scope, e.craw, e.pay = claims[0], claims[1], claims[2], claims[3], claims[4], claims[5]
+	m.exp, m.nbf, m.iat, m.present = c.ExpiresAt, c.NotBefore, c.IssuedAt, c.present
+	m.alg, m.hasKid = t.Header.Alg, t.Header.HasKid
+	m.kid, m.typ, m.cty, m.hraw = hdr[0], hdr[1], hdr[2], hdr[3]
+	m.iss, m.sub, m.jti, m.scope, m.craw, m.pay = claims[0], claims[1], claims[2], claims[3], claims[4], claims[5]
 	return e
 }
 
 // withAttachment returns a copy of e that holds attach, or nil when it
 // cannot be made.
 func (e *cacheEntry) withAttachment(attach []byte) *cacheEntry {
-	n := buildEntry(e.token(), attach, e.nAud, unsafe.Slice(e.data, e.end)[e.decAt:])
+	m := e.meta()
+	n, nm := buildEntry(e.token(), attach, m.nAud, unsafe.Slice((*byte)(e.bytes()), m.end)[m.decAt:])
 	if n == nil {
 		return nil
 	}
-	copy(n.audSpans(), e.audSpans())
-	data, at, size := n.data, n.attach, n.size
-	audAt, decAt, end := n.audAt, n.decAt, n.end
-	*n = cacheEntry{ // every field of e but the bytes' layout and the counters
-		hash: e.hash, tokLen: e.tokLen, key: e.key, pol: e.pol, shared: e.shared,
-		exp: e.exp, nbf: e.nbf, iat: e.iat, present: e.present, alg: e.alg, hasKid: e.hasKid, nAud: e.nAud,
-		kid: e.kid, typ: e.typ, cty: e.cty, hraw: e.hraw,
-		iss: e.iss, sub: e.sub, jti: e.jti, scope: e.scope, craw: e.craw, pay: e.pay,
-	}
-	n.data, n.attach, n.size, n.audAt, n.decAt, n.end = data, at, size, audAt, decAt, end
+	copy(n.audSpans(nm), e.audSpans(m))
+	n.hash, n.key, n.pol, n.shared = e.hash, e.key, e.pol, e.shared
+	layout := *nm
+	*nm = *m
+	nm.attach, nm.audAt, nm.decAt, nm.end, nm.size = layout.attach, layout.audAt, layout.decAt, layout.end, layout.size
 	return n
 }
 
 // buildEntry allocates an entry and lays out its bytes, in the order a hit
-// reads them: the token, the attachment (attach, 8-byte aligned; nil for
-// none), the spans of nAud audiences (left to the caller) and the decoded
-// bytes (decoded), which the spans of the header, the claims and the
-// audiences locate. It sets the layout and the size, which counts every byte
-// the entry keeps, as the allocator reserves it. It returns nil when the
-// bytes are too large for spans.
-func buildEntry(token, attach []byte, nAud uint32, decoded []byte) *cacheEntry {
-	attachAt := (len(token) + 7) &^ 7
+// reads them: the token, its entryMeta (8-byte aligned), the attachment
+// (attach, 8-byte aligned; nil for none), the spans of nAud audiences (left
+// to the caller) and the decoded bytes (decoded), which the spans of the
+// header, the claims and the audiences locate. It sets the layout and the
+// size, which counts every byte the entry keeps, as the allocator reserves
+// it. It returns nil when the bytes are too large for spans.
+func buildEntry(token, attach []byte, nAud uint32, decoded []byte) (*cacheEntry, *entryMeta) {
+	attachAt := metaAt(len(token)) + int(unsafe.Sizeof(entryMeta{}))
 	audAt := (attachAt + len(attach) + 7) &^ 7
 	decAt := audAt + int(nAud)*int(unsafe.Sizeof(span{}))
 	end := decAt + len(decoded)
 	if end >= maxEntryBytes {
-		return nil
+		return nil, nil
 	}
 	e, data, size := allocEntry(end)
 	copy(data, token)
 	copy(data[attachAt:], attach)
 	copy(data[decAt:], decoded)
-	e.data, e.tokLen, e.size = unsafe.SliceData(data), uint32(len(token)), size
-	e.attach = nilSpan
+	e.tokLen = uint32(len(token))
+	m := e.meta()
+	m.size = size
+	m.attach = nilSpan
 	if attach != nil {
-		e.attach = span{uint32(attachAt), uint32(len(attach))}
+		m.attach = span{uint32(attachAt), uint32(len(attach))}
 	}
-	e.nAud, e.audAt, e.decAt, e.end = nAud, uint32(audAt), uint32(decAt), uint32(end)
-	return e
-}
-
-// audSpans returns the spans of the audiences, in the entry's bytes.
-func (e *cacheEntry) audSpans() []span {
-	return unsafe.Slice((*span)(unsafe.Add(unsafe.Pointer(e.data), e.audAt)), e.nAud)
+	m.nAud, m.audAt, m.decAt, m.end = nAud, uint32(audAt), uint32(decAt), uint32(end)
+	return e, m
 }
 
 // entryHead is the size of the struct at the start of an entry's allocation.
@@ -590,8 +615,8 @@ var entryClasses = [...]entryClass{
 	{32768, newEntryBlock[[32768 - mallocHeader - entryHead]byte]},
 }
 
-// allocEntry returns a new entry with at least n bytes after it, and the
-// bytes the allocation keeps. An entry too large for every class is two
+// allocEntry returns a new entry with n bytes, its bytes, and the bytes
+// the allocation keeps. An entry too large for every class is two
 // allocations: the struct and its bytes.
 func allocEntry(n int) (*cacheEntry, []byte, int64) {
 	for _, class := range entryClasses {
@@ -602,7 +627,7 @@ func allocEntry(n int) (*cacheEntry, []byte, int64) {
 	}
 	// append rounds the capacity up to the allocation's size class.
 	data := append([]byte(nil), make([]byte, n)...)
-	return new(cacheEntry), data[:n], entryStructBytes + int64(cap(data))
+	return &cacheEntry{ext: unsafe.SliceData(data)}, data[:n], entryStructBytes + int64(cap(data))
 }
 
 // spanner locates slices of one buffer, from, by their offsets in it; ok
@@ -631,25 +656,27 @@ func (r *spanner) of(s []byte) span {
 // fromEntry fills t from a cache hit: the header and the claims are slices
 // of the entry's bytes, the audience list is t's own array.
 func (t *Token) fromEntry(e *cacheEntry) {
+	m := e.meta()
 	if e.shared != nil {
 		t.Header = *e.shared
 	} else {
-		t.Header = Header{Alg: e.alg, Kid: e.str(e.kid), HasKid: e.hasKid, Typ: e.str(e.typ), Cty: e.str(e.cty), raw: e.str(e.hraw)}
+		t.Header = Header{Alg: m.alg, Kid: e.bytesAt(m.decAt, m.kid), HasKid: m.hasKid,
+			Typ: e.bytesAt(m.decAt, m.typ), Cty: e.bytesAt(m.decAt, m.cty), raw: e.bytesAt(m.decAt, m.hraw)}
 	}
 	var aud [][]byte
-	if e.nAud > 0 {
+	if m.nAud > 0 {
 		aud = t.auds[:0]
-		for i := range e.nAud {
-			aud = append(aud, e.str(e.audSpan(i)))
+		for _, a := range e.audSpans(m) {
+			aud = append(aud, e.bytesAt(m.decAt, a))
 		}
 		t.auds = aud[:0]
 	}
 	t.Claims = Claims{
-		Issuer: e.str(e.iss), Subject: e.str(e.sub), ID: e.str(e.jti), Audience: aud,
-		ExpiresAt: e.exp, NotBefore: e.nbf, IssuedAt: e.iat, Scope: e.str(e.scope),
-		present: e.present, raw: e.str(e.craw),
+		Issuer: e.bytesAt(m.decAt, m.iss), Subject: e.bytesAt(m.decAt, m.sub), ID: e.bytesAt(m.decAt, m.jti),
+		Audience: aud, ExpiresAt: m.exp, NotBefore: m.nbf, IssuedAt: m.iat, Scope: e.bytesAt(m.decAt, m.scope),
+		present: m.present, raw: e.bytesAt(m.decAt, m.craw),
 	}
-	t.payload = e.str(e.pay)
+	t.payload = e.bytesAt(m.decAt, m.pay)
 	t.key = e.key
 	t.pol = e.pol
 	t.entry = e
@@ -666,7 +693,7 @@ func (t *Token) fromEntry(e *cacheEntry) {
 // does nothing when b is nil, t has no cache entry, the entry has been
 // evicted meanwhile, or b cannot fit the budget.
 func (v *Verifier) Attach(t *Token, b []byte) {
-	if e := t.entry; e != nil && e.attach == nilSpan && v.cache != nil {
+	if e := t.entry; e != nil && e.meta().attach == nilSpan && v.cache != nil {
 		if n := v.cache.attach(e, b); n != nil {
 			t.entry = n
 		}

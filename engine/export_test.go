@@ -31,7 +31,7 @@ func CacheEntryBytes(c *Cache) int64 {
 		wr.mu.Lock()
 		for w := range set.slots {
 			if e := set.slots[w].Load(); e != nil {
-				n += e.size
+				n += e.meta().size
 			}
 		}
 		wr.mu.Unlock()

@@ -77,7 +77,7 @@ func (t *Token) Attachment() []byte {
 	if t.entry == nil {
 		return nil
 	}
-	return t.entry.bytesAt(0, t.entry.attach)
+	return t.entry.attachment()
 }
 
 // reset forgets the previous result, keeping the scratch memory. Verify
