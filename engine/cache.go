@@ -579,8 +579,15 @@ type entryClass struct {
 
 // entryClasses are the allocations of entries up to 32 KiB, the largest
 // small object, each the size of a Go size class (so nothing is lost to
-// rounding) and each at most 1/8 larger than the one before.
+// rounding) and each at most 1/8 larger than the one before. An object of
+// 512 bytes or less has no malloc header; its class leaves those 8 bytes
+// unused rather than fall to the class below.
 var entryClasses = [...]entryClass{
+	{384, newEntryBlock[[384 - mallocHeader - entryHead]byte]},
+	{416, newEntryBlock[[416 - mallocHeader - entryHead]byte]},
+	{448, newEntryBlock[[448 - mallocHeader - entryHead]byte]},
+	{480, newEntryBlock[[480 - mallocHeader - entryHead]byte]},
+	{512, newEntryBlock[[512 - mallocHeader - entryHead]byte]},
 	{576, newEntryBlock[[576 - mallocHeader - entryHead]byte]},
 	{640, newEntryBlock[[640 - mallocHeader - entryHead]byte]},
 	{704, newEntryBlock[[704 - mallocHeader - entryHead]byte]},
