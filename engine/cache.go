@@ -661,33 +661,45 @@ func (r *spanner) of(s []byte) span {
 }
 
 // fromEntry fills t from a cache hit: the header and the claims are slices
-// of the entry's bytes, the audience list is t's own array.
+// of the entry's bytes, the audience list is t's own array. Setting the
+// fields one by one is cheaper than building the structs whole.
 func (t *Token) fromEntry(e *cacheEntry) {
-	m := e.meta()
+	base := e.bytes()
+	m := (*entryMeta)(unsafe.Add(base, metaAt(int(e.tokLen))))
+	d := spans{unsafe.Add(base, m.decAt)}
 	if e.shared != nil {
 		t.Header = *e.shared
 	} else {
-		t.Header = Header{Alg: m.alg, Kid: e.bytesAt(m.decAt, m.kid), HasKid: m.hasKid,
-			Typ: e.bytesAt(m.decAt, m.typ), Cty: e.bytesAt(m.decAt, m.cty), raw: e.bytesAt(m.decAt, m.hraw)}
+		h := &t.Header
+		h.Alg, h.HasKid = m.alg, m.hasKid
+		h.Kid, h.Typ, h.Cty, h.raw = d.str(m.kid), d.str(m.typ), d.str(m.cty), d.str(m.hraw)
 	}
-	var aud [][]byte
+	c := &t.Claims
+	c.Audience = nil
 	if m.nAud > 0 {
-		aud = t.auds[:0]
-		for _, a := range e.audSpans(m) {
-			aud = append(aud, e.bytesAt(m.decAt, a))
+		aud := t.auds[:0]
+		for _, a := range unsafe.Slice((*span)(unsafe.Add(base, m.audAt)), m.nAud) {
+			aud = append(aud, d.str(a))
 		}
-		t.auds = aud[:0]
+		t.auds, c.Audience = aud[:0], aud
 	}
-	t.Claims = Claims{
-		Issuer: e.bytesAt(m.decAt, m.iss), Subject: e.bytesAt(m.decAt, m.sub), ID: e.bytesAt(m.decAt, m.jti),
-		Audience: aud, ExpiresAt: m.exp, NotBefore: m.nbf, IssuedAt: m.iat, Scope: e.bytesAt(m.decAt, m.scope),
-		present: m.present, raw: e.bytesAt(m.decAt, m.craw),
-	}
-	t.payload = e.bytesAt(m.decAt, m.pay)
+	c.Issuer, c.Subject, c.ID, c.Scope, c.raw = d.str(m.iss), d.str(m.sub), d.str(m.jti), d.str(m.scope), d.str(m.craw)
+	c.ExpiresAt, c.NotBefore, c.IssuedAt, c.present = m.exp, m.nbf, m.iat, m.present
+	t.payload = d.str(m.pay)
 	t.key = e.key
 	t.pol = e.pol
 	t.entry = e
 	t.hit = true
+}
+
+// spans reads strings of an entry's decoded bytes, which start at p.
+type spans struct{ p unsafe.Pointer }
+
+func (d spans) str(s span) []byte {
+	if s.off == nilSpan.off {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Add(d.p, s.off)), s.n)
 }
 
 // Attach keeps a copy of b (for instance precomputed response headers)
