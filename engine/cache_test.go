@@ -534,3 +534,50 @@ func TestCacheAttachmentCopiedAligned(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheAttachWhileReading has goroutines verify and attach to the same
+// tokens at once, as concurrent first requests do: Attach replaces the
+// entry under readers that hold the old one. Every reader must see its own
+// token's claims, and an attachment that is either none or exactly the one
+// made for that token; the count of bytes must stay exact.
+func TestCacheAttachWhileReading(t *testing.T) {
+	f := cachedFixture(t, engine.HS256, func(c *engine.Config) { c.CacheEntries = 64 })
+	toks := make([][]byte, 100)
+	for i := range toks {
+		claims := accessClaims()
+		claims["sub"] = fmt.Sprintf("user-%d", i)
+		toks[i] = []byte(f.token(t, claims))
+	}
+	block := func(i int) []byte { return []byte(fmt.Sprintf("X-Auth-Subject: user-%d", i)) }
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var res engine.Token
+			for k := range 1500 {
+				i := (k*7 + g*13) % len(toks)
+				if err := f.v.Verify(toks[i], &res); err != nil {
+					t.Error(err)
+					return
+				}
+				if string(res.Claims.Subject) != fmt.Sprintf("user-%d", i) {
+					t.Errorf("token %d: sub %q", i, res.Claims.Subject)
+					return
+				}
+				if a := res.Attachment(); a != nil && string(a) != string(block(i)) {
+					t.Errorf("token %d: attachment %q", i, a)
+					return
+				}
+				if res.Attachment() == nil {
+					f.v.Attach(&res, block(i))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	c := f.v.Cache()
+	if got, want := engine.CacheEntryBytes(c), c.Stats().Bytes; got != want {
+		t.Fatalf("entries add up to %d bytes, Stats counts %d", got, want)
+	}
+}
