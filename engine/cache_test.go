@@ -429,8 +429,8 @@ func TestCacheHitComparesWholeToken(t *testing.T) {
 // TestCacheHitMatchesVerify checks that a hit fills the Token exactly as
 // the verification that cached it did, for tokens of every shape an entry
 // encodes: escaped strings, no audience, one, several, "scp" as an array,
-// a header with kid, typ and cty, and a header shared from the header cache
-// (the second token of one header).
+// a header with kid, typ and cty shared from the header cache, and one too
+// long for that cache, whose strings the entry holds itself.
 func TestCacheHitMatchesVerify(t *testing.T) {
 	f := cachedFixture(t, engine.ES256, func(c *engine.Config) { c.Audiences, c.AnyAudience = nil, true })
 	shapes := map[string]map[string]any{}
@@ -457,6 +457,8 @@ func TestCacheHitMatchesVerify(t *testing.T) {
 			{"alg": "ES256", "kid": f.key.Kid(), "typ": "at+jwt", "cty": "json"},
 			{"alg": "ES256", "kid": f.key.Kid(), "typ": "at+jwt", "cty": "json"}, // again: from the header cache
 			{"alg": "ES256", "kid": f.key.Kid()},
+			// Too long for the header cache: the entry locates its strings.
+			{"alg": "ES256", "kid": f.key.Kid(), "typ": "at+jwt", "cty": "json", "x-pad": strings.Repeat("p", 600)},
 		} {
 			tok, err := f.signer.SignWithHeader(hdr, claims)
 			if err != nil {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"time"
@@ -318,6 +319,14 @@ func (v *Verifier) verifyCached(token []byte, t *Token) error {
 		return err
 	}
 	if v.cache != nil {
+		if t.sharedH == nil {
+			// The header is new: verify just stored it in the header cache.
+			// The entry shares that immutable copy, which a hit copies
+			// whole, rather than locating the header's strings itself.
+			if dot := bytes.IndexByte(token, '.'); dot > 0 {
+				t.sharedH = v.headers.get(token[:dot])
+			}
+		}
 		t.entry = v.cache.put(h, t)
 	}
 	return nil
