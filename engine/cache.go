@@ -39,8 +39,8 @@ const maxFreq = 3
 // and cannot flush entries that are being hit. Memory is bounded by the
 // number of entries and by a byte budget per set, which counts every byte an
 // entry keeps: the one allocation holding the entry, the token, its
-// attachment and its decoded header and claims (and a long audience list's),
-// rounded up to the size the Go allocator reserves for it.
+// attachment and its decoded header and claims (an entry too large for one
+// small object is two), rounded up to the size the Go allocator reserves.
 type Cache struct {
 	sets     []cacheSet
 	writers  []setWriters // writers' state of each set, apart from what readers touch
@@ -54,8 +54,11 @@ type Cache struct {
 	inserts  atomic.Uint64
 }
 
-// cacheSet is what a lookup reads: its tags (the index hash of the entry
-// in each slot, 0 for none) and its slots, 128 bytes. A table of 256 sets
+// cacheSet is what a lookup reads: its tags (the whole 64-bit index hash of
+// the entry in each slot, 0 for none: beyond the bits that chose the set,
+// 51 with the default table, so a tag matches another token than its own
+// about once in 2^51 lookups, and the entry it leads to is nearly always
+// the token) and its slots, 128 bytes. A table of 256 sets
 // or more (2,048 entries; the default has 8,192) is a large object, which
 // the allocator places on a page boundary, so each set is exactly one line
 // of tags and one line of pointers (an adjacent pair, which CPUs fetch

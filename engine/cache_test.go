@@ -348,8 +348,7 @@ func BenchmarkCacheReplacement(b *testing.B) {
 }
 
 // TestCacheInsertAllocs pins the cost of storing a new valid token: one
-// allocation holding the entry, the token and its decoded strings (and the
-// audience list, of one audience here).
+// allocation holding the entry, the token and its decoded strings.
 func TestCacheInsertAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are meaningless under -race; make test checks them without it")
