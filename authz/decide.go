@@ -37,10 +37,11 @@ type Verifier interface {
 	// Keeps reports whether the token just verified into t went into a
 	// cache, where Attach can leave a block for later requests.
 	Keeps(t *engine.Token) bool
-	// Attach keeps block with the cache entry of the token just verified
-	// into t, for t.Attachment to return on later hits (as
-	// engine.Verifier.Attach does). Decide allocates block for this and
-	// never hands it out again, except for atomic updates of its memo.
+	// Attach keeps a copy of block, 8-byte aligned, with the cache entry of
+	// the token just verified into t, for t.Attachment to return on later
+	// hits (as engine.Verifier.Attach does). block is Decide's scratch: it
+	// must not be kept. The copy is never handed out by Decide, except for
+	// atomic updates of its memo.
 	Attach(t *engine.Token, block []byte)
 }
 
@@ -264,7 +265,7 @@ func (pol *Policy) authorize(d *Decision, r *route, t *engine.Token, raw []byte,
 			return d.deny(r, idDen)
 		}
 		if v != nil && !attached && v.Keeps(t) {
-			v.Attach(t, keepBlock(block))
+			v.Attach(t, block)
 		}
 	}
 	d.block = block[pol.blockHeader:]

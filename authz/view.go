@@ -24,8 +24,9 @@ import (
 // The tag keeps two policies that share a verifier from reading each
 // other's blocks. The memo makes a cached token's conditions cost one atomic
 // load per request: they are evaluated once per distinct token and route.
-// A block that is kept is allocated 8-aligned (keepBlock), so its memo words
-// can be used atomically; nothing else in it changes once it is kept.
+// A block that is kept is the cache entry's copy, which engine
+// Verifier.Attach makes 8-aligned, so its memo words can be used
+// atomically; nothing else in it changes once it is kept.
 
 const (
 	tagBytes  = 8
@@ -137,14 +138,6 @@ func (pol *Policy) owns(block []byte) bool {
 // memoWord returns the memo word of route r in the kept block.
 func (pol *Policy) memoWord(block []byte, r *route) *uint32 {
 	return (*uint32)(unsafe.Pointer(&block[tagBytes+r.memo*memoBytes]))
-}
-
-// keepBlock copies block into 8-aligned memory, for a cache entry.
-func keepBlock(block []byte) []byte {
-	words := make([]uint64, (len(block)+7)/8)
-	kept := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), len(block))
-	copy(kept, block)
-	return kept
 }
 
 // buildBlock appends the block of the verified token t (raw: the token as

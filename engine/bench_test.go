@@ -10,8 +10,12 @@ import (
 	"crypto/sha512"
 	"encoding/asn1"
 	"encoding/base64"
+	"fmt"
 	"math/big"
+	"math/rand"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/jwtgate/jwtgate/engine"
@@ -60,8 +64,14 @@ func BenchmarkVerify(b *testing.B) {
 }
 
 // BenchmarkVerifyCached measures a verified-token cache hit per algorithm,
-// serially and with every core verifying (the same small set of hot tokens).
+// serially and with every core verifying the same hot token, whose entry
+// stays in the core's caches. The tokens=N cases then measure hits as a
+// gateway sees them (see benchCachedMany): N distinct cached tokens visited
+// in random order, so that each hit finds its set, its entry and the entry's
+// copy of the token out of the nearest caches.
 func BenchmarkVerifyCached(b *testing.B) {
+	benchCachedMany(b, engine.RS256, 1024)
+	benchCachedMany(b, engine.HS256, 16384)
 	for _, alg := range engine.Algorithms() {
 		f := newFixture(b, alg, func(c *engine.Config) { c.CacheEntries = 0 })
 		raw := []byte(f.token(b, accessClaims()))
@@ -91,6 +101,153 @@ func BenchmarkVerifyCached(b *testing.B) {
 			})
 		})
 	}
+}
+
+// benchCachedMany measures hits on n distinct cached tokens of alg (about
+// 650 bytes for RS256, 350 for HS256, as access tokens are), visited in a
+// random order, round after round. Each entry has an attachment of 192
+// bytes, which each hit copies out, as the server does with the identity
+// headers it keeps there. The requests are laid out one after the
+// other in that order in one buffer, which the loop reads straight through,
+// as a server reads requests off its sockets: the request's bytes are warm,
+// the cache's are not, as in a gateway. The few tokens that hash to an
+// already full set are left out.
+//
+// mode=serial and mode=parallel keep the cache's memory only as cold as n
+// makes it: 1024 RS256 entries (about 2 MB with their tokens) overflow a
+// core's L2 of 2 MiB or less; 16384 HS256 ones (about 20 MB) do on any core.
+// Parallel, each goroutine follows an order of its own. mode=evict, serial,
+// sweeps an 8 MiB buffer between rounds, timer stopped, so that each round
+// starts with none of the cache in L1 or L2 — as between two requests of
+// one user in a busy gateway, where other requests' work passes through the
+// caches. The sweep does not reach a larger L3, so the hits it measures are
+// L3 hits, not DRAM misses.
+func benchCachedMany(b *testing.B, alg engine.Alg, n int) {
+	var f *fixture
+	var toks [][]byte
+	setup := func(b *testing.B) {
+		if f != nil {
+			return
+		}
+		f = newFixture(b, alg, func(c *engine.Config) { c.CacheEntries = 0 })
+		toks = make([][]byte, n)
+		var res engine.Token
+		for i := range toks {
+			claims := accessClaims()
+			claims["jti"] = fmt.Sprintf("%08x-7a2d-4c5e-9f8a-1b2c3d4e5f60", i)
+			claims["sub"] = fmt.Sprintf("user-%010d", i)
+			toks[i] = []byte(f.token(b, claims))
+			if err := f.v.Verify(toks[i], &res); err != nil {
+				b.Fatal(err)
+			}
+			f.v.Attach(&res, identityBlock(i))
+		}
+		// A set can be offered more than its ways: leave out the few
+		// tokens it turned away, until every one left hits.
+		for missed := true; missed; {
+			missed = false
+			kept := toks[:0]
+			for _, tok := range toks {
+				if err := f.v.Verify(tok, &res); err != nil {
+					b.Fatal(err)
+				}
+				if res.FromCache() {
+					kept = append(kept, tok)
+				} else {
+					missed = true
+				}
+			}
+			toks = kept
+		}
+		n = len(toks)
+	}
+	// stream lays out the tokens in a random order: the requests of a round.
+	type stream struct {
+		buf  []byte
+		ends []int
+	}
+	streams := func(count int) []stream {
+		out := make([]stream, count)
+		for k := range out {
+			for _, i := range rand.New(rand.NewSource(int64(k + 1))).Perm(n) {
+				out[k].buf = append(out[k].buf, toks[i]...)
+				out[k].ends = append(out[k].ends, len(out[k].buf))
+			}
+		}
+		return out
+	}
+	// visit makes requests round after round of st until next says stop.
+	visit := func(b *testing.B, st stream, next func() bool, evict func()) {
+		var res engine.Token
+		resp := make([]byte, 0, 1024)
+		start := 0
+		for i := 0; next(); i++ {
+			if i == n {
+				i, start = 0, 0
+				if evict != nil {
+					evict()
+				}
+			}
+			req := st.buf[start:st.ends[i]]
+			start = st.ends[i]
+			if err := f.v.Verify(req, &res); err != nil || !res.FromCache() || len(res.Attachment()) == 0 {
+				b.Error("cache miss", err)
+				return
+			}
+			resp = append(resp[:0], res.Attachment()...)
+		}
+	}
+	name := fmt.Sprintf("alg=%v/tokens=%d", alg, n)
+	b.Run(name+"/mode=serial", func(b *testing.B) {
+		setup(b)
+		st := streams(1)[0]
+		b.ReportAllocs()
+		b.ResetTimer()
+		i := 0
+		visit(b, st, func() bool { i++; return i <= b.N }, nil)
+	})
+	b.Run(name+"/mode=parallel", func(b *testing.B) {
+		setup(b)
+		sts := streams(runtime.GOMAXPROCS(0))
+		var next atomic.Int64
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			visit(b, sts[int(next.Add(1)-1)%len(sts)], pb.Next, nil)
+		})
+	})
+	b.Run(name+"/mode=evict", func(b *testing.B) {
+		setup(b)
+		st := streams(1)[0]
+		sweep := make([]byte, 8<<20)
+		var sink byte
+		evict := func() {
+			b.StopTimer()
+			for i := 0; i < len(sweep); i += 64 {
+				sweep[i]++
+				sink += sweep[i]
+			}
+			b.StartTimer()
+		}
+		b.ReportAllocs()
+		evict()
+		b.ResetTimer()
+		i := 0
+		visit(b, st, func() bool { i++; return i <= b.N }, evict)
+		if sink == 1 { // keeps the sweep from being optimized away
+			b.Log()
+		}
+	})
+}
+
+// identityBlock is a block of identity headers of the size jwtgate serve
+// attaches to a cache entry.
+func identityBlock(i int) []byte {
+	block := fmt.Appendf(nil, "X-Auth-Subject: user-%010d\r\nX-Auth-Issuer: %s\r\nX-Auth-Scopes: openid profile read:orders write:orders\r\n", i, testIssuer)
+	for len(block) < 192 {
+		block = append(block, "X-Auth-Pad: 0\r\n"...)
+	}
+	return block[:192]
 }
 
 // floorVerifier returns the bare primitive's check of tok's signature.

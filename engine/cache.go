@@ -16,8 +16,9 @@ const (
 )
 
 // cacheWays is the associativity: a token can live in one of this many slots
-// of its set. Eight 8-byte tags fill one cache line, so a lookup touches one
-// line of tags and, on a tag match, one entry.
+// of its set. Eight 8-byte tags fill one cache line and eight entry pointers
+// the next, so a lookup touches one line of tags and, on a tag match, the
+// line of pointers beside it and one entry.
 const cacheWays = 8
 
 // maxFreq caps an entry's hit counter; hot entries need only survive a few
@@ -37,11 +38,12 @@ const maxFreq = 3
 // all aged by one. A burst of new tokens therefore replaces other new tokens
 // and cannot flush entries that are being hit. Memory is bounded by the
 // number of entries and by a byte budget per set, which counts every byte an
-// entry keeps: the allocations holding the token, its decoded header and
-// claims, its audience list, the entry itself and its attachment, each
-// rounded up to the size the Go allocator reserves for it.
+// entry keeps: the one allocation holding the entry, the token, its
+// attachment and its decoded header and claims (an entry too large for one
+// small object is two), rounded up to the size the Go allocator reserves.
 type Cache struct {
 	sets     []cacheSet
+	writers  []setWriters // writers' state of each set, apart from what readers touch
 	mask     uint64
 	setBytes int64
 	hash     func([]byte) uint64 // xxhash; tests swap it to force collisions
@@ -52,29 +54,115 @@ type Cache struct {
 	inserts  atomic.Uint64
 }
 
+// cacheSet is what a lookup reads: its tags (the whole 64-bit index hash of
+// the entry in each slot, 0 for none: beyond the bits that chose the set,
+// 51 with the default table, so a tag matches another token than its own
+// about once in 2^51 lookups, and the entry it leads to is nearly always
+// the token) and its slots, 128 bytes. A table of 256 sets
+// or more (2,048 entries; the default has 8,192) is a large object, which
+// the allocator places on a page boundary, so each set is exactly one line
+// of tags and one line of pointers (an adjacent pair, which CPUs fetch
+// together), shared with no other set. A smaller table (32 KiB at most, the
+// allocator then offsets it by 8 bytes) stays in a core's caches anyway.
 type cacheSet struct {
-	mu    sync.Mutex // writers only
 	tags  [cacheWays]atomic.Uint64
 	slots [cacheWays]atomic.Pointer[cacheEntry]
+}
+
+// setWriters is the state of one set that only its writers use.
+type setWriters struct {
+	mu    sync.Mutex
 	bytes int64 // sum of the entries' sizes; guarded by mu
 	seq   uint64
 }
 
-// cacheEntry is one verified token, immutable once published except for its
-// hit frequency and its attachment.
+// cacheEntry is one verified token. It is one allocation with its bytes
+// (see buildEntry): this struct, 48 bytes, then the token, whose first
+// bytes share the struct's cache line, then the rest of the entry
+// (entryMeta), the attachment and the decoded header and payload. A hit
+// reads them in that order, one run of lines from the entry's address on,
+// which CPUs prefetch; the token's address is known from the entry's own,
+// so its lines are fetched while the struct's is. The struct holds what a
+// lookup compares and the entry's pointers, which the collector must see;
+// entryMeta locates the header's and the claims' strings by their spans in
+// the decoded bytes, and a hit builds the slices from them
+// (Token.fromEntry). An entry is immutable once published, except for its
+// hit frequency and the writers' fields of its entryMeta; attaching builds
+// a new entry that replaces it.
 type cacheEntry struct {
-	hash    uint64
-	token   []byte
-	key     *Key
-	pol     *policy // the issuer policy that judged it
-	header  Header
-	claims  Claims
-	payload []byte
-	size    int64  // bytes the entry keeps (see newEntry); guarded by the set's mu
-	seq     uint64 // insertion order within the set
-	freq    atomic.Uint32
-	attach  atomic.Pointer[[]byte]
+	hash   uint64
+	tokLen uint32
+	freq   atomic.Uint32
+	key    *Key
+	pol    *policy // the issuer policy that judged it
+	shared *Header // the header, when it is the header cache's; else entryMeta's spans
+	ext    *byte   // the entry's bytes, when too large to follow the struct; else nil
 }
+
+// entryMeta is the rest of an entry, in its bytes right after the token.
+type entryMeta struct {
+	exp, nbf, iat    int64
+	present          claimBits
+	alg              Alg
+	hasKid           bool
+	nAud             uint32 // audiences, whose spans are at audAt
+	attach           span   // in the entry's bytes; nilSpan for none
+	audAt, decAt     uint32 // in the entry's bytes: the audiences' spans, the decoded bytes
+	kid, typ, cty    span   // in the decoded bytes, as the rest
+	hraw             span
+	iss, sub, jti    span
+	scope, craw, pay span
+
+	// What only writers use.
+	end  uint32 // bytes used
+	size int64  // bytes the entry keeps (see buildEntry); guarded by the set's lock
+	seq  uint64 // insertion order within the set; guarded by the set's lock
+}
+
+// span locates a string of an entry: its offset and length. nilSpan
+// stands for a nil slice (an absent header field or claim).
+type span struct{ off, n uint32 }
+
+var nilSpan = span{off: ^uint32(0)}
+
+// maxEntryBytes bounds what an entry's spans can locate.
+const maxEntryBytes = 1 << 31
+
+// bytes returns the address of the entry's bytes: right after the struct,
+// unless the entry is too large for that.
+func (e *cacheEntry) bytes() unsafe.Pointer {
+	if e.ext != nil {
+		return unsafe.Pointer(e.ext)
+	}
+	return unsafe.Add(unsafe.Pointer(e), entryHead)
+}
+
+// token returns the entry's copy of the token.
+func (e *cacheEntry) token() []byte { return unsafe.Slice((*byte)(e.bytes()), e.tokLen) }
+
+// metaAt is where entryMeta starts in the bytes of an entry of a token of n bytes.
+func metaAt(n int) int { return (n + 7) &^ 7 }
+
+// meta returns the rest of the entry.
+func (e *cacheEntry) meta() *entryMeta {
+	return (*entryMeta)(unsafe.Add(e.bytes(), metaAt(int(e.tokLen))))
+}
+
+// bytesAt returns the string at s of the entry's bytes from offset at.
+func (e *cacheEntry) bytesAt(at uint32, s span) []byte {
+	if s.off == nilSpan.off {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Add(e.bytes(), uintptr(at)+uintptr(s.off))), s.n)
+}
+
+// audSpans returns the spans of the audiences.
+func (e *cacheEntry) audSpans(m *entryMeta) []span {
+	return unsafe.Slice((*span)(unsafe.Add(e.bytes(), m.audAt)), m.nAud)
+}
+
+// attachment returns the entry's attachment, nil when none.
+func (e *cacheEntry) attachment() []byte { return e.bytesAt(0, e.meta().attach) }
 
 // statStripes spreads the hit and miss counters over cache lines, chosen by
 // the caller's Token, so parallel readers do not write one shared line.
@@ -89,15 +177,9 @@ type cacheStripe struct {
 	_      [112]byte
 }
 
-// entryStructBytes and attachHeaderBytes are what the allocator reserves
-// for a cacheEntry and for the slice header Attach stores.
-var (
-	entryStructBytes  = allocSize(int(unsafe.Sizeof(cacheEntry{})))
-	attachHeaderBytes = allocSize(int(unsafe.Sizeof([]byte(nil))))
-)
-
-// sliceHeaderBytes is the size of one element of an audience list.
-const sliceHeaderBytes = int64(unsafe.Sizeof([]byte(nil)))
+// entryStructBytes is what the allocator reserves for a cacheEntry alone,
+// as an entry too large for entryClasses has it.
+var entryStructBytes = allocSize(int(unsafe.Sizeof(cacheEntry{})))
 
 // allocSize returns the bytes the Go allocator reserves for an object of n
 // bytes: its size class, or whole pages for a large object. Size classes are
@@ -147,6 +229,7 @@ func NewCache(entries int, maxBytes int64) *Cache {
 	}
 	return &Cache{
 		sets:     make([]cacheSet, sets),
+		writers:  make([]setWriters, sets),
 		mask:     uint64(sets - 1),
 		setBytes: maxBytes / int64(sets),
 		hash:     tokenHash,
@@ -171,15 +254,15 @@ func (c *Cache) Stats() CacheStats {
 	}
 	s.Inserts, s.Evictions, s.Invalidations = c.inserts.Load(), c.evicts.Load(), c.invals.Load()
 	for i := range c.sets {
-		set := &c.sets[i]
-		set.mu.Lock()
+		set, wr := &c.sets[i], &c.writers[i]
+		wr.mu.Lock()
 		for w := range set.slots {
 			if set.slots[w].Load() != nil {
 				s.Entries++
 			}
 		}
-		s.Bytes += set.bytes
-		set.mu.Unlock()
+		s.Bytes += wr.bytes
+		wr.mu.Unlock()
 	}
 	return s
 }
@@ -223,7 +306,7 @@ func (c *Cache) get(h uint64, token []byte, t *Token) *cacheEntry {
 			continue
 		}
 		e := set.slots[w].Load()
-		if e != nil && e.hash == h && bytes.Equal(e.token, token) {
+		if e != nil && e.hash == h && bytes.Equal(e.token(), token) {
 			if e.freq.Load() < maxFreq { // write only when it changes
 				e.freq.Add(1)
 			}
@@ -237,12 +320,12 @@ func (c *Cache) get(h uint64, token []byte, t *Token) *cacheEntry {
 
 // invalidate removes e (found stale by a reader) if it is still published.
 func (c *Cache) invalidate(h uint64, e *cacheEntry) {
-	set := &c.sets[h&c.mask]
-	set.mu.Lock()
-	defer set.mu.Unlock()
+	set, wr := &c.sets[h&c.mask], &c.writers[h&c.mask]
+	wr.mu.Lock()
+	defer wr.mu.Unlock()
 	for w := 0; w < cacheWays; w++ {
 		if set.slots[w].Load() == e {
-			set.remove(w)
+			set.remove(wr, w)
 			c.invals.Add(1)
 			return
 		}
@@ -255,16 +338,16 @@ func (c *Cache) invalidate(h uint64, e *cacheEntry) {
 func (c *Cache) put(h uint64, t *Token) *cacheEntry {
 	// The sizes before rounding are a lower bound: a token that cannot fit
 	// is not copied at all.
-	if int64(len(t.raw)+len(t.buf))+entryStructBytes > c.setBytes {
+	if int64(len(t.raw)+len(t.buf))+int64(entryHead) > c.setBytes {
 		return nil
 	}
 	e := newEntry(h, t)
-	if e.size > c.setBytes {
+	if e == nil || e.meta().size > c.setBytes {
 		return nil
 	}
-	set := &c.sets[h&c.mask]
-	set.mu.Lock()
-	defer set.mu.Unlock()
+	set, wr := &c.sets[h&c.mask], &c.writers[h&c.mask]
+	wr.mu.Lock()
+	defer wr.mu.Unlock()
 	free := -1
 	for w := 0; w < cacheWays; w++ {
 		old := set.slots[w].Load()
@@ -274,79 +357,95 @@ func (c *Cache) put(h uint64, t *Token) *cacheEntry {
 			}
 			continue
 		}
-		if old.hash == h && bytes.Equal(old.token, t.raw) {
+		if old.hash == h && bytes.Equal(old.token(), t.raw) {
 			return old
 		}
 		if old.key.Retired() {
-			set.remove(w)
+			set.remove(wr, w)
 			c.invals.Add(1)
 			if free < 0 {
 				free = w
 			}
 		}
 	}
-	for free < 0 || set.bytes+e.size > c.setBytes {
+	em := e.meta()
+	for free < 0 || wr.bytes+em.size > c.setBytes {
 		w := set.victim(c.fifo, -1)
 		if w < 0 {
 			return nil
 		}
-		set.remove(w)
+		set.remove(wr, w)
 		c.evicts.Add(1)
 		if free < 0 {
 			free = w
 		}
 	}
-	set.seq++
-	e.seq = set.seq
-	set.bytes += e.size
+	wr.seq++
+	em.seq = wr.seq
+	wr.bytes += em.size
 	set.slots[free].Store(e)
 	set.tags[free].Store(h)
 	c.inserts.Add(1)
 	return e
 }
 
-// attach stores b with e and counts it against e's set, evicting other
-// entries of the set if it must. It does nothing when e is no longer in the
-// cache, already has an attachment, or cannot fit the set's budget with it.
-func (c *Cache) attach(e *cacheEntry, b []byte) {
-	add := int64(cap(b)) + attachHeaderBytes
-	set := &c.sets[e.hash&c.mask]
-	set.mu.Lock()
-	defer set.mu.Unlock()
+// attach replaces e with a copy of it that holds a copy of b, counted
+// against e's set, evicting other entries of the set if it must, and
+// returns the copy. It does nothing and returns nil when b is nil, e is no
+// longer in the cache, already has an attachment, or cannot fit the set's
+// budget with it.
+func (c *Cache) attach(e *cacheEntry, b []byte) *cacheEntry {
+	em := e.meta()
+	if b == nil || em.attach != nilSpan || em.size+int64(len(b)) > c.setBytes {
+		return nil
+	}
+	n := e.withAttachment(b)
+	if n == nil {
+		return nil
+	}
+	nm := n.meta()
+	if nm.size > c.setBytes {
+		return nil
+	}
+	set, wr := &c.sets[e.hash&c.mask], &c.writers[e.hash&c.mask]
+	wr.mu.Lock()
+	defer wr.mu.Unlock()
 	slot := -1
 	for w := 0; w < cacheWays; w++ {
 		if set.slots[w].Load() == e {
 			slot = w
 		}
 	}
-	if slot < 0 || e.attach.Load() != nil || e.size+add > c.setBytes {
-		return
+	if slot < 0 {
+		return nil
 	}
-	for set.bytes+add > c.setBytes {
+	for wr.bytes-em.size+nm.size > c.setBytes {
 		w := set.victim(c.fifo, slot)
 		if w < 0 {
-			return
+			return nil
 		}
-		set.remove(w)
+		set.remove(wr, w)
 		c.evicts.Add(1)
 	}
-	e.attach.Store(&b)
-	e.size += add
-	set.bytes += add
+	nm.seq = em.seq
+	n.freq.Store(e.freq.Load())
+	wr.bytes += nm.size - em.size
+	set.slots[slot].Store(n)
+	return n
 }
 
-// remove empties slot w. The caller holds set.mu.
-func (set *cacheSet) remove(w int) {
+// remove empties slot w. The caller holds wr.mu, wr being the set's.
+func (set *cacheSet) remove(wr *setWriters, w int) {
 	e := set.slots[w].Load()
 	set.tags[w].Store(0)
 	set.slots[w].Store(nil)
-	set.bytes -= e.size
+	wr.bytes -= e.meta().size
 }
 
 // victim picks the slot to evict, never slot keep (-1 for none): the oldest
 // entry never hit since it was inserted or last aged; when every entry has
 // been hit, all are aged by one and the choice is made again. It returns -1
-// when there is nothing to evict. The caller holds set.mu.
+// when there is nothing to evict. The caller holds the set's writer lock.
 func (set *cacheSet) victim(fifo bool, keep int) int {
 	for round := 0; round <= maxFreq; round++ {
 		best, bestSeq, any := -1, uint64(0), false
@@ -356,8 +455,8 @@ func (set *cacheSet) victim(fifo bool, keep int) int {
 				continue
 			}
 			any = true
-			if (fifo || e.freq.Load() == 0) && (best < 0 || e.seq < bestSeq) {
-				best, bestSeq = w, e.seq
+			if seq := e.meta().seq; (fifo || e.freq.Load() == 0) && (best < 0 || seq < bestSeq) {
+				best, bestSeq = w, seq
 			}
 		}
 		if best >= 0 || !any {
@@ -375,81 +474,250 @@ func (set *cacheSet) victim(fifo bool, keep int) int {
 }
 
 // newEntry copies the verified token and everything its claims and header
-// point at into memory owned by the entry, and counts that memory: the
-// block, the entry and the audience list, each as the allocator reserves it.
+// point at into one new entry (see buildEntry), or returns nil when it
+// cannot: when a string does not lie in the Token's scratch memory, which
+// does not happen (TestCacheHitMatchesVerify would see the token not
+// cached), or for a token of 2 GiB.
 func newEntry(h uint64, t *Token) *cacheEntry {
-	// append rounds the capacity up to the allocation's size class.
-	block := append([]byte(nil), make([]byte, len(t.raw)+len(t.buf))...)
-	size := int64(cap(block)) + entryStructBytes
-	block = block[:len(t.raw)+len(t.buf)]
-	copy(block, t.raw)
-	scratch := block[len(t.raw):]
-	copy(scratch, t.buf)
-	r := rebaser{from: t.buf, to: scratch}
-	e := &cacheEntry{hash: h, token: block[:len(t.raw):len(t.raw)], key: t.key, pol: t.pol, size: size}
-	e.header = t.Header
-	if !t.sharedH { // a header from the header cache is immutable: share it
-		e.header.Kid, e.header.Typ, e.header.Cty, e.header.raw = r.of(t.Header.Kid), r.of(t.Header.Typ), r.of(t.Header.Cty), r.of(t.Header.raw)
+	c := &t.Claims
+	dec := spanner{from: t.buf, ok: true}
+	var hdr [4]span
+	if t.sharedH == nil {
+		hdr = [4]span{dec.of(t.Header.Kid), dec.of(t.Header.Typ), dec.of(t.Header.Cty), dec.of(t.Header.raw)}
 	}
-	c := t.Claims
-	c.Issuer, c.Subject, c.ID, c.Scope, c.raw = r.of(c.Issuer), r.of(c.Subject), r.of(c.ID), r.of(c.Scope), r.of(c.raw)
-	if len(c.Audience) > 0 {
-		auds := append([][]byte(nil), make([][]byte, len(c.Audience))...)
-		size += int64(cap(auds)) * sliceHeaderBytes
-		for i, a := range c.Audience {
-			auds[i] = r.of(a)
-		}
-		c.Audience = auds[:len(c.Audience):len(c.Audience)]
-	} else {
-		c.Audience = nil
+	claims := [6]span{dec.of(c.Issuer), dec.of(c.Subject), dec.of(c.ID), dec.of(c.Scope), dec.of(c.raw), dec.of(t.payload)}
+	for _, a := range c.Audience {
+		dec.of(a) // checked here, written below
 	}
-	e.claims = c
-	e.payload = r.of(t.payload)
-	e.size = size
+	if !dec.ok {
+		return nil
+	}
+	e, m := buildEntry(t.raw, nil, uint32(len(c.Audience)), t.buf)
+	if e == nil {
+		return nil
+	}
+	aud := e.audSpans(m)
+	for i, a := range c.Audience {
+		aud[i] = dec.of(a)
+	}
+	e.hash, e.key, e.pol, e.shared = h, t.key, t.pol, t.sharedH
+	m.exp, m.nbf, m.iat, m.present = c.ExpiresAt, c.NotBefore, c.IssuedAt, c.present
+	m.alg, m.hasKid = t.Header.Alg, t.Header.HasKid
+	m.kid, m.typ, m.cty, m.hraw = hdr[0], hdr[1], hdr[2], hdr[3]
+	m.iss, m.sub, m.jti, m.scope, m.craw, m.pay = claims[0], claims[1], claims[2], claims[3], claims[4], claims[5]
 	return e
 }
 
-// rebaser maps slices of one buffer onto the same offsets of its copy.
-type rebaser struct{ from, to []byte }
-
-func (r rebaser) of(s []byte) []byte {
-	if s == nil {
+// withAttachment returns a copy of e that holds attach, or nil when it
+// cannot be made.
+func (e *cacheEntry) withAttachment(attach []byte) *cacheEntry {
+	m := e.meta()
+	n, nm := buildEntry(e.token(), attach, m.nAud, unsafe.Slice((*byte)(e.bytes()), m.end)[m.decAt:])
+	if n == nil {
 		return nil
 	}
+	copy(n.audSpans(nm), e.audSpans(m))
+	n.hash, n.key, n.pol, n.shared = e.hash, e.key, e.pol, e.shared
+	layout := *nm
+	*nm = *m
+	nm.attach, nm.audAt, nm.decAt, nm.end, nm.size = layout.attach, layout.audAt, layout.decAt, layout.end, layout.size
+	return n
+}
+
+// buildEntry allocates an entry and lays out its bytes, in the order a hit
+// reads them: the token, its entryMeta (8-byte aligned), the attachment
+// (attach, 8-byte aligned; nil for none), the spans of nAud audiences (left
+// to the caller) and the decoded bytes (decoded), which the spans of the
+// header, the claims and the audiences locate. It sets the layout and the
+// size, which counts every byte the entry keeps, as the allocator reserves
+// it. It returns nil when the bytes are too large for spans.
+func buildEntry(token, attach []byte, nAud uint32, decoded []byte) (*cacheEntry, *entryMeta) {
+	attachAt := metaAt(len(token)) + int(unsafe.Sizeof(entryMeta{}))
+	audAt := (attachAt + len(attach) + 7) &^ 7
+	decAt := audAt + int(nAud)*int(unsafe.Sizeof(span{}))
+	end := decAt + len(decoded)
+	if end >= maxEntryBytes {
+		return nil, nil
+	}
+	e, data, size := allocEntry(end)
+	copy(data, token)
+	copy(data[attachAt:], attach)
+	copy(data[decAt:], decoded)
+	e.tokLen = uint32(len(token))
+	m := e.meta()
+	m.size = size
+	m.attach = nilSpan
+	if attach != nil {
+		m.attach = span{uint32(attachAt), uint32(len(attach))}
+	}
+	m.nAud, m.audAt, m.decAt, m.end = nAud, uint32(audAt), uint32(decAt), uint32(end)
+	return e, m
+}
+
+// entryHead is the size of the struct at the start of an entry's allocation.
+const entryHead = unsafe.Sizeof(cacheEntry{})
+
+// mallocHeader is what the Go allocator adds in front of an object with
+// pointers larger than 512 bytes (its type), within the object's size class.
+const mallocHeader = 8
+
+// entryBlock is the allocation of an entry whose bytes fit D, a byte array.
+type entryBlock[D any] struct {
+	e    cacheEntry
+	data D
+}
+
+func newEntryBlock[D any]() (*cacheEntry, []byte) {
+	b := new(entryBlock[D])
+	return &b.e, unsafe.Slice((*byte)(unsafe.Pointer(&b.data)), unsafe.Sizeof(b.data))
+}
+
+// entryClass is an allocation for entries: size bytes, one of the Go
+// allocator's size classes, of which the entry's bytes can use
+// size - mallocHeader - entryHead.
+type entryClass struct {
+	size  int64
+	alloc func() (*cacheEntry, []byte)
+}
+
+// entryClasses are the allocations of entries up to 32 KiB, the largest
+// small object, each the size of a Go size class (so nothing is lost to
+// rounding) and each at most 1/8 larger than the one before. An object of
+// 512 bytes or less has no malloc header; its class leaves those 8 bytes
+// unused rather than fall to the class below.
+var entryClasses = [...]entryClass{
+	{384, newEntryBlock[[384 - mallocHeader - entryHead]byte]},
+	{416, newEntryBlock[[416 - mallocHeader - entryHead]byte]},
+	{448, newEntryBlock[[448 - mallocHeader - entryHead]byte]},
+	{480, newEntryBlock[[480 - mallocHeader - entryHead]byte]},
+	{512, newEntryBlock[[512 - mallocHeader - entryHead]byte]},
+	{576, newEntryBlock[[576 - mallocHeader - entryHead]byte]},
+	{640, newEntryBlock[[640 - mallocHeader - entryHead]byte]},
+	{704, newEntryBlock[[704 - mallocHeader - entryHead]byte]},
+	{768, newEntryBlock[[768 - mallocHeader - entryHead]byte]},
+	{896, newEntryBlock[[896 - mallocHeader - entryHead]byte]},
+	{1024, newEntryBlock[[1024 - mallocHeader - entryHead]byte]},
+	{1152, newEntryBlock[[1152 - mallocHeader - entryHead]byte]},
+	{1280, newEntryBlock[[1280 - mallocHeader - entryHead]byte]},
+	{1408, newEntryBlock[[1408 - mallocHeader - entryHead]byte]},
+	{1536, newEntryBlock[[1536 - mallocHeader - entryHead]byte]},
+	{1792, newEntryBlock[[1792 - mallocHeader - entryHead]byte]},
+	{2048, newEntryBlock[[2048 - mallocHeader - entryHead]byte]},
+	{2304, newEntryBlock[[2304 - mallocHeader - entryHead]byte]},
+	{2688, newEntryBlock[[2688 - mallocHeader - entryHead]byte]},
+	{3072, newEntryBlock[[3072 - mallocHeader - entryHead]byte]},
+	{3456, newEntryBlock[[3456 - mallocHeader - entryHead]byte]},
+	{4096, newEntryBlock[[4096 - mallocHeader - entryHead]byte]},
+	{4864, newEntryBlock[[4864 - mallocHeader - entryHead]byte]},
+	{5376, newEntryBlock[[5376 - mallocHeader - entryHead]byte]},
+	{6144, newEntryBlock[[6144 - mallocHeader - entryHead]byte]},
+	{6912, newEntryBlock[[6912 - mallocHeader - entryHead]byte]},
+	{8192, newEntryBlock[[8192 - mallocHeader - entryHead]byte]},
+	{9472, newEntryBlock[[9472 - mallocHeader - entryHead]byte]},
+	{10240, newEntryBlock[[10240 - mallocHeader - entryHead]byte]},
+	{12288, newEntryBlock[[12288 - mallocHeader - entryHead]byte]},
+	{13568, newEntryBlock[[13568 - mallocHeader - entryHead]byte]},
+	{16384, newEntryBlock[[16384 - mallocHeader - entryHead]byte]},
+	{18432, newEntryBlock[[18432 - mallocHeader - entryHead]byte]},
+	{20480, newEntryBlock[[20480 - mallocHeader - entryHead]byte]},
+	{24576, newEntryBlock[[24576 - mallocHeader - entryHead]byte]},
+	{27264, newEntryBlock[[27264 - mallocHeader - entryHead]byte]},
+	{32768, newEntryBlock[[32768 - mallocHeader - entryHead]byte]},
+}
+
+// allocEntry returns a new entry with n bytes, its bytes, and the bytes
+// the allocation keeps. An entry too large for every class is two
+// allocations: the struct and its bytes.
+func allocEntry(n int) (*cacheEntry, []byte, int64) {
+	for _, class := range entryClasses {
+		if n <= int(class.size)-mallocHeader-int(entryHead) {
+			e, data := class.alloc()
+			return e, data[:n], class.size
+		}
+	}
+	// append rounds the capacity up to the allocation's size class.
+	data := append([]byte(nil), make([]byte, n)...)
+	return &cacheEntry{ext: unsafe.SliceData(data)}, data[:n], entryStructBytes + int64(cap(data))
+}
+
+// spanner locates slices of one buffer, from, by their offsets in it; ok
+// turns false when one lies outside it.
+type spanner struct {
+	from []byte
+	ok   bool
+}
+
+func (r *spanner) of(s []byte) span {
+	if s == nil {
+		return nilSpan
+	}
 	if len(s) == 0 {
-		return r.to[:0:0]
+		return span{}
 	}
 	base := uintptr(unsafe.Pointer(unsafe.SliceData(r.from[:cap(r.from)])))
 	p := uintptr(unsafe.Pointer(unsafe.SliceData(s)))
 	if p < base || p-base+uintptr(len(s)) > uintptr(len(r.from)) {
-		// Every string is decoded into the scratch, so this does not happen
-		// (TestCacheInsertAllocs would count it); copying keeps the entry
-		// from aliasing memory it does not own if it ever did.
-		return append([]byte(nil), s...)
+		r.ok = false
+		return nilSpan
 	}
-	off := int(p - base)
-	return r.to[off : off+len(s) : off+len(s)]
+	return span{uint32(p - base), uint32(len(s))}
 }
 
-// fromEntry fills t from a cache hit.
+// fromEntry fills t from a cache hit: the header and the claims are slices
+// of the entry's bytes, the audience list is t's own array. Setting the
+// fields one by one is cheaper than building the structs whole.
 func (t *Token) fromEntry(e *cacheEntry) {
-	t.Header = e.header
-	t.Claims = e.claims
-	t.payload = e.payload
+	base := e.bytes()
+	m := (*entryMeta)(unsafe.Add(base, metaAt(int(e.tokLen))))
+	d := spans{unsafe.Add(base, m.decAt)}
+	if e.shared != nil {
+		t.Header = *e.shared
+	} else {
+		h := &t.Header
+		h.Alg, h.HasKid = m.alg, m.hasKid
+		h.Kid, h.Typ, h.Cty, h.raw = d.str(m.kid), d.str(m.typ), d.str(m.cty), d.str(m.hraw)
+	}
+	c := &t.Claims
+	c.Audience = nil
+	if m.nAud > 0 {
+		aud := t.auds[:0]
+		for _, a := range unsafe.Slice((*span)(unsafe.Add(base, m.audAt)), m.nAud) {
+			aud = append(aud, d.str(a))
+		}
+		t.auds, c.Audience = aud[:0], aud
+	}
+	c.Issuer, c.Subject, c.ID, c.Scope, c.raw = d.str(m.iss), d.str(m.sub), d.str(m.jti), d.str(m.scope), d.str(m.craw)
+	c.ExpiresAt, c.NotBefore, c.IssuedAt, c.present = m.exp, m.nbf, m.iat, m.present
+	t.payload = d.str(m.pay)
 	t.key = e.key
 	t.pol = e.pol
 	t.entry = e
 	t.hit = true
 }
 
-// Attach stores b (for instance precomputed response headers) with the cache
-// entry of the token t was just verified into, for Token.Attachment to
-// return on later hits. The first attachment wins; b must not be modified
-// afterwards. b's capacity counts against the cache's byte budget, which
-// may evict other entries; Attach does nothing when t has no cache entry,
-// the entry has been evicted meanwhile, or b cannot fit the budget.
+// spans reads strings of an entry's decoded bytes, which start at p.
+type spans struct{ p unsafe.Pointer }
+
+func (d spans) str(s span) []byte {
+	if s.off == nilSpan.off {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Add(d.p, s.off)), s.n)
+}
+
+// Attach keeps a copy of b (for instance precomputed response headers)
+// with the cache entry of the token t was just verified into, for
+// Token.Attachment to return on later hits and on t. The first attachment
+// wins. The copy starts at an 8-byte aligned address, so that its users may
+// share aligned words of it through atomic operations; it is kept in one
+// allocation with the entry, which Attach replaces. Its length counts
+// against the cache's byte budget, which may evict other entries; Attach
+// does nothing when b is nil, t has no cache entry, the entry has been
+// evicted meanwhile, or b cannot fit the budget.
 func (v *Verifier) Attach(t *Token, b []byte) {
-	if e := t.entry; e != nil && e.attach.Load() == nil && v.cache != nil {
-		v.cache.attach(e, b)
+	if e := t.entry; e != nil && e.meta().attach == nilSpan && v.cache != nil {
+		if n := v.cache.attach(e, b); n != nil {
+			t.entry = n
+		}
 	}
 }

@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/jwtgate/jwtgate/engine"
 )
@@ -345,8 +348,7 @@ func BenchmarkCacheReplacement(b *testing.B) {
 }
 
 // TestCacheInsertAllocs pins the cost of storing a new valid token: one
-// block for the token and its decoded strings, the entry, and the audience
-// list.
+// allocation holding the entry, the token and its decoded strings.
 func TestCacheInsertAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are meaningless under -race; make test checks them without it")
@@ -369,7 +371,214 @@ func TestCacheInsertAllocs(t *testing.T) {
 		}
 		i++
 	})
-	if allocs != 3 {
-		t.Fatalf("storing a verified token allocates %.1f times, want 3", allocs)
+	if allocs != 1 {
+		t.Fatalf("storing a verified token allocates %.1f times, want 1", allocs)
+	}
+}
+
+// TestCacheSetIsOneLinePair checks the layout a lookup relies on: a set is
+// 128 bytes (a line of tags, a line of pointers) and a table of 2,048
+// entries or more starts on a 128-byte boundary, so no set straddles more
+// lines than that.
+func TestCacheSetIsOneLinePair(t *testing.T) {
+	for _, entries := range []int{2048, 4096, engine.DefaultCacheEntries, 1 << 20} {
+		size, addr := engine.CacheSetLayout(engine.NewCache(entries, 0))
+		if size != 128 || addr%128 != 0 {
+			t.Errorf("%d entries: sets of %d bytes at %#x; want 128 bytes, 128-byte aligned", entries, size, addr)
+		}
+	}
+}
+
+// TestCacheHitComparesWholeToken forces every token onto one index hash, so
+// that only the comparison of the tokens tells them apart: a token that
+// differs from a cached one in a single byte — its first, one in the middle,
+// its last — or only in length must not be answered from that entry.
+func TestCacheHitComparesWholeToken(t *testing.T) {
+	f := cachedFixture(t, engine.RS256, nil)
+	engine.SetCacheHash(f.v.Cache(), func([]byte) uint64 { return 42 })
+	tok := []byte(f.token(t, accessClaims()))
+	var res engine.Token
+	for range 2 {
+		if err := f.v.Verify(tok, &res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !res.FromCache() {
+		t.Fatal("the token is not cached")
+	}
+	variants := map[string][]byte{
+		"shorter": tok[:len(tok)-1],
+		"longer":  append(append([]byte(nil), tok...), 'A'),
+	}
+	for _, at := range []int{0, 1, len(tok) / 3, len(tok) / 2, len(tok) - 65, len(tok) - 64, len(tok) - 2, len(tok) - 1} {
+		v := append([]byte(nil), tok...)
+		v[at] ^= 0x01 // stays in the base64url alphabet: the parse alone does not refuse it
+		variants[fmt.Sprintf("byte %d of %d", at, len(tok))] = v
+	}
+	for name, v := range variants {
+		if err := f.v.Verify(v, &res); err == nil || res.FromCache() {
+			t.Errorf("%s: a different token was answered from the cache (err=%v)", name, err)
+		}
+	}
+	if err := f.v.Verify(tok, &res); err != nil || !res.FromCache() {
+		t.Fatalf("the cached token no longer hits: err=%v cached=%v", err, res.FromCache())
+	}
+}
+
+// TestCacheHitMatchesVerify checks that a hit fills the Token exactly as
+// the verification that cached it did, for tokens of every shape an entry
+// encodes: escaped strings, no audience, one, several, "scp" as an array,
+// a header with kid, typ and cty shared from the header cache, and one too
+// long for that cache, whose strings the entry holds itself.
+func TestCacheHitMatchesVerify(t *testing.T) {
+	f := cachedFixture(t, engine.ES256, func(c *engine.Config) { c.Audiences, c.AnyAudience = nil, true })
+	shapes := map[string]map[string]any{}
+	shapes["plain"] = accessClaims()
+	esc := accessClaims()
+	esc["sub"] = "us\"er\\\u00e9\u2028/\U0001F600"
+	esc["iss"] = testIssuer
+	esc["jti"] = "a\tb"
+	shapes["escaped"] = esc
+	none := accessClaims()
+	delete(none, "aud")
+	delete(none, "jti")
+	delete(none, "nbf")
+	shapes["no aud, jti, nbf"] = none
+	many := accessClaims()
+	many["aud"] = []string{"a", testAudience, "c\u00e9", ""}
+	shapes["four auds"] = many
+	scp := accessClaims()
+	delete(scp, "scope")
+	scp["scp"] = []string{"read", "write\u00e9"}
+	shapes["scp array"] = scp
+	for name, claims := range shapes {
+		for _, hdr := range []map[string]any{
+			{"alg": "ES256", "kid": f.key.Kid(), "typ": "at+jwt", "cty": "json"},
+			{"alg": "ES256", "kid": f.key.Kid(), "typ": "at+jwt", "cty": "json"}, // again: from the header cache
+			{"alg": "ES256", "kid": f.key.Kid()},
+			// Too long for the header cache: the entry locates its strings.
+			{"alg": "ES256", "kid": f.key.Kid(), "typ": "at+jwt", "cty": "json", "x-pad": strings.Repeat("p", 600)},
+		} {
+			tok, err := f.signer.SignWithHeader(hdr, claims)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fresh, hit engine.Token
+			if err := f.v.VerifyString(tok, &fresh); err != nil || fresh.FromCache() {
+				t.Fatalf("%s: first verify: err=%v cached=%v", name, err, fresh.FromCache())
+			}
+			if err := f.v.VerifyString(tok, &hit); err != nil || !hit.FromCache() {
+				t.Fatalf("%s: second verify: err=%v cached=%v", name, err, hit.FromCache())
+			}
+			if d := tokenDiff(&fresh, &hit); d != "" {
+				t.Errorf("%s, header %v: the hit differs from the verification: %s", name, hdr, d)
+			}
+		}
+	}
+}
+
+// tokenDiff describes how two verification results differ ("" if not).
+func tokenDiff(a, b *engine.Token) string {
+	type view struct {
+		Alg                       engine.Alg
+		Kid, Typ, Cty, HRaw       []byte
+		HasKid                    bool
+		Iss, Sub, ID, Scope, CRaw []byte
+		Aud                       [][]byte
+		Exp, Nbf, Iat             int64
+		HasExp, HasNbf, HasIat    bool
+		Payload                   []byte
+		Key                       *engine.Key
+		Policy                    int
+	}
+	of := func(t *engine.Token) view {
+		h, c := &t.Header, &t.Claims
+		return view{h.Alg, h.Kid, h.Typ, h.Cty, h.Raw(), h.HasKid, c.Issuer, c.Subject, c.ID, c.Scope, c.Raw(),
+			c.Audience, c.ExpiresAt, c.NotBefore, c.IssuedAt, c.HasExpiresAt(), c.HasNotBefore(), c.HasIssuedAt(),
+			t.Payload(), t.Key(), t.PolicyIndex()}
+	}
+	va, vb := of(a), of(b)
+	if !reflect.DeepEqual(va, vb) {
+		return fmt.Sprintf("\n%+v\n%+v", va, vb)
+	}
+	return ""
+}
+
+// TestCacheAttachmentCopiedAligned checks what Attach promises: it keeps a
+// copy of the block, which starts 8-byte aligned whatever the token's
+// length, and which t itself returns at once.
+func TestCacheAttachmentCopiedAligned(t *testing.T) {
+	f := cachedFixture(t, engine.HS256, nil)
+	for i := range 16 {
+		claims := accessClaims()
+		claims["jti"] = strings.Repeat("j", i) // token lengths of every remainder mod 8
+		tok := []byte(f.token(t, claims))
+		var res engine.Token
+		if err := f.v.Verify(tok, &res); err != nil {
+			t.Fatal(err)
+		}
+		block := []byte(fmt.Sprintf("X-Auth-Subject: user-%d", i))
+		f.v.Attach(&res, block)
+		if string(res.Attachment()) != string(block) {
+			t.Fatalf("right after Attach, Attachment() = %q", res.Attachment())
+		}
+		block[0] = 'Y'
+		if err := f.v.Verify(tok, &res); err != nil || !res.FromCache() {
+			t.Fatalf("err=%v cached=%v", err, res.FromCache())
+		}
+		got := res.Attachment()
+		if got[0] != 'X' || len(got) != len(block) {
+			t.Fatalf("the attachment is %q: not a copy of what was attached", got)
+		}
+		if p := uintptr(unsafe.Pointer(unsafe.SliceData(got))); p%8 != 0 {
+			t.Fatalf("token of %d bytes: attachment at %#x, not 8-byte aligned", len(tok), p)
+		}
+	}
+}
+
+// TestCacheAttachWhileReading has goroutines verify and attach to the same
+// tokens at once, as concurrent first requests do: Attach replaces the
+// entry under readers that hold the old one. Every reader must see its own
+// token's claims, and an attachment that is either none or exactly the one
+// made for that token; the count of bytes must stay exact.
+func TestCacheAttachWhileReading(t *testing.T) {
+	f := cachedFixture(t, engine.HS256, func(c *engine.Config) { c.CacheEntries = 64 })
+	toks := make([][]byte, 100)
+	for i := range toks {
+		claims := accessClaims()
+		claims["sub"] = fmt.Sprintf("user-%d", i)
+		toks[i] = []byte(f.token(t, claims))
+	}
+	block := func(i int) []byte { return []byte(fmt.Sprintf("X-Auth-Subject: user-%d", i)) }
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var res engine.Token
+			for k := range 1500 {
+				i := (k*7 + g*13) % len(toks)
+				if err := f.v.Verify(toks[i], &res); err != nil {
+					t.Error(err)
+					return
+				}
+				if string(res.Claims.Subject) != fmt.Sprintf("user-%d", i) {
+					t.Errorf("token %d: sub %q", i, res.Claims.Subject)
+					return
+				}
+				if a := res.Attachment(); a != nil && string(a) != string(block(i)) {
+					t.Errorf("token %d: attachment %q", i, a)
+					return
+				}
+				if res.Attachment() == nil {
+					f.v.Attach(&res, block(i))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	c := f.v.Cache()
+	if got, want := engine.CacheEntryBytes(c), c.Stats().Bytes; got != want {
+		t.Fatalf("entries add up to %d bytes, Stats counts %d", got, want)
 	}
 }

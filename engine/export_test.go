@@ -1,11 +1,19 @@
 package engine
 
+import "unsafe"
+
 // SetCacheHash replaces the cache's index hash, so tests can force distinct
 // tokens onto one hash.
 func SetCacheHash(c *Cache, h func([]byte) uint64) { c.hash = h }
 
 // CacheCapacity returns the number of slots of the cache.
 func CacheCapacity(c *Cache) int { return len(c.sets) * cacheWays }
+
+// CacheSetLayout returns the size of a set (what a lookup reads) and the
+// address of the first, to check that each set is one aligned pair of lines.
+func CacheSetLayout(c *Cache) (size, addr uintptr) {
+	return unsafe.Sizeof(c.sets[0]), uintptr(unsafe.Pointer(&c.sets[0]))
+}
 
 // CacheSetBytes returns the byte budget of one set.
 func CacheSetBytes(c *Cache) int64 { return c.setBytes }
@@ -19,14 +27,14 @@ func SetCacheFIFO(c *Cache) { c.fifo = true }
 func CacheEntryBytes(c *Cache) int64 {
 	var n int64
 	for i := range c.sets {
-		set := &c.sets[i]
-		set.mu.Lock()
+		set, wr := &c.sets[i], &c.writers[i]
+		wr.mu.Lock()
 		for w := range set.slots {
 			if e := set.slots[w].Load(); e != nil {
-				n += e.size
+				n += e.meta().size
 			}
 		}
-		set.mu.Unlock()
+		wr.mu.Unlock()
 	}
 	return n
 }

@@ -17,7 +17,7 @@ type Token struct {
 	pol     *policy     // the issuer policy that judged the token, if any
 	entry   *cacheEntry // cache entry holding this token, if any
 	hit     bool        // answered from the cache
-	sharedH bool        // Header points into the immutable header cache
+	sharedH *Header     // the header cache's Header that Header copies, if any
 	raw     []byte      // the token as given to Verify
 	payload []byte      // decoded payload
 	buf     []byte      // scratch: decoded segments and unescaped strings
@@ -77,10 +77,7 @@ func (t *Token) Attachment() []byte {
 	if t.entry == nil {
 		return nil
 	}
-	if p := t.entry.attach.Load(); p != nil {
-		return *p
-	}
-	return nil
+	return t.entry.attachment()
 }
 
 // reset forgets the previous result, keeping the scratch memory. Verify
@@ -92,7 +89,7 @@ func (t *Token) reset(raw []byte) {
 	}
 	t.Header = Header{}
 	t.Claims = Claims{Audience: t.auds[:0]}
-	t.key, t.pol, t.entry, t.hit, t.sharedH, t.raw, t.payload = nil, nil, nil, false, false, raw, nil
+	t.key, t.pol, t.entry, t.hit, t.sharedH, t.raw, t.payload = nil, nil, nil, false, nil, raw, nil
 	t.buf = t.buf[:0]
 }
 

@@ -323,12 +323,8 @@ func (v *Verifier) verifyCached(token []byte, now int64, t *Token) error {
 			if e.key.Retired() {
 				v.cache.invalidate(h, e)
 			} else {
-				t.pol = e.pol
-				if err := e.pol.checkTimes(&e.claims, now); err != nil {
-					return err
-				}
 				t.fromEntry(e)
-				return nil
+				return e.pol.checkTimes(&t.Claims, now)
 			}
 		}
 	}
@@ -336,6 +332,14 @@ func (v *Verifier) verifyCached(token []byte, now int64, t *Token) error {
 		return err
 	}
 	if v.cache != nil {
+		if t.sharedH == nil {
+			// The header is new: verify just stored it in the header cache.
+			// The entry shares that immutable copy, which a hit copies
+			// whole, rather than locating the header's strings itself.
+			if dot := bytes.IndexByte(token, '.'); dot > 0 {
+				t.sharedH = v.headers.get(token[:dot])
+			}
+		}
 		t.entry = v.cache.put(h, t)
 	}
 	return nil
@@ -418,7 +422,7 @@ func (v *Verifier) verifySplit(token []byte, t *Token, now int64, withClaims boo
 		run.start(pads, token[:dot2], true)
 	}
 	if entry != nil {
-		t.Header, t.sharedH = entry.header, true
+		t.Header, t.sharedH = entry.header, &entry.header
 	} else {
 		hdr, ok := t.decode(seg)
 		if !ok {
