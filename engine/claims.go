@@ -227,6 +227,13 @@ func parseClaimsBeside(t *Token, data []byte, plain bool, run *hmacRun) error {
 				default:
 					c.ID, c.present = s, c.present|hasJti
 				}
+			case v.kind == kindString && (id == claimAud || id == claimScope): // as strings: inline too
+				s := t.unescape(d[start+1:valueEnd-1], v.esc)
+				if id == claimAud { // one audience, the usual form
+					c.Audience, c.present = append(c.Audience[:0], s), c.present|hasAud
+				} else {
+					c.Scope, c.present = s, c.present|hasScope // "scope" wins over "scp"
+				}
 			case isInt && id >= claimExp && id <= claimIat:
 				c.setDate(id, n)
 			default:
