@@ -189,8 +189,18 @@ func parseClaimsBeside(t *Token, data []byte, plain bool, run *hmacRun) error {
 		var n int64
 		if i < len(d) && d[i] == '"' {
 			v.kind = kindString
-			if plain { // the closing quote, a word at a time, with no call
-				valueEnd, ok = quoteAfter(d, i+1)
+			if plain { // quoteAfter, inline: the closing quote, a word at a time
+				ok = true
+				for j, stop := i+1, min(len(d), i+65); ; j += 8 {
+					if j+8 > stop { // near the end, or a long string
+						valueEnd, ok = indexQuote(d, j)
+						break
+					}
+					if f := quoteFlags(binary.LittleEndian.Uint64(d[j : j+8 : j+8])); f != 0 {
+						valueEnd = j + bits.TrailingZeros64(f)/8 + 1
+						break
+					}
+				}
 			} else {
 				valueEnd, v.esc, ok = scanString(d, i)
 			}

@@ -166,3 +166,29 @@ func referenceAudScope(payload []byte) (string, error) {
 	}
 	return fmt.Sprintf("aud=%q hasAud=%v scope=%q hasScope=%v", aud, hasAudience, scope, hasScopeClaim), nil
 }
+
+// TestClaimsPlainStringEnds ends a claim's string value at every offset
+// from the opening quote up to past the 64 bytes looked at a word at a
+// time, at the very end of the payload and before longer followers, with
+// and without its closing quote, and checks that the plain path's inline
+// quote search reads what the general path's string scanner reads.
+func TestClaimsPlainStringEnds(t *testing.T) {
+	for n := 0; n <= 90; n++ {
+		for _, name := range []string{"sub", "iss", "jti", "aud", "scope", "other"} {
+			for _, follow := range []string{`"}`, `","x":1}`, `"  }`, `"}` + strings.Repeat(" ", 20), `"`, ``, `}`} {
+				p := []byte(`{"` + name + `":"` + strings.Repeat("a", n) + follow)
+				var general, fast Token
+				general.grow(2 * len(p))
+				fast.grow(2 * len(p))
+				errGeneral := parseClaims(&general, p, false)
+				errPlain := parseClaims(&fast, p, true)
+				if errPlain != errGeneral {
+					t.Fatalf("%s: plain path %v, general path %v", p, errPlain, errGeneral)
+				}
+				if g, f := claimsString(&general.Claims), claimsString(&fast.Claims); errGeneral == nil && g != f {
+					t.Fatalf("%s: plain path read\n%s\ngeneral path read\n%s", p, f, g)
+				}
+			}
+		}
+	}
+}
