@@ -189,8 +189,18 @@ func parseClaimsBeside(t *Token, data []byte, plain bool, run *hmacRun) error {
 		var n int64
 		if i < len(d) && d[i] == '"' {
 			v.kind = kindString
-			if plain { // the closing quote, a word at a time, with no call
-				valueEnd, ok = quoteAfter(d, i+1)
+			if plain { // quoteAfter, inline: the closing quote, a word at a time
+				ok = true
+				for j, stop := i+1, min(len(d), i+65); ; j += 8 {
+					if j+8 > stop { // near the end, or a long string
+						valueEnd, ok = indexQuote(d, j)
+						break
+					}
+					if f := quoteFlags(binary.LittleEndian.Uint64(d[j : j+8 : j+8])); f != 0 {
+						valueEnd = j + bits.TrailingZeros64(f)/8 + 1
+						break
+					}
+				}
 			} else {
 				valueEnd, v.esc, ok = scanString(d, i)
 			}
@@ -227,6 +237,13 @@ func parseClaimsBeside(t *Token, data []byte, plain bool, run *hmacRun) error {
 				default:
 					c.ID, c.present = s, c.present|hasJti
 				}
+			case v.kind == kindString && (id == claimAud || id == claimScope): // as strings: inline too
+				s := t.unescape(d[start+1:valueEnd-1], v.esc)
+				if id == claimAud { // one audience, the usual form
+					c.Audience, c.present = append(c.Audience[:0], s), c.present|hasAud
+				} else {
+					c.Scope, c.present = s, c.present|hasScope // "scope" wins over "scp"
+				}
 			case isInt && id >= claimExp && id <= claimIat:
 				c.setDate(id, n)
 			default:
@@ -241,7 +258,7 @@ func parseClaimsBeside(t *Token, data []byte, plain bool, run *hmacRun) error {
 				typeErr = err
 			}
 		}
-		if run != nil {
+		if run != nil && len(run.rest) >= 64 { // no call once the whole blocks are done
 			run.step()
 		}
 		i = valueEnd

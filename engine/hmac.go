@@ -125,6 +125,16 @@ func (p *hmacPads) verify(msg, sig []byte, kernel bool) bool {
 	return subtle.ConstantTimeCompare(mac[:], sig) == 1
 }
 
+// equalMAC reports whether a and b are equal in time independent of their
+// contents: the XORs of their four words, ORed, then one test.
+func equalMAC(a, b *[32]byte) bool {
+	x := (binary.LittleEndian.Uint64(a[0:]) ^ binary.LittleEndian.Uint64(b[0:])) |
+		(binary.LittleEndian.Uint64(a[8:]) ^ binary.LittleEndian.Uint64(b[8:])) |
+		(binary.LittleEndian.Uint64(a[16:]) ^ binary.LittleEndian.Uint64(b[16:])) |
+		(binary.LittleEndian.Uint64(a[24:]) ^ binary.LittleEndian.Uint64(b[24:]))
+	return x == 0
+}
+
 // compress compresses the whole blocks of p into h with the SHA-NI kernel
 // if kernel is set, else with sha256BlockGo. Direct calls, not a function
 // value, keep the callers' stack buffers on the stack.

@@ -196,3 +196,42 @@ func BenchmarkHMACSHA256(b *testing.B) {
 		})
 	}
 }
+
+// TestCheckMAC flips every bit of a signature, one at a time and in pairs
+// across the words equalMAC compares, and checks that checkMAC refuses
+// each and accepts only the MAC itself, with verify's errors for empty and
+// mis-sized signatures.
+func TestCheckMAC(t *testing.T) {
+	var k Key
+	var mac [32]byte
+	for i := range mac {
+		mac[i] = byte(i*37 + 11)
+	}
+	if err := k.checkMAC(&mac, bytes.Clone(mac[:])); err != nil {
+		t.Fatalf("the MAC itself: %v", err)
+	}
+	for bit := range 256 {
+		sig := bytes.Clone(mac[:])
+		sig[bit/8] ^= 1 << (bit % 8)
+		if err := k.checkMAC(&mac, sig); !errors.Is(err, ErrBadSignature) {
+			t.Fatalf("bit %d flipped: %v", bit, err)
+		}
+		for other := bit + 64; other < 256; other += 64 {
+			sig := bytes.Clone(sig)
+			sig[other/8] ^= 1 << (other % 8)
+			if err := k.checkMAC(&mac, sig); !errors.Is(err, ErrBadSignature) {
+				t.Fatalf("bits %d and %d flipped: %v", bit, other, err)
+			}
+		}
+	}
+	for _, n := range []int{1, 31, 33, 64} {
+		sig := make([]byte, n)
+		copy(sig, mac[:])
+		if err := k.checkMAC(&mac, sig); !errors.Is(err, errSigLength) {
+			t.Errorf("%d-byte signature: %v", n, err)
+		}
+	}
+	if err := k.checkMAC(&mac, nil); !errors.Is(err, errSigEmpty) {
+		t.Errorf("empty signature: %v", err)
+	}
+}

@@ -262,15 +262,22 @@ func plainString(d []byte, i int) (end int, ok bool) { return quoteAfter(d, i+1)
 // token are short, and leaves what is within eight bytes of the end (and
 // very long strings) to the vectorized IndexByte.
 func quoteAfter(d []byte, i int) (end int, ok bool) {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	for stop := min(len(d), i+64); i+8 <= stop; i += 8 {
-		q := binary.LittleEndian.Uint64(d[i:i+8:i+8]) ^ (ones * '"')
-		// Plain bytes are below 0x80, so the lowest flag is exact.
-		if f := (q - ones) &^ q & highs; f != 0 {
+		if f := quoteFlags(binary.LittleEndian.Uint64(d[i : i+8 : i+8])); f != 0 {
 			return i + bits.TrailingZeros64(f)/8 + 1, true
 		}
 	}
 	return indexQuote(d, i)
+}
+
+// quoteFlags returns the top bit of each byte of w (eight bytes of plain
+// input, little-endian) that is a quote, and perhaps of bytes after the
+// first quote: the lowest flag, the one callers use, is exact because
+// plain bytes are below 0x80.
+func quoteFlags(w uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q := w ^ (ones * '"')
+	return (q - ones) &^ q & highs
 }
 
 // indexQuote is quoteAfter's IndexByte, out of line.

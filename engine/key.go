@@ -288,7 +288,7 @@ func (k *Key) checkMAC(mac *[32]byte, sig []byte) error {
 		return errSigEmpty
 	case len(sig) != len(mac):
 		return errSigLength
-	case subtle.ConstantTimeCompare(mac[:], sig) != 1:
+	case !equalMAC(mac, (*[32]byte)(sig)):
 		return ErrBadSignature
 	}
 	return nil
