@@ -34,20 +34,8 @@ type cliConfig struct {
 // and returns its result; with no rounds it returns the result cli.json
 // holds from an earlier run, or nil if there is none.
 func runCLI(dir, out string, c cliConfig, quick bool, command string) (*bench.CLIResult, error) {
-	jsonPath := filepath.Join(out, "cli.json")
 	if c.rounds == 0 {
-		js, err := os.ReadFile(jsonPath)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		var r bench.CLIResult
-		if err := json.Unmarshal(js, &r); err != nil {
-			return nil, fmt.Errorf("%s: %w", jsonPath, err)
-		}
-		return &r, nil
+		return loadEarlier[bench.CLIResult](filepath.Join(out, "cli.json"))
 	}
 	if quick {
 		c = cliConfig{rounds: 1, hs256: quickCLIHS256, rs256: quickCLIRS256}
@@ -67,7 +55,7 @@ func runCLI(dir, out string, c cliConfig, quick bool, command string) (*bench.CL
 	if err := os.WriteFile(filepath.Join(out, "cli.md"), md.Bytes(), 0o644); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(jsonPath, append(js, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(out, "cli.json"), append(js, '\n'), 0o644); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(os.Stderr, "benchreport: wrote cli.md and cli.json in %s\n", out)
@@ -127,4 +115,21 @@ func writeSideBySide(w io.Writer, m *measurements, httpResults []*httpResult, cl
 		p.line("| command line, whole process, %d distinct tokens (wall, median of %s%s) | `jwtgate verify --summary`, %s | %.2f× |", c.Tokens, plural(cli.Rounds, "round"), quick, c.Alg, wall.Median)
 		p.line("| command line, whole process, %d distinct tokens (CPU, median of %s%s) | `jwtgate verify --summary`, %s | %.2f× |", c.Tokens, plural(cli.Rounds, "round"), quick, c.Alg, cpu.Median)
 	}
+}
+
+// loadEarlier returns the result an earlier run wrote to path as JSON, or
+// nil if there is none.
+func loadEarlier[T any](path string) (*T, error) {
+	js, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var r T
+	if err := json.Unmarshal(js, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &r, nil
 }

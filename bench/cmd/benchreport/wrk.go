@@ -3,10 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -29,20 +27,8 @@ type wrkConfig struct {
 // earlier run, or nil if there is none. In quick mode it runs one round of a
 // second.
 func runWrk(dir, out string, c wrkConfig, quick bool, command string) (*bench.WrkResult, error) {
-	jsonPath := filepath.Join(out, "wrk.json")
 	if c.rounds == 0 {
-		js, err := os.ReadFile(jsonPath)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		var r bench.WrkResult
-		if err := json.Unmarshal(js, &r); err != nil {
-			return nil, fmt.Errorf("%s: %w", jsonPath, err)
-		}
-		return &r, nil
+		return loadEarlier[bench.WrkResult](filepath.Join(out, "wrk.json"))
 	}
 	if quick {
 		c = wrkConfig{rounds: 1, duration: time.Second}
@@ -66,7 +52,7 @@ func runWrk(dir, out string, c wrkConfig, quick bool, command string) (*bench.Wr
 	if err := os.WriteFile(filepath.Join(out, "wrk.md"), md.Bytes(), 0o644); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(jsonPath, append(js, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(out, "wrk.json"), append(js, '\n'), 0o644); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(os.Stderr, "benchreport: wrk comparison: %s\nbenchreport: wrote wrk.md and wrk.json in %s\n", r.Summary(), out)
