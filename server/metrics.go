@@ -13,6 +13,7 @@ import (
 
 	"github.com/jwtgate/jwtgate/authz"
 	"github.com/jwtgate/jwtgate/engine"
+	"github.com/jwtgate/jwtgate/internal/ticks"
 )
 
 // Metric families of the request path (Prometheus text format, served at
@@ -77,7 +78,7 @@ var endpointNames = [numEndpoints]string{"auth", "verify"}
 
 func newServerMetrics() *serverMetrics {
 	m := &serverMetrics{set: metrics.NewSet(), striped: map[string]stripedSample{}}
-	m.verify.init(latencyBounds)
+	m.verify.init(latencyBounds, ticks.Counter())
 	m.authOK = m.stripedCounter(requestsName(endpointAuth, 200, "ok"))
 	m.verifyOK = m.stripedCounter(requestsName(endpointVerify, 200, "ok"))
 	for e := range numEndpoints {
@@ -265,29 +266,39 @@ var latencyBounds = []time.Duration{
 
 // latencyHistogram is a Prometheus histogram updated with atomic adds only,
 // striped as stripedCounter is: each shard holds a count per bucket (then
-// +Inf) and the sum in nanoseconds, padded to whole cache lines.
+// +Inf) and the sum, padded to whole cache lines. Observations are in ticks
+// of its clock (the time-stamp counter where there is one: see
+// ticks.Counter), compared with the bounds converted once; only the page
+// converts back to seconds.
 type latencyHistogram struct {
-	bounds []time.Duration
+	clock  ticks.Clock
+	bounds []time.Duration // for the page
+	limits []int64         // bounds in ticks of clock
 	stride int             // words per shard
-	words  []atomic.Uint64 // shard s: counts at s*stride, the sum after them
+	words  []atomic.Uint64 // shard s: counts at s*stride, the sum (in ticks) after them
 }
 
-func (h *latencyHistogram) init(bounds []time.Duration) {
+func (h *latencyHistogram) init(bounds []time.Duration, clock ticks.Clock) {
 	const perLine = cacheLine / 8
-	h.bounds = bounds
+	h.clock, h.bounds = clock, bounds
+	h.limits = make([]int64, len(bounds))
+	for i, b := range bounds {
+		h.limits[i] = clock.Ticks(b)
+	}
 	h.stride = (len(bounds) + 2 + perLine - 1) / perLine * perLine
 	h.words = make([]atomic.Uint64, numShards*h.stride)
 }
 
-// observe records d on shard s (see newShard), in [0, numShards).
-func (h *latencyHistogram) observe(d time.Duration, s int) {
+// observe records a duration of t ticks (t >= 0) on shard s (see
+// newShard), in [0, numShards).
+func (h *latencyHistogram) observe(t int64, s int) {
 	i := 0
-	for i < len(h.bounds) && d > h.bounds[i] {
+	for i < len(h.limits) && t > h.limits[i] {
 		i++
 	}
 	base := s * h.stride
 	h.words[base+i].Add(1)
-	h.words[base+len(h.bounds)+1].Add(uint64(d)) // two's complement: a negative d subtracts
+	h.words[base+len(h.limits)+1].Add(uint64(t))
 }
 
 // count returns the count of bucket i (len(bounds): +Inf), not cumulative.
@@ -301,7 +312,7 @@ func (h *latencyHistogram) count(i int) uint64 {
 
 // sum returns the sum of the observations.
 func (h *latencyHistogram) sum() time.Duration {
-	return time.Duration(h.count(len(h.bounds) + 1))
+	return h.clock.Duration(int64(h.count(len(h.bounds) + 1)))
 }
 
 func (h *latencyHistogram) write(w io.Writer, name string) {

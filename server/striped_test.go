@@ -16,6 +16,7 @@ import (
 	"github.com/jwtgate/jwtgate/engine"
 	"github.com/jwtgate/jwtgate/internal/clocktest"
 	"github.com/jwtgate/jwtgate/internal/sign"
+	"github.com/jwtgate/jwtgate/internal/ticks"
 	"github.com/jwtgate/jwtgate/server/config"
 )
 
@@ -24,6 +25,7 @@ import (
 // every histogram bucket, the sum, and the counter the page shows.
 func TestStripedCountsExact(t *testing.T) {
 	m := newServerMetrics()
+	m.verify.init(latencyBounds, ticks.Clock{}) // ticks are nanoseconds: sums compare exactly
 	c := m.stripedCounter(requestsName(endpointAuth, 200, "ok"))
 	if c != m.authOK {
 		t.Fatal("the same sample name gave another striped counter")
@@ -43,7 +45,7 @@ func TestStripedCountsExact(t *testing.T) {
 				}
 				for i := 0; i < each; i++ {
 					c.Inc()
-					m.verify.observe(durations[i%len(durations)], shard())
+					m.verify.observe(int64(durations[i%len(durations)]), shard())
 				}
 			}
 			deep(g * 50)
@@ -220,5 +222,41 @@ func TestVerifyAtArrivalTime(t *testing.T) {
 			t.Errorf("Options.Clock %T: judged at the arrival time: %v, want %v", c.clock, g.h.arrivalTime, c.want)
 		}
 		g.Release()
+	}
+}
+
+// TestLatencyHistogramInCounterTicks checks the histogram the server uses
+// (ticks of the time-stamp counter where there is one): a duration lands
+// in the bucket its length says, and the page shows the sum in seconds.
+func TestLatencyHistogramInCounterTicks(t *testing.T) {
+	m := newServerMetrics()
+	clock := m.verify.clock
+	if clock != ticks.Counter() {
+		t.Fatal("the verify histogram does not use the process's counter clock")
+	}
+	durations := []time.Duration{90, 240 * time.Nanosecond, 260 * time.Nanosecond, 3 * time.Microsecond, 40 * time.Millisecond, 7 * time.Second}
+	want := map[int]uint64{}
+	var sum time.Duration
+	for _, d := range durations {
+		m.verify.observe(clock.Ticks(d), 0)
+		i := 0
+		for i < len(latencyBounds) && d > latencyBounds[i] {
+			i++
+		}
+		want[i]++
+		sum += d
+	}
+	for i := 0; i <= len(latencyBounds); i++ {
+		if got := m.verify.count(i); got != want[i] {
+			t.Errorf("bucket %d (le %v): %d, want %d", i, latencyBounds[min(i, len(latencyBounds)-1)], got, want[i])
+		}
+	}
+	if got := m.verify.sum(); got-sum > 10 || sum-got > 10 {
+		t.Errorf("sum %v, want %v", got, sum)
+	}
+	var page bytes.Buffer
+	m.writeMetrics(&page)
+	if line := fmt.Sprintf("jwtgate_verify_duration_seconds_bucket{le=\"2.5e-07\"} %d\n", want[0]+want[1]); !strings.Contains(page.String(), line) {
+		t.Errorf("the page lacks %q", line)
 	}
 }

@@ -1,0 +1,5 @@
+//go:build purego
+
+package ticks
+
+const purego = true
