@@ -169,6 +169,23 @@ func TestTimeoutsHold(t *testing.T) {
 			t.Fatalf("answer %q, %v; want 408 and the connection closed", answer, err)
 		}
 	})
+	t.Run("stalled first request", func(t *testing.T) {
+		c := dial(t)
+		if _, err := io.WriteString(c, "GET /auth HTTP/1.1\r\nHost: x\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		answer, err := io.ReadAll(c)
+		if err != nil || !strings.HasPrefix(string(answer), "HTTP/1.1 408 ") {
+			t.Fatalf("answer %q, %v; want 408 and the connection closed", answer, err)
+		}
+	})
+	t.Run("silent connection", func(t *testing.T) {
+		c := dial(t)
+		answer, err := io.ReadAll(c) // fasthttp answers a first request that never came 408
+		if err != nil || !strings.HasPrefix(string(answer), "HTTP/1.1 408 ") {
+			t.Fatalf("a connection that never sent a byte: %q, %v; want 408 and the connection closed", answer, err)
+		}
+	})
 	t.Run("idle", func(t *testing.T) {
 		c := dial(t)
 		for range 3 {

@@ -26,14 +26,19 @@ const (
 // what the client still sends until it closes too, for at most lingerTime
 // and lingerBytes, and only then closes.
 //
-// It also applies the deadlines fasthttp sets lazily (see lazyDeadline):
-// each just before the Read or Write it bounds, and not at all when the
-// connection's deadline is already the same or at most slack sooner.
+// It also keeps the server's timeouts itself, applying each deadline
+// lazily (see deadline.go).
 type lingerConn struct {
 	net.Conn
-	linger      atomic.Bool
-	slack       time.Duration
-	read, write lazyDeadline
+	linger atomic.Bool
+	limits *connLimits
+	clock  connClock
+	// inRequest: a request's first bytes have come and it is not read
+	// whole yet (see requestRead); requestDeadline is then its read deadline.
+	inRequest       bool
+	answered        bool  // a request was read whole: a wait is the idle one
+	requestDeadline int64 // ticks (see connClock)
+	read, write     lazyDeadline
 }
 
 // lingerOnClose asks c, if it is a lingerConn, to linger when it is closed.

@@ -23,7 +23,7 @@ const (
 )
 
 // listener is the server's net.Listener: it wraps every accepted connection
-// in a lingerConn with the listener's deadline slack, and it never reports a temporary accept error (out of
+// in a lingerConn with the server's timeouts, and it never reports a temporary accept error (out of
 // descriptors, kernel memory or buffers, a connection aborted before it was
 // accepted) to fasthttp, which would end Serve on it: it backs off and
 // accepts again, counting each error, until the error clears or the
@@ -32,7 +32,7 @@ type listener struct {
 	net.Listener
 	logger *slog.Logger
 	errors *metrics.Counter // temporary accept errors
-	slack  time.Duration    // of every connection's deadlines (see lazyDeadline)
+	limits *connLimits      // of every connection (see lingerConn)
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -46,8 +46,8 @@ type listener struct {
 	now      func() time.Time
 }
 
-func newListener(ln net.Listener, logger *slog.Logger, errs *metrics.Counter, slack time.Duration) *listener {
-	return &listener{Listener: ln, logger: logger, errors: errs, slack: slack, closed: make(chan struct{}), sleep: sleepOrClosed, now: time.Now}
+func newListener(ln net.Listener, logger *slog.Logger, errs *metrics.Counter, limits *connLimits) *listener {
+	return &listener{Listener: ln, logger: logger, errors: errs, limits: limits, closed: make(chan struct{}), sleep: sleepOrClosed, now: time.Now}
 }
 
 // Accept returns the next connection. A temporary error is retried after a
@@ -58,7 +58,7 @@ func (l *listener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
 		if err == nil {
-			return &lingerConn{Conn: c, slack: l.slack}, nil
+			return &lingerConn{Conn: c, limits: l.limits}, nil
 		}
 		select {
 		case <-l.closed:

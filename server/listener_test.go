@@ -53,7 +53,7 @@ func TestListenerBacksOffTemporaryErrors(t *testing.T) {
 	defer client.Close()
 	var logs strings.Builder
 	set := metrics.NewSet()
-	l := newListener(&fakeListener{errs: errs, conn: server}, slog.New(slog.NewTextHandler(&logs, nil)), set.NewCounter("accept_errors"), 0)
+	l := newListener(&fakeListener{errs: errs, conn: server}, slog.New(slog.NewTextHandler(&logs, nil)), set.NewCounter("accept_errors"), newConnLimits(0, 0, 0))
 	var slept []time.Duration
 	l.sleep = func(d time.Duration, _ <-chan struct{}) bool { slept = append(slept, d); return true }
 
@@ -95,7 +95,7 @@ func TestListenerBacksOffTemporaryErrors(t *testing.T) {
 func TestListenerLogIsRateLimited(t *testing.T) {
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	var logs strings.Builder
-	l := newListener(&fakeListener{}, slog.New(slog.NewTextHandler(&logs, nil)), metrics.NewSet().NewCounter("e"), 0)
+	l := newListener(&fakeListener{}, slog.New(slog.NewTextHandler(&logs, nil)), metrics.NewSet().NewCounter("e"), newConnLimits(0, 0, 0))
 	l.now = func() time.Time { return now }
 	err := acceptError(syscall.EMFILE)
 	for i := 0; i < 5; i++ {
@@ -112,7 +112,7 @@ func TestListenerLogIsRateLimited(t *testing.T) {
 
 func TestListenerReturnsPermanentErrors(t *testing.T) {
 	permanent := errors.New("listener broken")
-	l := newListener(&fakeListener{errs: []error{permanent}}, slog.New(slog.NewTextHandler(io.Discard, nil)), metrics.NewSet().NewCounter("e"), 0)
+	l := newListener(&fakeListener{errs: []error{permanent}}, slog.New(slog.NewTextHandler(io.Discard, nil)), metrics.NewSet().NewCounter("e"), newConnLimits(0, 0, 0))
 	l.sleep = func(time.Duration, <-chan struct{}) bool { t.Error("slept on a permanent error"); return true }
 	if _, err := l.Accept(); err != permanent {
 		t.Errorf("Accept: %v, want %v", err, permanent)
@@ -130,7 +130,7 @@ func TestListenerCloseEndsBackoff(t *testing.T) {
 	for i := range errs {
 		errs[i] = acceptError(syscall.EMFILE)
 	}
-	l := newListener(&fakeListener{errs: errs}, slog.New(slog.NewTextHandler(io.Discard, nil)), metrics.NewSet().NewCounter("e"), 0)
+	l := newListener(&fakeListener{errs: errs}, slog.New(slog.NewTextHandler(io.Discard, nil)), metrics.NewSet().NewCounter("e"), newConnLimits(0, 0, 0))
 	sleeping := make(chan struct{}, 100)
 	l.sleep = func(d time.Duration, closed <-chan struct{}) bool {
 		sleeping <- struct{}{}

@@ -64,9 +64,8 @@ type Server struct {
 	fs      *fasthttp.Server
 	logger  *slog.Logger
 	connCap int // open connections served at once; more are refused
-	// deadlineSlack is how much sooner than asked a connection's deadline
-	// may fall (see lazyDeadline).
-	deadlineSlack time.Duration
+	// connLimits are the timeouts the connections keep (see deadline.go).
+	connLimits *connLimits
 
 	acceptErrors   *metrics.Counter // temporary accept errors, backed off
 	reloads        *metrics.Counter // successful reloads
@@ -100,10 +99,10 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	s := &Server{
 		opts: opts, clock: clock, logger: logger, metrics: newServerMetrics(),
-		connCap:       connectionCap(cfg.Limits.Concurrency, cfg.Limits.FDHeadroom, descriptorLimit()),
-		deadlineSlack: deadlineSlack(cfg.Limits.ReadTimeout, cfg.Limits.WriteTimeout, cfg.Limits.IdleTimeout),
-		drainStarted:  make(chan struct{}),
-		stopNow:       make(chan struct{}),
+		connCap:      connectionCap(cfg.Limits.Concurrency, cfg.Limits.FDHeadroom, descriptorLimit()),
+		connLimits:   newConnLimits(cfg.Limits.ReadTimeout, cfg.Limits.WriteTimeout, cfg.Limits.IdleTimeout),
+		drainStarted: make(chan struct{}),
+		stopNow:      make(chan struct{}),
 	}
 	store, err := s.newStore(cfg)
 	if err != nil {
@@ -119,11 +118,11 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		Handler:               s.serve,
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
-		ReadTimeout:           cfg.Limits.ReadTimeout,
-		WriteTimeout:          cfg.Limits.WriteTimeout,
-		IdleTimeout:           cfg.Limits.IdleTimeout,
-		ReadBufferSize:        cfg.Limits.MaxHeaderBytes,
-		MaxRequestBodySize:    cfg.Limits.MaxVerifyBodyBytes,
+		// No ReadTimeout, WriteTimeout or IdleTimeout: the connections
+		// (lingerConn, from Serve's and Run's listener) keep them, without
+		// fasthttp's three clock readings per request (see deadline.go).
+		ReadBufferSize:     cfg.Limits.MaxHeaderBytes,
+		MaxRequestBodySize: cfg.Limits.MaxVerifyBodyBytes,
 		// fasthttp serves each connection on one worker for its whole
 		// life, so Concurrency caps the open connections: one more is
 		// answered 503 and closed at once.
@@ -199,7 +198,7 @@ func (s *Server) ConnectionLimit() int { return s.connCap }
 // linger (see lingerConn) so that the refusal reaches a client still
 // sending.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.fs.Serve(newListener(ln, s.logger, s.acceptErrors, s.deadlineSlack))
+	return s.fs.Serve(newListener(ln, s.logger, s.acceptErrors, s.connLimits))
 }
 
 // Shutdown stops accepting connections, closes the idle ones and waits for
@@ -228,7 +227,7 @@ func (s *Server) Stop() { s.stopOnce.Do(func() { close(s.stopNow) }) }
 // most limits.shutdown_timeout; it closes the key store. Stop cuts the
 // first two phases short.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
-	l := newListener(ln, s.logger, s.acceptErrors, s.deadlineSlack)
+	l := newListener(ln, s.logger, s.acceptErrors, s.connLimits)
 	errc := make(chan error, 1)
 	go func() { errc <- s.fs.Serve(l) }()
 	select {
@@ -295,6 +294,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	x := exchangePool.Get().(*exchange)
 	g := s.acquire(x.shard)
+	requestRead(ctx.Conn())
 	g.h.serveHooked(ctx, x) // s.fs runs headerReceived on every request first
 	g.release(x.shard)
 	exchangePool.Put(x)
