@@ -130,10 +130,12 @@ func TestLingerIsBounded(t *testing.T) {
 	}
 }
 
-// TestTimeoutsHold: with the connections' deadlines applied lazily (only
-// before the read or write they bound), a client that stalls halfway
-// through its header block still gets 408 after limits.read_timeout, and a
-// keep-alive connection left idle is still closed after limits.idle_timeout.
+// TestTimeoutsHold: with the timeouts kept by the connections (fasthttp's
+// are off) and their deadlines applied lazily (only before the read or
+// write they bound), a client that stalls halfway through its header block,
+// on its first request or a later one, or sends nothing, still gets 408
+// after limits.read_timeout, and a keep-alive connection left idle is still
+// closed after limits.idle_timeout.
 func TestTimeoutsHold(t *testing.T) {
 	f := newFixture(t, engine.HS256, "limits:\n  read_timeout: 300ms\n  idle_timeout: 300ms\n")
 	addr := f.serve(t)
@@ -148,6 +150,18 @@ func TestTimeoutsHold(t *testing.T) {
 		return c
 	}
 	request := "GET /auth HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + tok + "\r\n\r\n"
+	// timedOut sends stalled (if any) on c and reads the rest from r: 408,
+	// then the connection closed.
+	timedOut := func(t *testing.T, c net.Conn, r io.Reader, stalled string) {
+		t.Helper()
+		if _, err := io.WriteString(c, stalled); err != nil {
+			t.Fatal(err)
+		}
+		answer, err := io.ReadAll(r)
+		if err != nil || !strings.HasPrefix(string(answer), "HTTP/1.1 408 ") {
+			t.Fatalf("answer %q, %v; want 408 and the connection closed", answer, err)
+		}
+	}
 	t.Run("stalled header", func(t *testing.T) {
 		c := dial(t)
 		// A request answered first, so that the stalled one is a keep-alive
@@ -161,30 +175,15 @@ func TestTimeoutsHold(t *testing.T) {
 			t.Fatalf("first request: %v, %v", resp, err)
 		}
 		resp.Body.Close()
-		if _, err := io.WriteString(c, "GET /auth HTTP/1.1\r\nHost: x\r\n"); err != nil {
-			t.Fatal(err)
-		}
-		answer, err := io.ReadAll(br)
-		if err != nil || !strings.HasPrefix(string(answer), "HTTP/1.1 408 ") {
-			t.Fatalf("answer %q, %v; want 408 and the connection closed", answer, err)
-		}
+		timedOut(t, c, br, "GET /auth HTTP/1.1\r\nHost: x\r\n")
 	})
 	t.Run("stalled first request", func(t *testing.T) {
 		c := dial(t)
-		if _, err := io.WriteString(c, "GET /auth HTTP/1.1\r\nHost: x\r\n"); err != nil {
-			t.Fatal(err)
-		}
-		answer, err := io.ReadAll(c)
-		if err != nil || !strings.HasPrefix(string(answer), "HTTP/1.1 408 ") {
-			t.Fatalf("answer %q, %v; want 408 and the connection closed", answer, err)
-		}
+		timedOut(t, c, c, "GET /auth HTTP/1.1\r\nHost: x\r\n")
 	})
 	t.Run("silent connection", func(t *testing.T) {
 		c := dial(t)
-		answer, err := io.ReadAll(c) // fasthttp answers a first request that never came 408
-		if err != nil || !strings.HasPrefix(string(answer), "HTTP/1.1 408 ") {
-			t.Fatalf("a connection that never sent a byte: %q, %v; want 408 and the connection closed", answer, err)
-		}
+		timedOut(t, c, c, "") // fasthttp answers a first request that never came 408
 	})
 	t.Run("idle", func(t *testing.T) {
 		c := dial(t)
