@@ -131,19 +131,8 @@ func TestVerifyPredictedKeyBoundaries(t *testing.T) {
 // the header cache predicted.
 func TestVerifyPredictedKeyReplaced(t *testing.T) {
 	f := newFixture(t, engine.HS256, nil)
-	a := f.signer
-	b := sign.MustGenerate(engine.HS256, a.Kid)
-	keyB, err := b.EngineKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyA := f.key
-	sameA, err := a.EngineKey() // another *Key with A's secret
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokA := f.token(t, accessClaims())
-	tokB, err := b.Sign(accessClaims())
+	keyA, keyB, tokA, tokB := twoSecretsOneHeader(t, f)
+	sameA, err := f.signer.EngineKey() // another *Key with A's secret
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,18 +226,7 @@ func TestVerifyPredictionStopsWhenKeysShareAHeader(t *testing.T) {
 		t.Skip("no prediction without the SHA-NI kernel (purego or an older CPU): nothing to stop")
 	}
 	f := newFixture(t, engine.HS256, nil)
-	a := f.signer
-	b := sign.MustGenerate(engine.HS256, a.Kid)
-	keyA := f.key
-	keyB, err := b.EngineKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokA := f.token(t, accessClaims())
-	tokB, err := b.Sign(accessClaims())
-	if err != nil {
-		t.Fatal(err)
-	}
+	keyA, keyB, tokA, tokB := twoSecretsOneHeader(t, f)
 	seg := []byte(tokA[:strings.IndexByte(tokA, '.')])
 	v := predictedVerifier(t, f, tokA)
 
@@ -283,4 +261,21 @@ func TestVerifyPredictionStopsWhenKeysShareAHeader(t *testing.T) {
 			}
 		}
 	}
+}
+
+// twoSecretsOneHeader returns f's key (A) and another HS256 key (B) under
+// the same kid, and a token signed with each: their header segments are
+// the same, so the header cache predicts one key for both.
+func twoSecretsOneHeader(t *testing.T, f *fixture) (keyA, keyB *engine.Key, tokA, tokB string) {
+	t.Helper()
+	b := sign.MustGenerate(engine.HS256, f.signer.Kid)
+	keyB, err := b.EngineKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokB, err = b.Sign(accessClaims())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.key, keyB, f.token(t, accessClaims()), tokB
 }
